@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ksalloc: Windows Kernel Streaming (KS) stream allocators for Linux.
+ *
+ * This is the only header user space needs. Names and values follow the
+ * Windows SDK's ks.h (set GUIDs, ids, type flags, layouts); structures use
+ * fixed-width types so 32- and 64-bit processes share one layout.
+ *
+ * Objects
+ *   open("/dev/ksalloc")  a pin (KS connection point).
+ *   IOCTL_KS_CREATE       on a pin: creates an allocator from a
+ *                         KSALLOCATOR_FRAMING and returns its fd
+ *                         (KsCreateAllocator).
+ *
+ * Requests
+ *   Every ioctl takes a struct ks_ioctl_args, shaped like the arguments of
+ *   DeviceIoControl(): an input buffer (the KSIDENTIFIER and anything after
+ *   it), an output buffer (the value, in both directions, as in KS), and
+ *   bytes_returned written back by the kernel, also on -EOVERFLOW.
+ *
+ *   KS status                          errno
+ *   STATUS_SUCCESS                     0
+ *   STATUS_PROPSET_NOT_FOUND           ENOENT   unknown set
+ *   STATUS_NOT_FOUND                   ENOENT   unknown id in a known set
+ *   STATUS_NOT_SUPPORTED,              EOPNOTSUPP  type flag the item does
+ *   STATUS_INVALID_DEVICE_REQUEST               not support, kernel-only item
+ *   STATUS_BUFFER_OVERFLOW,            EOVERFLOW  output too small (0 = size
+ *   STATUS_BUFFER_TOO_SMALL                       query); bytes_returned holds
+ *                                                 the size needed
+ *   STATUS_INVALID_PARAMETER,          EINVAL   truncated input, non-zero
+ *   STATUS_INVALID_BUFFER_SIZE                  reserved field, unknown flag
+ *                                               bit, bad value, wrong fd type
+ *   STATUS_OBJECT_TYPE_MISMATCH        EINVAL   fd of another kind
+ *   STATUS_INVALID_HANDLE              EBADF    not an open fd
+ *   STATUS_ACCESS_VIOLATION            EFAULT   bad user pointer
+ *   STATUS_PENDING                     EAGAIN   no frame free, O_NONBLOCK
+ *   STATUS_CANCELLED                   ECANCELED  cancelled by KSRESET_BEGIN
+ *   STATUS_INVALID_DEVICE_STATE        EBUSY    e.g. allocator set outside
+ *                                               KSSTATE_STOP
+ *   STATUS_INSUFFICIENT_RESOURCES      ENOMEM   out of memory or over a cap
+ *   (arithmetic overflow)              EOVERFLOW  frames x frame_size overflows
+ *   (unknown ioctl)                    ENOTTY
+ *
+ * Handles are fds. The KS null handle is KS_NULL_HANDLE (-1): fd 0 is a
+ * valid fd on Linux.
+ */
+#ifndef _UAPI_LINUX_KSALLOC_H
+#define _UAPI_LINUX_KSALLOC_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* A GUID in the Windows in-memory layout (Data1..Data3 little-endian). */
+struct ksguid {
+	__u8 b[16];
+};
+
+#define KSGUID_INIT(a, b, c, d0, d1, d2, d3, d4, d5, d6, d7)		\
+	{ { (a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff,		\
+	    ((a) >> 24) & 0xff, (b) & 0xff, ((b) >> 8) & 0xff,		\
+	    (c) & 0xff, ((c) >> 8) & 0xff,					\
+	    (d0), (d1), (d2), (d3), (d4), (d5), (d6), (d7) } }
+
+#define KSGUID_NULL							\
+	KSGUID_INIT(0x00000000, 0x0000, 0x0000,				\
+		    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00)
+
+/* Set GUIDs (Windows SDK values) */
+#define KSPROPSETID_Stream						\
+	KSGUID_INIT(0x65AABA60, 0x98AE, 0x11CF,				\
+		    0xA1, 0x0D, 0x00, 0x20, 0xAF, 0xD1, 0x56, 0xE4)
+#define KSPROPSETID_StreamAllocator					\
+	KSGUID_INIT(0xCF6E4342, 0xEC87, 0x11CF,				\
+		    0xA1, 0x30, 0x00, 0x20, 0xAF, 0xD1, 0x56, 0xE4)
+#define KSMETHODSETID_StreamAllocator					\
+	KSGUID_INIT(0xCF6E4341, 0xEC87, 0x11CF,				\
+		    0xA1, 0x30, 0x00, 0x20, 0xAF, 0xD1, 0x56, 0xE4)
+#define KSEVENTSETID_StreamAllocator					\
+	KSGUID_INIT(0x75D95571, 0x073C, 0x11D0,				\
+		    0xA1, 0x61, 0x00, 0x20, 0xAF, 0xD1, 0x56, 0xE4)
+#define KSPROPSETID_Connection						\
+	KSGUID_INIT(0x1D58C920, 0xAC9B, 0x11CF,				\
+		    0xA5, 0xD6, 0x28, 0xDB, 0x04, 0xC1, 0x00, 0x00)
+/* Value types of KSPROPERTY_DESCRIPTION.prop_type_set; id is a VT_ code */
+#define KSPROPTYPESETID_General						\
+	KSGUID_INIT(0x97E99BA0, 0xBDEA, 0x11CF,				\
+		    0xA5, 0xD6, 0x28, 0xDB, 0x04, 0xC1, 0x00, 0x00)
+/* Object types for IOCTL_KS_CREATE (KSSTRING_Allocator, ..._AllocatorEx) */
+#define KSNAME_Allocator						\
+	KSGUID_INIT(0x642F5D00, 0x4791, 0x11D0,				\
+		    0xA5, 0xD6, 0x28, 0xDB, 0x04, 0xC1, 0x00, 0x00)
+#define KSNAME_AllocatorEx						\
+	KSGUID_INIT(0x091BB63B, 0x603F, 0x11D1,				\
+		    0xB0, 0x67, 0x00, 0xA0, 0xC9, 0x06, 0x28, 0x02)
+/* Memory types of KS_FRAMING_ITEM.memory_type */
+#define KSMEMORY_TYPE_SYSTEM						\
+	KSGUID_INIT(0x091BB638, 0x603F, 0x11D1,				\
+		    0xB0, 0x67, 0x00, 0xA0, 0xC9, 0x06, 0x28, 0x02)
+#define KSMEMORY_TYPE_KERNEL_NONPAGED					\
+	KSGUID_INIT(0x4A6D5FC4, 0x7895, 0x11D1,				\
+		    0xB0, 0x69, 0x00, 0xA0, 0xC9, 0x06, 0x28, 0x02)
+#define KSMEMORY_TYPE_KERNEL_PAGED					\
+	KSGUID_INIT(0xD833F8F8, 0x7894, 0x11D1,				\
+		    0xB0, 0x69, 0x00, 0xA0, 0xC9, 0x06, 0x28, 0x02)
+#define KSMEMORY_TYPE_WILDCARD KSGUID_NULL
+
+/*
+ * ksalloc extension sets (GUIDs of this project, not of the SDK).
+ *
+ * KSPROPSETID_KsallocPin, on a pin:
+ *   KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD  Get: a new fd (__s64) for the
+ *     allocator assigned with KSPROPERTY_STREAM_ALLOCATOR, opened with
+ *     ks_ioctl_args.open_flags (O_CLOEXEC, O_NONBLOCK); -ENOENT if none.
+ * KSPROPSETID_KsallocAllocator, on an allocator:
+ *   KSPROPERTY_KSALLOC_ALLOCATOR_INFO  Get: struct ksalloc_allocator_info.
+ */
+#define KSPROPSETID_KsallocPin						\
+	KSGUID_INIT(0x0940A18F, 0xF4EC, 0x4215,				\
+		    0x95, 0xA5, 0xD8, 0x68, 0xF3, 0xF3, 0x59, 0x57)
+#define KSPROPSETID_KsallocAllocator					\
+	KSGUID_INIT(0xF18C1172, 0xEE3D, 0x4EE8,				\
+		    0xB8, 0x4A, 0x5D, 0x20, 0x8D, 0xD3, 0x19, 0x1E)
+
+#define KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD		0
+#define KSPROPERTY_KSALLOC_ALLOCATOR_INFO		0
+
+/* KSPROPSETID_Stream */
+#define KSPROPERTY_STREAM_ALLOCATOR			0
+/* KSPROPSETID_StreamAllocator */
+#define KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE	0
+#define KSPROPERTY_STREAMALLOCATOR_STATUS		1
+/* KSMETHODSETID_StreamAllocator */
+#define KSMETHOD_STREAMALLOCATOR_ALLOC			0
+#define KSMETHOD_STREAMALLOCATOR_FREE			1
+/* KSEVENTSETID_StreamAllocator */
+#define KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME	0
+#define KSEVENT_STREAMALLOCATOR_FREEFRAME		1
+/* KSPROPSETID_Connection */
+#define KSPROPERTY_CONNECTION_STATE			0
+#define KSPROPERTY_CONNECTION_PRIORITY			1
+#define KSPROPERTY_CONNECTION_DATAFORMAT		2
+#define KSPROPERTY_CONNECTION_ALLOCATORFRAMING		3
+#define KSPROPERTY_CONNECTION_PROPOSEDATAFORMAT		4
+#define KSPROPERTY_CONNECTION_ACQUIREORDERING		5
+#define KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX	6
+#define KSPROPERTY_CONNECTION_STARTAT			7
+
+/* KSSTATE */
+#define KSSTATE_STOP					0
+#define KSSTATE_ACQUIRE					1
+#define KSSTATE_PAUSE					2
+#define KSSTATE_RUN					3
+/* KSRESET */
+#define KSRESET_BEGIN					0
+#define KSRESET_END					1
+
+/* KSIDENTIFIER.flags for properties */
+#define KSPROPERTY_TYPE_GET				0x00000001
+#define KSPROPERTY_TYPE_SET				0x00000002
+#define KSPROPERTY_TYPE_SETSUPPORT			0x00000100
+#define KSPROPERTY_TYPE_BASICSUPPORT			0x00000200
+#define KSPROPERTY_TYPE_RELATIONS			0x00000400
+#define KSPROPERTY_TYPE_SERIALIZESET			0x00000800
+#define KSPROPERTY_TYPE_UNSERIALIZESET			0x00001000
+#define KSPROPERTY_TYPE_SERIALIZERAW			0x00002000
+#define KSPROPERTY_TYPE_UNSERIALIZERAW			0x00004000
+#define KSPROPERTY_TYPE_SERIALIZESIZE			0x00008000
+#define KSPROPERTY_TYPE_DEFAULTVALUES			0x00010000
+#define KSPROPERTY_TYPE_TOPOLOGY			0x10000000
+
+/* KSIDENTIFIER.flags for methods */
+#define KSMETHOD_TYPE_NONE				0x00000000
+#define KSMETHOD_TYPE_READ				0x00000001
+#define KSMETHOD_TYPE_WRITE				0x00000002
+#define KSMETHOD_TYPE_MODIFY				0x00000003
+#define KSMETHOD_TYPE_SOURCE				0x00000004
+#define KSMETHOD_TYPE_SEND				0x00000001
+#define KSMETHOD_TYPE_SETSUPPORT			0x00000100
+#define KSMETHOD_TYPE_BASICSUPPORT			0x00000200
+#define KSMETHOD_TYPE_TOPOLOGY				0x10000000
+
+/* KSIDENTIFIER.flags for events */
+#define KSEVENT_TYPE_ENABLE				0x00000001
+#define KSEVENT_TYPE_ONESHOT				0x00000002
+#define KSEVENT_TYPE_ENABLEBUFFERED			0x00000004
+#define KSEVENT_TYPE_SETSUPPORT				0x00000100
+#define KSEVENT_TYPE_BASICSUPPORT			0x00000200
+#define KSEVENT_TYPE_QUERYBUFFER			0x00000400
+#define KSEVENT_TYPE_TOPOLOGY				0x10000000
+
+/* KSEVENTDATA.notification_type */
+#define KSEVENTF_EVENT_HANDLE				0x00000001
+#define KSEVENTF_SEMAPHORE_HANDLE			0x00000002
+#define KSEVENTF_EVENT_OBJECT				0x00000004
+#define KSEVENTF_SEMAPHORE_OBJECT			0x00000008
+#define KSEVENTF_DPC					0x00000010
+#define KSEVENTF_WORKITEM				0x00000020
+#define KSEVENTF_KSWORKITEM				0x00000080
+
+/* KSALLOCATOR_FRAMING.requirements_flags (what a pin asks for) */
+#define KSALLOCATOR_REQUIREMENTF_INPLACE_MODIFIER	0x00000001
+#define KSALLOCATOR_REQUIREMENTF_SYSTEM_MEMORY		0x00000002
+#define KSALLOCATOR_REQUIREMENTF_FRAME_INTEGRITY	0x00000004
+#define KSALLOCATOR_REQUIREMENTF_MUST_ALLOCATE		0x00000008
+#define KSALLOCATOR_REQUIREMENTF_PREFERENCES_ONLY	0x80000000
+/* KSALLOCATOR_FRAMING.options_flags (what an allocator is created with) */
+#define KSALLOCATOR_OPTIONF_COMPATIBLE			0x00000001
+#define KSALLOCATOR_OPTIONF_SYSTEM_MEMORY		0x00000002
+#define KSALLOCATOR_OPTIONF_VALID			0x00000003
+/* KS_FRAMING_ITEM.flags */
+#define KSALLOCATOR_FLAG_PARTIAL_READ_SUPPORT		0x00000010
+#define KSALLOCATOR_FLAG_DEVICE_SPECIFIC		0x00000020
+#define KSALLOCATOR_FLAG_CAN_ALLOCATE			0x00000040
+#define KSALLOCATOR_FLAG_INSIST_ON_FRAMESIZE_RATIO	0x00000080
+#define KSALLOCATOR_FLAG_NO_FRAME_INTEGRITY		0x00000100
+#define KSALLOCATOR_FLAG_MULTIPLE_OUTPUT		0x00000200
+#define KSALLOCATOR_FLAG_CYCLE				0x00000400
+#define KSALLOCATOR_FLAG_ALLOCATOR_EXISTS		0x00000800
+#define KSALLOCATOR_FLAG_INDEPENDENT_RANGES		0x00001000
+#define KSALLOCATOR_FLAG_ATTENTION_STEPPING		0x00002000
+
+/* POOL_TYPE values accepted in KSALLOCATOR_FRAMING.pool_type */
+#define KS_POOL_NONPAGED				0
+#define KS_POOL_PAGED					1
+#define KS_POOL_NONPAGED_CACHE_ALIGNED			4
+#define KS_POOL_PAGED_CACHE_ALIGNED			5
+#define KS_POOL_NONPAGED_NX				512
+
+/* KSPROPERTY_DESCRIPTION.prop_type_set.id (OLE VARENUM) */
+#define KS_VT_EMPTY					0
+#define KS_VT_I8					20
+#define KS_VT_UI4					19
+#define KS_VT_UI8					21
+#define KS_VT_BLOB					65
+
+/* KS null handle; handles are fds */
+#define KS_NULL_HANDLE					(-1)
+
+/* KSIDENTIFIER = KSPROPERTY = KSMETHOD = KSEVENT, 24 bytes */
+struct ksidentifier {
+	struct ksguid set;
+	__u32 id;
+	__u32 flags;
+} __attribute__((aligned(8)));
+
+/* KSP_NODE, 32 bytes (topology requests are not supported) */
+struct ksp_node {
+	struct ksidentifier property;
+	__u32 node_id;
+	__u32 reserved;
+};
+
+/* KSALLOCATOR_FRAMING, 24 bytes */
+struct ksallocator_framing {
+	union {
+		__u32 options_flags;
+		__u32 requirements_flags;
+	};
+	__u32 pool_type;
+	__u32 frames;		/* frames that can be outstanding */
+	__u32 frame_size;	/* bytes per frame */
+	__u32 file_alignment;	/* alignment - 1 (2^n - 1) */
+	__u32 reserved;		/* must be 0 */
+};
+
+/* KS_FRAMING_RANGE, 12 bytes */
+struct ks_framing_range {
+	__u32 min_frame_size;
+	__u32 max_frame_size;
+	__u32 stepping;
+};
+
+/* KS_FRAMING_RANGE_WEIGHTED, 20 bytes */
+struct ks_framing_range_weighted {
+	struct ks_framing_range range;
+	__u32 in_place_weight;
+	__u32 not_in_place_weight;
+};
+
+/* KS_COMPRESSION, 12 bytes */
+struct ks_compression {
+	__u32 ratio_numerator;
+	__u32 ratio_denominator;
+	__u32 ratio_constant_margin;
+};
+
+/* KS_FRAMING_ITEM, 88 bytes */
+struct ks_framing_item {
+	struct ksguid memory_type;
+	struct ksguid bus_type;
+	__u32 memory_flags;
+	__u32 bus_flags;
+	__u32 flags;
+	__u32 frames;
+	__u32 file_alignment;
+	__u32 memory_type_weight;
+	struct ks_framing_range physical_range;
+	struct ks_framing_range_weighted framing_range;
+};
+
+/*
+ * KSALLOCATOR_FRAMING_EX: 24-byte header and count_items items; sizeof()
+ * counts one item (112 bytes) as in ks.h. Use KSALLOCATOR_FRAMING_EX_SIZE().
+ */
+struct ksallocator_framing_ex {
+	__u32 count_items;
+	__u32 pin_flags;
+	struct ks_compression output_compression;
+	__u32 pin_weight;
+	struct ks_framing_item framing_item[1];
+};
+
+#define KSALLOCATOR_FRAMING_EX_SIZE(n)					\
+	(24 + (n) * sizeof(struct ks_framing_item))
+
+/* KSSTREAMALLOCATOR_STATUS, 32 bytes */
+struct ksstreamallocator_status {
+	struct ksallocator_framing framing;
+	__u32 allocated_frames;	/* frames outstanding now */
+	__u32 reserved;
+};
+
+/* KSPROPERTY_DESCRIPTION, 40 bytes (a BASICSUPPORT answer) */
+struct ksproperty_description {
+	__u32 access_flags;
+	__u32 description_size;
+	struct ksidentifier prop_type_set;
+	__u32 members_list_count;
+	__u32 reserved;
+};
+
+/* KSPROPERTY_MEMBERSHEADER, 16 bytes */
+struct ksproperty_membersheader {
+	__u32 members_flags;
+	__u32 members_size;
+	__u32 members_count;
+	__u32 flags;
+};
+
+struct kseventdata_event_handle {
+	__s64 event;		/* an eventfd */
+	__u64 reserved[2];
+};
+
+struct kseventdata_semaphore_handle {
+	__s64 semaphore;	/* an eventfd */
+	__u32 reserved;
+	__s32 adjustment;	/* added per occurrence; 0 counts as 1 */
+};
+
+/* KSEVENTDATA, 32 bytes; handles are eventfds */
+struct kseventdata {
+	__u32 notification_type;
+	__u32 reserved0;
+	union {
+		struct kseventdata_event_handle event_handle;
+		struct kseventdata_semaphore_handle semaphore_handle;
+		__u64 alignment[3];
+	};
+} __attribute__((aligned(8)));
+
+/*
+ * Input of IOCTL_KS_CREATE: the object type (KSNAME_Allocator followed by a
+ * struct ksallocator_framing, or KSNAME_AllocatorEx followed by a
+ * KSALLOCATOR_FRAMING_EX with its items). The output is the new fd as a
+ * __s64 handle; ks_ioctl_args.open_flags may hold O_CLOEXEC and O_NONBLOCK.
+ */
+struct ksallocator_create {
+	struct ksguid object_type;
+	struct ksallocator_framing framing;
+};
+
+/*
+ * KSPROPERTY_KSALLOC_ALLOCATOR_INFO: the mmap layout and counters. Frame i
+ * starts at offset i * frame_stride of the allocator fd's mmap space; ALLOC
+ * returns that offset.
+ */
+struct ksalloc_allocator_info {
+	__aligned_u64 id;		/* as in the status views */
+	__aligned_u64 mmap_size;	/* frames * frame_stride */
+	__aligned_u64 bytes_held;	/* memory held for frames */
+	__u32 frames;
+	__u32 frame_size;
+	__u32 frame_stride;		/* frame_size rounded up to pages */
+	__u32 allocated_frames;
+	__u32 high_water;		/* most frames ever outstanding */
+	__u32 waiters;			/* ALLOC callers asleep now */
+	__u32 resetting;		/* 1 between KSRESET_BEGIN and _END */
+	__u32 reserved;
+};
+
+/* The argument of every ioctl below: DeviceIoControl() in one block. */
+struct ks_ioctl_args {
+	__aligned_u64 in_buffer;	/* lpInBuffer */
+	__aligned_u64 out_buffer;	/* lpOutBuffer */
+	__u32 in_size;			/* nInBufferSize, at most KS_MAX_IN_SIZE */
+	__u32 out_size;			/* nOutBufferSize */
+	__u32 bytes_returned;		/* written back by the kernel */
+	__u32 open_flags;		/* fd flags where a request returns an fd */
+	__aligned_u64 reserved[2];	/* must be 0 */
+};
+
+#define KS_MAX_IN_SIZE		4096
+
+/* 0x2F is FILE_DEVICE_KS; the numbers are the KS CTL_CODE function codes */
+#define KS_IOCTL_TYPE		0x2F
+#define IOCTL_KS_PROPERTY	_IOWR(KS_IOCTL_TYPE, 0x00, struct ks_ioctl_args)
+#define IOCTL_KS_ENABLE_EVENT	_IOWR(KS_IOCTL_TYPE, 0x01, struct ks_ioctl_args)
+#define IOCTL_KS_DISABLE_EVENT	_IOWR(KS_IOCTL_TYPE, 0x02, struct ks_ioctl_args)
+#define IOCTL_KS_METHOD		_IOWR(KS_IOCTL_TYPE, 0x03, struct ks_ioctl_args)
+#define IOCTL_KS_RESET_STATE	_IOWR(KS_IOCTL_TYPE, 0x06, struct ks_ioctl_args)
+/* IRP_MJ_CREATE relative to a pin (KsCreateAllocator) */
+#define IOCTL_KS_CREATE		_IOWR(KS_IOCTL_TYPE, 0x40, struct ks_ioctl_args)
+
+#endif /* _UAPI_LINUX_KSALLOC_H */
