@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The allocator object: an anon-inode file created from a framing.
+ *
+ * The struct file is the reference count: user fds, pins that were given
+ * the allocator (KSPROPERTY_STREAM_ALLOCATOR) and mappings (vma->vm_file)
+ * each hold it, and ->release frees the frames when the last one goes. The
+ * allocator holds no reference on the pin it was created from.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "automation.h"
+#include "ksalloc.h"
+
+static const struct ksguid ksa_propset_streamallocator =
+	KSPROPSETID_StreamAllocator;
+static const struct ksguid ksa_methodset_streamallocator =
+	KSMETHODSETID_StreamAllocator;
+static const struct ksguid ksa_eventset_streamallocator =
+	KSEVENTSETID_StreamAllocator;
+static const struct ksguid ksa_propset_ksalloc_allocator =
+	KSPROPSETID_KsallocAllocator;
+
+/* Protects ksa_allocators, the list of live allocators for the status views */
+DEFINE_MUTEX(ksa_allocators_lock);
+LIST_HEAD(ksa_allocators);
+static atomic64_t ksa_next_id = ATOMIC64_INIT(0);
+
+static const struct file_operations ksa_allocator_fops;
+
+bool ksa_is_allocator_file(const struct file *file)
+{
+	return file->f_op == &ksa_allocator_fops;
+}
+
+static struct ksa_allocator *ksa_req_allocator(struct ksa_request *req)
+{
+	return req->object;
+}
+
+/* KSPROPERTY_STREAMALLOCATOR_STATUS */
+static int ksa_status_get(struct ksa_request *req)
+{
+	struct ksa_allocator *a = ksa_req_allocator(req);
+	struct ksstreamallocator_status *st = req->data;
+
+	st->framing = a->framing;
+	st->allocated_frames = READ_ONCE(a->pool.allocated_count);
+	return 0;
+}
+
+/* KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE is for kernel callers only. */
+static int ksa_functiontable_get(struct ksa_request *req)
+{
+	return -EOPNOTSUPP;
+}
+
+/* KSPROPERTY_KSALLOC_ALLOCATOR_INFO */
+static int ksa_info_get(struct ksa_request *req)
+{
+	struct ksa_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator_info *info = req->data;
+	struct ksa_pool *pool = &a->pool;
+
+	info->id = a->id;
+	info->mmap_size = (u64)pool->frames * pool->stride;
+	info->bytes_held = pool->bytes;
+	info->frames = pool->frames;
+	info->frame_size = pool->frame_size;
+	info->frame_stride = pool->stride;
+	spin_lock(&pool->lock);
+	info->allocated_frames = pool->allocated_count;
+	info->high_water = pool->high_water;
+	info->waiters = pool->nwaiters;
+	info->resetting = pool->resetting;
+	spin_unlock(&pool->lock);
+	return 0;
+}
+
+/* KSMETHOD_STREAMALLOCATOR_ALLOC: the value is the frame's mmap offset. */
+static int ksa_alloc_method(struct ksa_request *req)
+{
+	struct ksa_allocator *a = ksa_req_allocator(req);
+	u32 index;
+	int ret;
+
+	ret = ksa_pool_alloc(&a->pool, req->file->f_flags & O_NONBLOCK,
+			     &index);
+	if (ret)
+		return ret;
+	*(u64 *)req->data = (u64)index * a->pool.stride;
+	return 0;
+}
+
+/* KSMETHOD_STREAMALLOCATOR_FREE */
+static int ksa_free_method(struct ksa_request *req)
+{
+	struct ksa_allocator *a = ksa_req_allocator(req);
+	u32 index = ksa_pool_frame_index(&a->pool, *(u64 *)req->data);
+	int ret;
+
+	if (index == U32_MAX)
+		return -EINVAL;
+	ret = ksa_pool_free(&a->pool, index);
+	if (ret)
+		return ret;
+	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME);
+	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME);
+	return 0;
+}
+
+static int ksa_event_enable(struct ksa_request *req)
+{
+	struct ksa_allocator *a = ksa_req_allocator(req);
+
+	return ksa_events_enable(&a->events, req->id.id,
+				 req->id.flags & KSEVENT_TYPE_ONESHOT,
+				 req->data_addr, req->data);
+}
+
+static int ksa_allocator_disable_event(struct file *file, u64 addr,
+				       const struct kseventdata *data)
+{
+	struct ksa_allocator *a = file->private_data;
+
+	return ksa_events_disable(&a->events, addr, data);
+}
+
+int ksa_allocator_reset(struct file *file, u32 reset)
+{
+	struct ksa_allocator *a = file->private_data;
+
+	ksa_pool_reset(&a->pool, reset == KSRESET_BEGIN);
+	return 0;
+}
+
+static const struct ksa_item ksa_allocator_props[] = {
+	{
+		.id = KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+		.support = KSPROPERTY_TYPE_GET,
+		.get = ksa_functiontable_get,
+		.data_size = 2 * sizeof(u64),
+		.flags = KSA_ITEM_KERNEL_ONLY,
+	},
+	KSA_PROPERTY_GET(KSPROPERTY_STREAMALLOCATOR_STATUS, ksa_status_get,
+			 sizeof(struct ksstreamallocator_status), KS_VT_BLOB),
+};
+
+static const struct ksa_item ksa_allocator_ksalloc_props[] = {
+	KSA_PROPERTY_GET(KSPROPERTY_KSALLOC_ALLOCATOR_INFO, ksa_info_get,
+			 sizeof(struct ksalloc_allocator_info), KS_VT_BLOB),
+};
+
+static const struct ksa_item ksa_allocator_methods[] = {
+	KSA_METHOD_ITEM(KSMETHOD_STREAMALLOCATOR_ALLOC, ksa_alloc_method,
+			KSMETHOD_TYPE_WRITE, sizeof(u64), KS_VT_UI8),
+	KSA_METHOD_ITEM(KSMETHOD_STREAMALLOCATOR_FREE, ksa_free_method,
+			KSMETHOD_TYPE_READ, sizeof(u64), KS_VT_UI8),
+};
+
+static const struct ksa_item ksa_allocator_events[] = {
+	{
+		.id = KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME,
+		.get = ksa_event_enable,
+		.support = KSEVENT_TYPE_ENABLE | KSEVENT_TYPE_ONESHOT,
+		.data_size = sizeof(struct kseventdata),
+		.flags = KSA_ITEM_KERNEL_ONLY,
+	},
+	KSA_EVENT_ITEM(KSEVENT_STREAMALLOCATOR_FREEFRAME, ksa_event_enable),
+};
+
+static const struct ksa_set ksa_allocator_property_sets[] = {
+	KSA_SET(ksa_propset_streamallocator, ksa_allocator_props),
+	KSA_SET(ksa_propset_ksalloc_allocator, ksa_allocator_ksalloc_props),
+};
+
+static const struct ksa_set ksa_allocator_method_sets[] = {
+	KSA_SET(ksa_methodset_streamallocator, ksa_allocator_methods),
+};
+
+static const struct ksa_set ksa_allocator_event_sets[] = {
+	KSA_SET(ksa_eventset_streamallocator, ksa_allocator_events),
+};
+
+static const struct ksa_automation ksa_allocator_automation = {
+	.sets = {
+		[KSA_PROPERTY] = ksa_allocator_property_sets,
+		[KSA_METHOD] = ksa_allocator_method_sets,
+		[KSA_EVENT] = ksa_allocator_event_sets,
+	},
+	.nsets = {
+		[KSA_PROPERTY] = ARRAY_SIZE(ksa_allocator_property_sets),
+		[KSA_METHOD] = ARRAY_SIZE(ksa_allocator_method_sets),
+		[KSA_EVENT] = ARRAY_SIZE(ksa_allocator_event_sets),
+	},
+	.disable_event = ksa_allocator_disable_event,
+	.reset = ksa_allocator_reset,
+};
+
+static long ksa_allocator_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	return ksa_dispatch(file, &ksa_allocator_automation, cmd, arg);
+}
+
+static int ksa_allocator_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct ksa_allocator *a = file->private_data;
+
+	return ksa_pool_mmap(&a->pool, vma);
+}
+
+static __poll_t ksa_allocator_poll(struct file *file, poll_table *wait)
+{
+	struct ksa_allocator *a = file->private_data;
+
+	poll_wait(file, &a->pool.pollq, wait);
+	if (READ_ONCE(a->pool.resetting))
+		return EPOLLERR;
+	return ksa_pool_readable(&a->pool) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static void ksa_allocator_free(struct ksa_allocator *a)
+{
+	ksa_events_release(&a->events);
+	ksa_pool_destroy(&a->pool);
+	kfree(a);
+}
+
+static int ksa_allocator_release(struct inode *inode, struct file *file)
+{
+	struct ksa_allocator *a = file->private_data;
+
+	mutex_lock(&ksa_allocators_lock);
+	list_del(&a->node);
+	mutex_unlock(&ksa_allocators_lock);
+	ksa_allocator_free(a);
+	return 0;
+}
+
+static void ksa_allocator_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct ksa_allocator *a = file->private_data;
+
+	seq_printf(m, "ksalloc-id:\t%llu\n", a->id);
+	seq_printf(m, "frames:\t%u\n", a->pool.frames);
+	seq_printf(m, "frame-size:\t%u\n", a->pool.frame_size);
+	seq_printf(m, "allocated:\t%u\n", READ_ONCE(a->pool.allocated_count));
+}
+
+static const struct file_operations ksa_allocator_fops = {
+	.owner = THIS_MODULE,
+	.release = ksa_allocator_release,
+	.unlocked_ioctl = ksa_allocator_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = ksa_allocator_mmap,
+	.poll = ksa_allocator_poll,
+	.show_fdinfo = ksa_allocator_show_fdinfo,
+};
+
+/*
+ * Accepted option bits: the KSALLOCATOR_OPTIONF_VALID options plus the
+ * requirement bits that clients copy over from ALLOCATORFRAMING (the two
+ * share one field); PREFERENCES_ONLY must be cleared, as KS clients do.
+ */
+#define KSA_OPTION_FLAGS (KSALLOCATOR_OPTIONF_VALID |			\
+			  KSALLOCATOR_REQUIREMENTF_FRAME_INTEGRITY |	\
+			  KSALLOCATOR_REQUIREMENTF_MUST_ALLOCATE)
+
+/**
+ * ksa_framing_validate() - check a framing an allocator is created with
+ * @framing: the framing
+ *
+ * Return: 0, -EINVAL (zero frames or size, bad alignment, unknown flag or
+ * pool type, non-zero reserved field, frame above KSA_MAX_FRAME_SIZE) or
+ * -EOVERFLOW (frames * frame_size does not fit in 32 bits).
+ */
+int ksa_framing_validate(const struct ksallocator_framing *framing)
+{
+	u32 total;
+
+	if (!framing->frames || !framing->frame_size || framing->reserved)
+		return -EINVAL;
+	if (framing->options_flags & ~KSA_OPTION_FLAGS)
+		return -EINVAL;
+	switch (framing->pool_type) {
+	case KS_POOL_NONPAGED:
+	case KS_POOL_PAGED:
+	case KS_POOL_NONPAGED_CACHE_ALIGNED:
+	case KS_POOL_PAGED_CACHE_ALIGNED:
+	case KS_POOL_NONPAGED_NX:
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* A mask of 2^n - 1, at most page alignment (frames are pages) */
+	if (framing->file_alignment & (framing->file_alignment + 1) ||
+	    framing->file_alignment >= PAGE_SIZE)
+		return -EINVAL;
+	if (check_mul_overflow(framing->frames, framing->frame_size, &total))
+		return -EOVERFLOW;
+	if (framing->frame_size > KSA_MAX_FRAME_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * ksa_allocator_create() - a new allocator file
+ * @framing: a validated framing
+ * @open_flags: O_NONBLOCK for the new file
+ *
+ * Return: the file (holding the only reference) or an ERR_PTR.
+ */
+struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
+				  u32 open_flags)
+{
+	struct ksa_allocator *a;
+	struct file *file;
+	int ret;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (!a)
+		return ERR_PTR(-ENOMEM);
+	a->framing = *framing;
+	a->owner_pid = task_tgid_vnr(current);
+	get_task_comm(a->owner_comm, current);
+	ksa_events_init(&a->events);
+	ret = ksa_pool_init(&a->pool, framing->frames, framing->frame_size);
+	if (ret) {
+		kfree(a);
+		return ERR_PTR(ret);
+	}
+
+	file = anon_inode_getfile("[ksalloc-allocator]", &ksa_allocator_fops,
+				  a, O_RDWR | (open_flags & O_NONBLOCK));
+	if (IS_ERR(file)) {
+		ksa_allocator_free(a);
+		return file;
+	}
+	/* From here on ->release owns the allocator. */
+	a->id = atomic64_inc_return(&ksa_next_id);
+	mutex_lock(&ksa_allocators_lock);
+	list_add_tail(&a->node, &ksa_allocators);
+	mutex_unlock(&ksa_allocators_lock);
+	return file;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksalloc internals shared between the object files.
+ */
+#ifndef _KSA_KSALLOC_H
+#define _KSA_KSALLOC_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include <linux/ksalloc.h>
+
+struct device;
+struct file;
+struct vm_area_struct;
+
+/* main.c: module parameters and module-wide accounting */
+extern unsigned long ksa_max_allocator_bytes;
+extern unsigned long ksa_max_total_bytes;
+extern unsigned int ksa_max_frames;
+extern unsigned int ksa_max_events;
+extern atomic64_t ksa_total_bytes;
+struct device *ksa_dma_device(void);
+
+/* Largest frame: one physically contiguous DMA allocation. */
+#define KSA_MAX_FRAME_ORDER	10
+#define KSA_MAX_FRAME_SIZE	(PAGE_SIZE << KSA_MAX_FRAME_ORDER)
+
+/* pool.c: frame memory and the free list */
+struct ksa_frame {
+	struct page *page;
+	dma_addr_t dma;
+};
+
+struct ksa_waiter {
+	struct list_head node;
+	struct task_struct *task;
+	int frame;		/* granted frame, or -1 */
+	int error;		/* -ECANCELED when a reset sent it away */
+};
+
+struct ksa_pool {
+	/*
+	 * Protects the free stack, the allocated bitmap, the waiter list and
+	 * the counters below; never held across anything that sleeps.
+	 */
+	spinlock_t lock;
+	u32 *free_stack;
+	u32 nfree;
+	unsigned long *allocated;	/* bitmap, one bit per frame */
+	struct list_head waiters;	/* FIFO of sleeping ALLOC callers */
+	u32 nwaiters;
+	u32 allocated_count;
+	u32 high_water;
+	bool resetting;			/* between KSRESET_BEGIN and _END */
+
+	/* Fixed at creation */
+	u32 frames;
+	u32 frame_size;
+	u32 stride;			/* frame_size rounded up to pages */
+	unsigned int order;		/* pages per frame: 1 << order */
+	u64 bytes;			/* charged to the caps */
+	struct ksa_frame *frame;
+
+	wait_queue_head_t pollq;	/* poll/epoll: a frame became free */
+};
+
+int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size);
+void ksa_pool_destroy(struct ksa_pool *pool);
+int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index);
+int ksa_pool_free(struct ksa_pool *pool, u32 index);
+void ksa_pool_reset(struct ksa_pool *pool, bool begin);
+bool ksa_pool_readable(struct ksa_pool *pool);
+int ksa_pool_mmap(struct ksa_pool *pool, struct vm_area_struct *vma);
+u32 ksa_pool_frame_index(struct ksa_pool *pool, u64 offset);
+
+/* event.c: FREEFRAME notifications to eventfds */
+struct ksa_events {
+	spinlock_t lock;		/* protects list and count */
+	struct list_head list;
+	unsigned int count;
+};
+
+void ksa_events_init(struct ksa_events *ev);
+int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
+		      const struct kseventdata *data);
+int ksa_events_disable(struct ksa_events *ev, u64 addr,
+		       const struct kseventdata *data);
+void ksa_events_signal(struct ksa_events *ev, u32 id);
+void ksa_events_release(struct ksa_events *ev);
+
+/* allocator.c */
+struct ksa_allocator {
+	u64 id;
+	struct ksallocator_framing framing;
+	struct ksa_pool pool;
+	struct ksa_events events;
+	pid_t owner_pid;
+	char owner_comm[TASK_COMM_LEN];
+	struct list_head node;		/* on ksa_allocators */
+};
+
+extern struct mutex ksa_allocators_lock;
+extern struct list_head ksa_allocators;	/* under ksa_allocators_lock */
+
+bool ksa_is_allocator_file(const struct file *file);
+struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
+				  u32 open_flags);
+int ksa_framing_validate(const struct ksallocator_framing *framing);
+int ksa_allocator_reset(struct file *file, u32 reset);
+
+/* pin.c */
+extern const struct file_operations ksa_pin_fops;
+
+#endif /* _KSA_KSALLOC_H */

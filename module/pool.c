@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Frame memory and the free list of one allocator.
+ *
+ * Every frame is one physically contiguous DMA allocation for the module's
+ * device, made when the allocator is created (KS default allocators commit
+ * their frames up front), zeroed by the DMA API, charged to the creator's
+ * memory cgroup and to the module's byte caps, and returned when the
+ * allocator goes.
+ *
+ * A frame that is freed while callers sleep in ALLOC is handed straight to
+ * the oldest of them, so waiters are served in FIFO order and a frame is
+ * never free while somebody waits: nfree > 0 implies an empty waiter list.
+ */
+#include <linux/bitmap.h>
+#include <linux/dma-mapping.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "ksalloc.h"
+
+static size_t ksa_pool_frame_bytes(const struct ksa_pool *pool)
+{
+	return PAGE_SIZE << pool->order;
+}
+
+static void ksa_pool_free_frames(struct ksa_pool *pool, u32 count)
+{
+	struct device *dev = ksa_dma_device();
+	u32 i;
+
+	for (i = 0; i < count; i++)
+		dma_free_pages(dev, pool->stride, pool->frame[i].page,
+			       pool->frame[i].dma, DMA_BIDIRECTIONAL);
+}
+
+/**
+ * ksa_pool_init() - allocate the frames of an allocator
+ * @pool: the pool to set up
+ * @frames: number of frames
+ * @frame_size: bytes per frame, at most KSA_MAX_FRAME_SIZE
+ *
+ * Return: 0, -ENOMEM (out of memory or over a cap) or -EINTR.
+ */
+int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size)
+{
+	struct device *dev = ksa_dma_device();
+	u64 bytes;
+	u32 i;
+	int ret;
+
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->waiters);
+	init_waitqueue_head(&pool->pollq);
+	pool->frames = frames;
+	pool->frame_size = frame_size;
+	pool->stride = PAGE_ALIGN(frame_size);
+	pool->order = get_order(pool->stride);
+
+	bytes = (u64)frames * ksa_pool_frame_bytes(pool);
+	if (frames > READ_ONCE(ksa_max_frames) ||
+	    bytes > READ_ONCE(ksa_max_allocator_bytes))
+		return -ENOMEM;
+	if (atomic64_add_return(bytes, &ksa_total_bytes) >
+	    READ_ONCE(ksa_max_total_bytes)) {
+		atomic64_sub(bytes, &ksa_total_bytes);
+		return -ENOMEM;
+	}
+	pool->bytes = bytes;
+
+	ret = -ENOMEM;
+	pool->frame = kvcalloc(frames, sizeof(*pool->frame), GFP_KERNEL_ACCOUNT);
+	pool->free_stack = kvcalloc(frames, sizeof(u32), GFP_KERNEL_ACCOUNT);
+	pool->allocated = kvcalloc(BITS_TO_LONGS(frames), sizeof(long),
+				   GFP_KERNEL_ACCOUNT);
+	if (!pool->frame || !pool->free_stack || !pool->allocated)
+		goto err_arrays;
+
+	for (i = 0; i < frames; i++) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_frames;
+		}
+		pool->frame[i].page =
+			dma_alloc_pages(dev, pool->stride, &pool->frame[i].dma,
+					DMA_BIDIRECTIONAL,
+					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!pool->frame[i].page)
+			goto err_frames;
+		/* Lowest index on top: frame 0 is handed out first. */
+		pool->free_stack[frames - 1 - i] = i;
+	}
+	pool->nfree = frames;
+	return 0;
+
+err_frames:
+	ksa_pool_free_frames(pool, i);
+err_arrays:
+	kvfree(pool->allocated);
+	kvfree(pool->free_stack);
+	kvfree(pool->frame);
+	atomic64_sub(bytes, &ksa_total_bytes);
+	return ret;
+}
+
+/* Called when the last reference is gone: nobody can be waiting. */
+void ksa_pool_destroy(struct ksa_pool *pool)
+{
+	WARN_ON(!list_empty(&pool->waiters));
+	ksa_pool_free_frames(pool, pool->frames);
+	kvfree(pool->allocated);
+	kvfree(pool->free_stack);
+	kvfree(pool->frame);
+	atomic64_sub(pool->bytes, &ksa_total_bytes);
+}
+
+static u32 ksa_pool_take(struct ksa_pool *pool)
+{
+	u32 index = pool->free_stack[--pool->nfree];
+
+	lockdep_assert_held(&pool->lock);
+	__set_bit(index, pool->allocated);
+	if (++pool->allocated_count > pool->high_water)
+		pool->high_water = pool->allocated_count;
+	return index;
+}
+
+/**
+ * ksa_pool_alloc() - take a frame, sleeping for one unless @nonblock
+ * @pool: the pool
+ * @nonblock: fail with -EAGAIN instead of sleeping
+ * @index: the frame taken
+ *
+ * Return: 0, -EAGAIN, -ECANCELED (reset in progress or begun while
+ * asleep) or -ERESTARTSYS (signal).
+ */
+int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
+{
+	struct ksa_waiter w;
+	int ret = 0;
+
+	spin_lock(&pool->lock);
+	if (pool->resetting) {
+		ret = -ECANCELED;
+	} else if (pool->nfree) {
+		*index = ksa_pool_take(pool);
+	} else if (nonblock) {
+		ret = -EAGAIN;
+	} else {
+		w.task = current;
+		w.frame = -1;
+		w.error = 0;
+		list_add_tail(&w.node, &pool->waiters);
+		pool->nwaiters++;
+		for (;;) {
+			set_current_state(TASK_INTERRUPTIBLE);
+			spin_unlock(&pool->lock);
+			schedule();
+			spin_lock(&pool->lock);
+			/* A granted frame wins over a signal: nothing is lost */
+			if (w.frame >= 0) {
+				*index = w.frame;
+				break;
+			}
+			if (w.error) {
+				ret = w.error;
+				break;
+			}
+			if (signal_pending(current)) {
+				list_del(&w.node);
+				pool->nwaiters--;
+				ret = -ERESTARTSYS;
+				break;
+			}
+		}
+		__set_current_state(TASK_RUNNING);
+	}
+	spin_unlock(&pool->lock);
+	return ret;
+}
+
+/**
+ * ksa_pool_free() - return a frame, or hand it to the oldest waiter
+ * @pool: the pool
+ * @index: the frame
+ *
+ * Return: 0, or -EINVAL if @index is not an allocated frame.
+ */
+int ksa_pool_free(struct ksa_pool *pool, u32 index)
+{
+	struct ksa_waiter *w;
+	bool wake_poll = false;
+
+	spin_lock(&pool->lock);
+	if (index >= pool->frames || !test_bit(index, pool->allocated)) {
+		spin_unlock(&pool->lock);
+		return -EINVAL;
+	}
+	w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter, node);
+	if (w) {
+		list_del(&w->node);
+		pool->nwaiters--;
+		w->frame = index;
+		wake_up_process(w->task);
+	} else {
+		__clear_bit(index, pool->allocated);
+		pool->allocated_count--;
+		pool->free_stack[pool->nfree++] = index;
+		/* Edge-triggered epoll wants one wake-up per transition. */
+		wake_poll = pool->nfree == 1 && !pool->resetting;
+	}
+	spin_unlock(&pool->lock);
+
+	if (wake_poll)
+		wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
+	return 0;
+}
+
+/* KSRESET_BEGIN sends every sleeper away and refuses ALLOC until _END. */
+void ksa_pool_reset(struct ksa_pool *pool, bool begin)
+{
+	struct ksa_waiter *w, *tmp;
+	bool changed;
+
+	spin_lock(&pool->lock);
+	changed = pool->resetting != begin;
+	pool->resetting = begin;
+	if (begin) {
+		list_for_each_entry_safe(w, tmp, &pool->waiters, node) {
+			list_del(&w->node);
+			w->error = -ECANCELED;
+			wake_up_process(w->task);
+		}
+		pool->nwaiters = 0;
+	}
+	spin_unlock(&pool->lock);
+
+	if (changed)
+		wake_up_interruptible_poll(&pool->pollq,
+					   EPOLLIN | EPOLLRDNORM | EPOLLERR);
+}
+
+bool ksa_pool_readable(struct ksa_pool *pool)
+{
+	return READ_ONCE(pool->nfree) && !READ_ONCE(pool->resetting);
+}
+
+/* The frame at mmap offset @offset, or U32_MAX if there is none. */
+u32 ksa_pool_frame_index(struct ksa_pool *pool, u64 offset)
+{
+	u64 index = div_u64(offset, pool->stride);
+
+	if (index >= pool->frames || index * pool->stride != offset)
+		return U32_MAX;
+	return index;
+}
+
+/*
+ * Frame i occupies [i * stride, (i + 1) * stride) of the mmap space. The
+ * mapping holds the allocator file, so the frames outlive every fd.
+ */
+int ksa_pool_mmap(struct ksa_pool *pool, struct vm_area_struct *vma)
+{
+	unsigned long stride_pages = pool->stride >> PAGE_SHIFT;
+	unsigned long total_pages = pool->frames * stride_pages;
+	unsigned long npages = vma_pages(vma);
+	unsigned long pgoff = vma->vm_pgoff;
+	unsigned long addr = vma->vm_start;
+	int ret;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (pgoff >= total_pages || npages > total_pages - pgoff)
+		return -EINVAL;
+
+	while (npages) {
+		unsigned long frame = pgoff / stride_pages;
+		unsigned long within = pgoff % stride_pages;
+		unsigned long run = min(npages, stride_pages - within);
+
+		ret = remap_pfn_range(vma, addr,
+				      page_to_pfn(pool->frame[frame].page) + within,
+				      run << PAGE_SHIFT, vma->vm_page_prot);
+		if (ret)
+			return ret;
+		addr += run << PAGE_SHIFT;
+		pgoff += run;
+		npages -= run;
+	}
+	return 0;
+}
