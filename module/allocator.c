@@ -20,6 +20,10 @@
 
 #include "automation.h"
 #include "ksalloc.h"
+#include "ksalloc_kapi.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace/ksalloc.h"
 
 static const struct ksguid ksa_propset_streamallocator =
 	KSPROPSETID_StreamAllocator;
@@ -42,7 +46,7 @@ bool ksa_is_allocator_file(const struct file *file)
 	return file->f_op == &ksa_allocator_fops;
 }
 
-static struct ksa_allocator *ksa_req_allocator(struct ksa_request *req)
+static struct ksalloc_allocator *ksa_req_allocator(struct ksa_request *req)
 {
 	return req->object;
 }
@@ -50,7 +54,7 @@ static struct ksa_allocator *ksa_req_allocator(struct ksa_request *req)
 /* KSPROPERTY_STREAMALLOCATOR_STATUS */
 static int ksa_status_get(struct ksa_request *req)
 {
-	struct ksa_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
 	struct ksstreamallocator_status *st = req->data;
 
 	st->framing = a->framing;
@@ -58,16 +62,23 @@ static int ksa_status_get(struct ksa_request *req)
 	return 0;
 }
 
-/* KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE is for kernel callers only. */
+/*
+ * KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE: the direct-call entry points,
+ * for kernel callers only (the item is KSA_ITEM_KERNEL_ONLY).
+ */
 static int ksa_functiontable_get(struct ksa_request *req)
 {
-	return -EOPNOTSUPP;
+	struct ksalloc_functiontable *ft = req->data;
+
+	ft->allocate_frame = ksalloc_alloc_frame;
+	ft->free_frame = ksalloc_free_frame;
+	return 0;
 }
 
 /* KSPROPERTY_KSALLOC_ALLOCATOR_INFO */
 static int ksa_info_get(struct ksa_request *req)
 {
-	struct ksa_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
 	struct ksalloc_allocator_info *info = req->data;
 	struct ksa_pool *pool = &a->pool;
 
@@ -77,24 +88,48 @@ static int ksa_info_get(struct ksa_request *req)
 	info->frames = pool->frames;
 	info->frame_size = pool->frame_size;
 	info->frame_stride = pool->stride;
-	spin_lock(&pool->lock);
+	spin_lock_irq(&pool->lock);
 	info->allocated_frames = pool->allocated_count;
 	info->high_water = pool->high_water;
 	info->waiters = pool->nwaiters;
 	info->resetting = pool->resetting;
-	spin_unlock(&pool->lock);
+	spin_unlock_irq(&pool->lock);
+	return 0;
+}
+
+/* The one path for user and kernel allocations */
+int ksa_allocator_alloc(struct ksalloc_allocator *a, bool nonblock, u32 *index)
+{
+	int ret = ksa_pool_alloc(&a->pool, nonblock, index);
+
+	if (!ret)
+		trace_ksalloc_alloc(a->id, *index,
+				    READ_ONCE(a->pool.allocated_count));
+	return ret;
+}
+
+/* The one path for user and kernel frees: the free and its events */
+int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
+{
+	int ret = ksa_pool_free(&a->pool, index);
+
+	if (ret)
+		return ret;
+	trace_ksalloc_free(a->id, index, READ_ONCE(a->pool.allocated_count));
+	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME);
+	ksa_events_signal(&a->events,
+			  KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME);
 	return 0;
 }
 
 /* KSMETHOD_STREAMALLOCATOR_ALLOC: the value is the frame's mmap offset. */
 static int ksa_alloc_method(struct ksa_request *req)
 {
-	struct ksa_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
 	u32 index;
 	int ret;
 
-	ret = ksa_pool_alloc(&a->pool, req->file->f_flags & O_NONBLOCK,
-			     &index);
+	ret = ksa_allocator_alloc(a, req->file->f_flags & O_NONBLOCK, &index);
 	if (ret)
 		return ret;
 	*(u64 *)req->data = (u64)index * a->pool.stride;
@@ -104,23 +139,17 @@ static int ksa_alloc_method(struct ksa_request *req)
 /* KSMETHOD_STREAMALLOCATOR_FREE */
 static int ksa_free_method(struct ksa_request *req)
 {
-	struct ksa_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
 	u32 index = ksa_pool_frame_index(&a->pool, *(u64 *)req->data);
-	int ret;
 
 	if (index == U32_MAX)
 		return -EINVAL;
-	ret = ksa_pool_free(&a->pool, index);
-	if (ret)
-		return ret;
-	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME);
-	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME);
-	return 0;
+	return ksa_allocator_free_index(a, index);
 }
 
 static int ksa_event_enable(struct ksa_request *req)
 {
-	struct ksa_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
 
 	return ksa_events_enable(&a->events, req->id.id,
 				 req->id.flags & KSEVENT_TYPE_ONESHOT,
@@ -130,15 +159,16 @@ static int ksa_event_enable(struct ksa_request *req)
 static int ksa_allocator_disable_event(struct file *file, u64 addr,
 				       const struct kseventdata *data)
 {
-	struct ksa_allocator *a = file->private_data;
+	struct ksalloc_allocator *a = file->private_data;
 
 	return ksa_events_disable(&a->events, addr, data);
 }
 
 int ksa_allocator_reset(struct file *file, u32 reset)
 {
-	struct ksa_allocator *a = file->private_data;
+	struct ksalloc_allocator *a = file->private_data;
 
+	trace_ksalloc_reset(a->id, reset == KSRESET_BEGIN);
 	ksa_pool_reset(&a->pool, reset == KSRESET_BEGIN);
 	return 0;
 }
@@ -148,7 +178,7 @@ static const struct ksa_item ksa_allocator_props[] = {
 		.id = KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
 		.support = KSPROPERTY_TYPE_GET,
 		.get = ksa_functiontable_get,
-		.data_size = 2 * sizeof(u64),
+		.data_size = sizeof(struct ksalloc_functiontable),
 		.flags = KSA_ITEM_KERNEL_ONLY,
 	},
 	KSA_PROPERTY_GET(KSPROPERTY_STREAMALLOCATOR_STATUS, ksa_status_get,
@@ -206,6 +236,14 @@ static const struct ksa_automation ksa_allocator_automation = {
 	.reset = ksa_allocator_reset,
 };
 
+int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
+				  const struct ksidentifier *id, void *data,
+				  u32 size, u32 *returned)
+{
+	return ksa_kernel_request(a->file, &ksa_allocator_automation,
+				  KSA_PROPERTY, id, data, size, returned);
+}
+
 static long ksa_allocator_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {
@@ -214,14 +252,14 @@ static long ksa_allocator_ioctl(struct file *file, unsigned int cmd,
 
 static int ksa_allocator_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct ksa_allocator *a = file->private_data;
+	struct ksalloc_allocator *a = file->private_data;
 
 	return ksa_pool_mmap(&a->pool, vma);
 }
 
 static __poll_t ksa_allocator_poll(struct file *file, poll_table *wait)
 {
-	struct ksa_allocator *a = file->private_data;
+	struct ksalloc_allocator *a = file->private_data;
 
 	poll_wait(file, &a->pool.pollq, wait);
 	if (READ_ONCE(a->pool.resetting))
@@ -229,8 +267,9 @@ static __poll_t ksa_allocator_poll(struct file *file, poll_table *wait)
 	return ksa_pool_readable(&a->pool) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
-static void ksa_allocator_free(struct ksa_allocator *a)
+static void ksa_allocator_free(struct ksalloc_allocator *a)
 {
+	trace_ksalloc_allocator_destroy(a->id, a->pool.high_water);
 	ksa_events_release(&a->events);
 	ksa_pool_destroy(&a->pool);
 	kfree(a);
@@ -238,7 +277,7 @@ static void ksa_allocator_free(struct ksa_allocator *a)
 
 static int ksa_allocator_release(struct inode *inode, struct file *file)
 {
-	struct ksa_allocator *a = file->private_data;
+	struct ksalloc_allocator *a = file->private_data;
 
 	mutex_lock(&ksa_allocators_lock);
 	list_del(&a->node);
@@ -249,7 +288,7 @@ static int ksa_allocator_release(struct inode *inode, struct file *file)
 
 static void ksa_allocator_show_fdinfo(struct seq_file *m, struct file *file)
 {
-	struct ksa_allocator *a = file->private_data;
+	struct ksalloc_allocator *a = file->private_data;
 
 	seq_printf(m, "ksalloc-id:\t%llu\n", a->id);
 	seq_printf(m, "frames:\t%u\n", a->pool.frames);
@@ -323,22 +362,26 @@ int ksa_framing_validate(const struct ksallocator_framing *framing)
 struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 				  u32 open_flags)
 {
-	struct ksa_allocator *a;
+	struct ksalloc_allocator *a;
 	struct file *file;
 	int ret;
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
 		return ERR_PTR(-ENOMEM);
+	a->id = atomic64_inc_return(&ksa_next_id);
 	a->framing = *framing;
 	a->owner_pid = task_tgid_vnr(current);
 	get_task_comm(a->owner_comm, current);
 	ksa_events_init(&a->events);
+	a->pool.id = a->id;
 	ret = ksa_pool_init(&a->pool, framing->frames, framing->frame_size);
 	if (ret) {
 		kfree(a);
 		return ERR_PTR(ret);
 	}
+	trace_ksalloc_allocator_create(a->id, a->pool.frames,
+				       a->pool.frame_size, a->pool.bytes);
 
 	file = anon_inode_getfile("[ksalloc-allocator]", &ksa_allocator_fops,
 				  a, O_RDWR | (open_flags & O_NONBLOCK));
@@ -347,7 +390,7 @@ struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 		return file;
 	}
 	/* From here on ->release owns the allocator. */
-	a->id = atomic64_inc_return(&ksa_next_id);
+	a->file = file;
 	mutex_lock(&ksa_allocators_lock);
 	list_add_tail(&a->node, &ksa_allocators);
 	mutex_unlock(&ksa_allocators_lock);

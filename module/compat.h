@@ -8,6 +8,7 @@
 #define _KSA_COMPAT_H
 
 #include <linux/eventfd.h>
+#include <linux/export.h>
 
 /* eventfd_signal() lost its count argument in 6.8 */
 static inline void ksa_eventfd_add(struct eventfd_ctx *ctx, u32 n)
@@ -19,5 +20,12 @@ static inline void ksa_eventfd_add(struct eventfd_ctx *ctx, u32 n)
 		eventfd_signal(ctx);
 #endif
 }
+
+/* Symbol namespaces became strings in 6.13 */
+#ifdef KSA_HAVE_NS_IDENTIFIER
+#define KSA_EXPORT(sym) EXPORT_SYMBOL_NS_GPL(sym, KSALLOC)
+#else
+#define KSA_EXPORT(sym) EXPORT_SYMBOL_NS_GPL(sym, "KSALLOC")
+#endif
 
 #endif /* _KSA_COMPAT_H */

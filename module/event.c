@@ -105,15 +105,15 @@ int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
 	e->count = count;
 	e->oneshot = oneshot;
 
-	spin_lock(&ev->lock);
+	spin_lock_irq(&ev->lock);
 	if (ev->count >= READ_ONCE(ksa_max_events)) {
-		spin_unlock(&ev->lock);
+		spin_unlock_irq(&ev->lock);
 		ksa_event_free(e);
 		return -ENOSPC;
 	}
 	list_add_tail(&e->node, &ev->list);
 	ev->count++;
-	spin_unlock(&ev->lock);
+	spin_unlock_irq(&ev->lock);
 	return 0;
 }
 
@@ -138,7 +138,7 @@ int ksa_events_disable(struct ksa_events *ev, u64 addr,
 	handle = data->notification_type == KSEVENTF_SEMAPHORE_HANDLE ?
 		 data->semaphore_handle.semaphore : data->event_handle.event;
 
-	spin_lock(&ev->lock);
+	spin_lock_irq(&ev->lock);
 	list_for_each_entry(e, &ev->list, node) {
 		if (e->addr == addr && e->handle == handle) {
 			list_del(&e->node);
@@ -147,7 +147,7 @@ int ksa_events_disable(struct ksa_events *ev, u64 addr,
 			break;
 		}
 	}
-	spin_unlock(&ev->lock);
+	spin_unlock_irq(&ev->lock);
 	if (!found)
 		return -ENOENT;
 	ksa_event_free(found);
@@ -158,12 +158,13 @@ int ksa_events_disable(struct ksa_events *ev, u64 addr,
 void ksa_events_signal(struct ksa_events *ev, u32 id)
 {
 	struct ksa_event *e, *tmp;
+	unsigned long flags;
 	LIST_HEAD(done);
 
 	if (list_empty_careful(&ev->list))
 		return;
 
-	spin_lock(&ev->lock);
+	spin_lock_irqsave(&ev->lock, flags);
 	list_for_each_entry_safe(e, tmp, &ev->list, node) {
 		if (e->id != id)
 			continue;
@@ -173,7 +174,7 @@ void ksa_events_signal(struct ksa_events *ev, u32 id)
 			ev->count--;
 		}
 	}
-	spin_unlock(&ev->lock);
+	spin_unlock_irqrestore(&ev->lock, flags);
 
 	list_for_each_entry_safe(e, tmp, &done, node)
 		ksa_event_free(e);
@@ -185,10 +186,10 @@ void ksa_events_release(struct ksa_events *ev)
 	struct ksa_event *e, *tmp;
 	LIST_HEAD(all);
 
-	spin_lock(&ev->lock);
+	spin_lock_irq(&ev->lock);
 	list_splice_init(&ev->list, &all);
 	ev->count = 0;
-	spin_unlock(&ev->lock);
+	spin_unlock_irq(&ev->lock);
 
 	list_for_each_entry_safe(e, tmp, &all, node)
 		ksa_event_free(e);

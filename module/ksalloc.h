@@ -47,7 +47,9 @@ struct ksa_waiter {
 struct ksa_pool {
 	/*
 	 * Protects the free stack, the allocated bitmap, the waiter list and
-	 * the counters below; never held across anything that sleeps.
+	 * the counters below. IRQ-safe because kernel clients may allocate
+	 * (KSALLOC_NOWAIT) and free from any context; never held across
+	 * anything that sleeps.
 	 */
 	spinlock_t lock;
 	u32 *free_stack;
@@ -60,6 +62,7 @@ struct ksa_pool {
 	bool resetting;			/* between KSRESET_BEGIN and _END */
 
 	/* Fixed at creation */
+	u64 id;				/* the allocator's, for tracepoints */
 	u32 frames;
 	u32 frame_size;
 	u32 stride;			/* frame_size rounded up to pages */
@@ -81,7 +84,7 @@ u32 ksa_pool_frame_index(struct ksa_pool *pool, u64 offset);
 
 /* event.c: FREEFRAME notifications to eventfds */
 struct ksa_events {
-	spinlock_t lock;		/* protects list and count */
+	spinlock_t lock;		/* protects list and count; IRQ-safe */
 	struct list_head list;
 	unsigned int count;
 };
@@ -95,8 +98,9 @@ void ksa_events_signal(struct ksa_events *ev, u32 id);
 void ksa_events_release(struct ksa_events *ev);
 
 /* allocator.c */
-struct ksa_allocator {
+struct ksalloc_allocator {
 	u64 id;
+	struct file *file;		/* the object's file: the refcount */
 	struct ksallocator_framing framing;
 	struct ksa_pool pool;
 	struct ksa_events events;
@@ -113,6 +117,15 @@ struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 				  u32 open_flags);
 int ksa_framing_validate(const struct ksallocator_framing *framing);
 int ksa_allocator_reset(struct file *file, u32 reset);
+int ksa_allocator_alloc(struct ksalloc_allocator *a, bool nonblock, u32 *index);
+int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index);
+int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
+				  const struct ksidentifier *id, void *data,
+				  u32 size, u32 *returned);
+
+/* status.c: debugfs view of every allocator */
+void ksa_status_init(void);
+void ksa_status_exit(void);
 
 /* pin.c */
 extern const struct file_operations ksa_pin_fops;

@@ -46,7 +46,7 @@ atomic64_t ksa_total_bytes = ATOMIC64_INIT(0);
 static ssize_t allocators_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	struct ksa_allocator *a;
+	struct ksalloc_allocator *a;
 	unsigned int n = 0;
 
 	mutex_lock(&ksa_allocators_lock);
@@ -102,11 +102,13 @@ static int __init ksa_init(void)
 		misc_deregister(&ksa_misc);
 		return ret;
 	}
+	ksa_status_init();
 	return 0;
 }
 
 static void __exit ksa_exit(void)
 {
+	ksa_status_exit();
 	misc_deregister(&ksa_misc);
 }
 

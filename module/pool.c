@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 
 #include "ksalloc.h"
+#include "trace/ksalloc.h"
 
 static size_t ksa_pool_frame_bytes(const struct ksa_pool *pool)
 {
@@ -140,9 +141,10 @@ static u32 ksa_pool_take(struct ksa_pool *pool)
 int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 {
 	struct ksa_waiter w;
+	unsigned long flags;
 	int ret = 0;
 
-	spin_lock(&pool->lock);
+	spin_lock_irqsave(&pool->lock, flags);
 	if (pool->resetting) {
 		ret = -ECANCELED;
 	} else if (pool->nfree) {
@@ -153,13 +155,15 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 		w.task = current;
 		w.frame = -1;
 		w.error = 0;
+		might_sleep();
 		list_add_tail(&w.node, &pool->waiters);
 		pool->nwaiters++;
+		trace_ksalloc_wait_start(pool->id, pool->nwaiters);
 		for (;;) {
 			set_current_state(TASK_INTERRUPTIBLE);
-			spin_unlock(&pool->lock);
+			spin_unlock_irqrestore(&pool->lock, flags);
 			schedule();
-			spin_lock(&pool->lock);
+			spin_lock_irqsave(&pool->lock, flags);
 			/* A granted frame wins over a signal: nothing is lost */
 			if (w.frame >= 0) {
 				*index = w.frame;
@@ -177,8 +181,9 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 			}
 		}
 		__set_current_state(TASK_RUNNING);
+		trace_ksalloc_wait_end(pool->id, ret);
 	}
-	spin_unlock(&pool->lock);
+	spin_unlock_irqrestore(&pool->lock, flags);
 	return ret;
 }
 
@@ -193,10 +198,11 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 {
 	struct ksa_waiter *w;
 	bool wake_poll = false;
+	unsigned long flags;
 
-	spin_lock(&pool->lock);
+	spin_lock_irqsave(&pool->lock, flags);
 	if (index >= pool->frames || !test_bit(index, pool->allocated)) {
-		spin_unlock(&pool->lock);
+		spin_unlock_irqrestore(&pool->lock, flags);
 		return -EINVAL;
 	}
 	w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter, node);
@@ -212,7 +218,7 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 		/* Edge-triggered epoll wants one wake-up per transition. */
 		wake_poll = pool->nfree == 1 && !pool->resetting;
 	}
-	spin_unlock(&pool->lock);
+	spin_unlock_irqrestore(&pool->lock, flags);
 
 	if (wake_poll)
 		wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
@@ -223,9 +229,10 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 void ksa_pool_reset(struct ksa_pool *pool, bool begin)
 {
 	struct ksa_waiter *w, *tmp;
+	unsigned long flags;
 	bool changed;
 
-	spin_lock(&pool->lock);
+	spin_lock_irqsave(&pool->lock, flags);
 	changed = pool->resetting != begin;
 	pool->resetting = begin;
 	if (begin) {
@@ -236,7 +243,7 @@ void ksa_pool_reset(struct ksa_pool *pool, bool begin)
 		}
 		pool->nwaiters = 0;
 	}
-	spin_unlock(&pool->lock);
+	spin_unlock_irqrestore(&pool->lock, flags);
 
 	if (changed)
 		wake_up_interruptible_poll(&pool->pollq,
