@@ -1,0 +1,61 @@
+#!/bin/bash
+# Install the Debian packages that building and testing ksalloc need, but
+# only those that are missing. Runs `apt-get update` once before the first
+# install (remembered for an hour in $BUILD/.apt-updated).
+#
+# Usage: scripts/deps.sh            the base set (compilers, QEMU, busybox...)
+#        scripts/deps.sh PKG...     just these packages
+#        scripts/deps.sh --update   refresh the package lists if stale
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+BASE_PKGS=(
+	make gcc libc6-dev xz-utils perl	# compilers, static libc, tar.xz
+	gcc-multilib				# the optional -m32 selftests
+	sparse					# make C=1
+	linux-source-6.1			# checkpatch.pl, kselftest headers
+	busybox-static cpio qemu-system-x86	# initramfs and VM
+	mingw-w64-common			# ks.h, the KS reference headers
+)
+
+apt_update() {
+	local stamp=$BUILD/.apt-updated
+	if [[ -f $stamp && -n $(find "$stamp" -mmin -60 2>/dev/null) ]]; then
+		return 0
+	fi
+	msg "deps: apt-get update"
+	mkdir -p "$BUILD"
+	if ! apt-get update -qq >"$BUILD/apt.log" 2>&1; then
+		tail -n 20 "$BUILD/apt.log" >&2
+		die "apt-get update failed (log: $BUILD/apt.log)"
+	fi
+	touch "$stamp"
+}
+
+missing() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' ||
+			printf '%s\n' "$p"
+	done
+}
+
+if [[ ${1-} == --update ]]; then
+	apt_update
+	exit 0
+fi
+if (($# == 0)); then
+	set -- "${BASE_PKGS[@]}"
+fi
+
+mapfile -t todo < <(missing "$@")
+((${#todo[@]})) || exit 0
+
+[[ $(id -u) == 0 ]] || die "missing packages (${todo[*]}); run as root or install them"
+apt_update
+msg "deps: installing ${todo[*]}"
+if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	"${todo[@]}" >"$BUILD/apt.log" 2>&1; then
+	tail -n 20 "$BUILD/apt.log" >&2
+	die "apt-get install failed (log: $BUILD/apt.log)"
+fi

@@ -1,0 +1,105 @@
+#!/bin/bash
+# Resolve a kernel name to a Debian kernel, installing it when missing.
+#
+# Usage: scripts/kernel.sh NAME [--headers-only]
+#        scripts/kernel.sh default-kdir [--install]
+#
+# NAME is 6.1, 6.12 or 6.12-rt. The newest version that is installed or
+# available from the package lists is chosen; if it is not installed, its
+# image and headers packages are (headers only with --headers-only).
+# Prints, for eval:
+#   KVER=6.1.0-56-amd64
+#   VMLINUZ=/boot/vmlinuz-6.1.0-56-amd64      (empty with --headers-only)
+#   KHDR=/usr/src/linux-headers-6.1.0-56-amd64
+#
+# default-kdir prints the directory `make` builds against when KDIR is not
+# given: /lib/modules/$(uname -r)/build if it exists, else the newest
+# /usr/src/linux-headers-*-amd64 (no -rt); with --install, installs
+# linux-headers-amd64 when there is none.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+newest_headers() {
+	local d
+	for d in /usr/src/linux-headers-*-amd64; do
+		[[ -f $d/Makefile && $d != *-rt-amd64 ]] && printf '%s\n' "$d"
+	done | sort -V | tail -n 1
+}
+
+default_kdir() {
+	local d=/lib/modules/$(uname -r)/build
+	if [[ -f $d/Makefile ]]; then
+		printf '%s\n' "$d"
+		return
+	fi
+	d=$(newest_headers)
+	if [[ -z $d && ${1-} == --install ]]; then
+		"$ROOT/scripts/deps.sh" linux-headers-amd64
+		d=$(newest_headers)
+		[[ -n $d ]] || die "no kernel headers under /usr/src after installing linux-headers-amd64"
+	fi
+	printf '%s\n' "$d"
+}
+
+if [[ ${1-} == default-kdir ]]; then
+	default_kdir "${2-}"
+	exit 0
+fi
+
+name=${1:?usage: kernel.sh NAME [--headers-only]}
+headers_only=
+[[ ${2-} == --headers-only ]] && headers_only=1
+
+# kver_re: the version (uname -r) of every kernel the name stands for;
+# img_fmt: the name of its image package.
+case $name in
+6.1)     kver_re='6\.1\.0-[0-9]+-amd64';            img_fmt='linux-image-%s' ;;
+6.12)    kver_re='6\.12\.[0-9]+\+deb12-amd64';      img_fmt='linux-image-%s-unsigned' ;;
+6.12-rt) kver_re='6\.12\.[0-9]+\+deb12-rt-amd64';   img_fmt='linux-image-%s-unsigned' ;;
+*) die "unknown kernel name '$name' (known: 6.1 6.12 6.12-rt)" ;;
+esac
+
+is_installed() {
+	[[ -f /usr/src/linux-headers-$1/Makefile ]] || return 1
+	[[ -n $headers_only || -f /boot/vmlinuz-$1 ]]
+}
+
+installed() {
+	local f v
+	for f in /usr/src/linux-headers-*; do
+		v=${f#/usr/src/linux-headers-}
+		[[ $v =~ ^$kver_re$ ]] && is_installed "$v" && printf '%s\n' "$v"
+	done
+	return 0
+}
+
+available() {
+	local pfx=linux-headers- sfx=
+	if [[ -z $headers_only ]]; then
+		pfx=${img_fmt%%%s*}
+		sfx=${img_fmt#*%s}
+	fi
+	apt-cache pkgnames "$pfx" 2>/dev/null | grep -E "^${pfx}${kver_re}${sfx}\$" |
+		sed -E "s/^${pfx}//; s/${sfx}\$//" || true
+}
+
+newest() { sort -V | tail -n 1; }
+
+kver=$( { installed; available; } | newest)
+if [[ -z $kver ]] || ! is_installed "$kver"; then
+	"$ROOT/scripts/deps.sh" --update
+	kver=$( { installed; available; } | newest)
+	[[ -n $kver ]] || die "no package found for kernel $name"
+	pkgs=("linux-headers-$kver")
+	[[ -n $headers_only ]] || pkgs+=("$(printf "$img_fmt" "$kver")")
+	"$ROOT/scripts/deps.sh" "${pkgs[@]}"
+	is_installed "$kver" || die "kernel $kver still incomplete after installing ${pkgs[*]}"
+fi
+
+printf 'KVER=%q\n' "$kver"
+if [[ -n $headers_only ]]; then
+	printf 'VMLINUZ=\n'
+else
+	printf 'VMLINUZ=%q\n' "/boot/vmlinuz-$kver"
+fi
+printf 'KHDR=%q\n' "/usr/src/linux-headers-$kver"
