@@ -1,0 +1,129 @@
+#!/bin/bash
+# make check: lint, then on each kernel of KERNELS build the module, boot
+# it in QEMU with every selftest and count the results. Ends with the line
+# "N passed, M failed[, K skipped]" (summed over lint and all kernels) and
+# exits 1 if anything failed.
+#
+# Environment (see also vm-run.sh):
+#   KERNELS="6.1 6.12"  kernel names (6.1, 6.12, 6.12-rt)
+#   TEST_TIMEOUT=300    seconds each test program may run in the VM
+#   EXTRA_FILES         more files for the initramfs (initramfs.sh)
+#   LINT=0              leave lint out (it is one result otherwise)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+KERNELS=${KERNELS:-6.1 6.12}
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+LINT=${LINT:-1}
+
+mkdir -p "$LOGS"
+counts=$LOGS/counts
+: >"$counts"
+t_start=$SECONDS
+
+# result PASS FAIL SKIP: add to the totals
+result() { printf '%d %d %d\n' "$1" "$2" "$3" >>"$counts"; }
+
+# The closing line; false if anything failed.
+summary() {
+	local pass fail skip
+	read -r pass fail skip < <(awk '{p += $1; f += $2; s += $3}
+		END {print p + 0, f + 0, s + 0}' "$counts")
+	echo "== total ($KERNELS) in $((SECONDS - t_start)) s"
+	if ((skip)); then
+		echo "$pass passed, $fail failed, $skip skipped"
+	else
+		echo "$pass passed, $fail failed"
+	fi
+	((fail == 0))
+}
+
+# A step that should not fail did: count it and still close properly.
+aborted() {
+	trap - ERR
+	echo "  FAIL    make check stopped early (line $1 of ${BASH_SOURCE[0]})"
+	result 0 1 0
+	summary || true
+	exit 1
+}
+set -E
+trap 'aborted $LINENO' ERR
+
+"$ROOT/scripts/deps.sh"
+
+if [[ $LINT != 0 ]]; then
+	echo "== lint"
+	if "$ROOT/scripts/lint.sh" >"$LOGS/lint.log" 2>&1; then
+		echo "  ok      lint"
+		result 1 0 0
+	else
+		tail -n 40 "$LOGS/lint.log" | sed 's/^/          | /'
+		echo "  FAIL    lint (log: $LOGS/lint.log)"
+		result 0 1 0
+	fi
+fi
+
+echo "== selftests"
+# With -k, a test that does not compile leaves the others runnable; only
+# programs newer than their source are run.
+tests=()
+if ! submake -k -C "$ROOT" selftests >"$LOGS/selftests.log" 2>&1; then
+	grep -E 'error|Error' "$LOGS/selftests.log" | head -n 30 | sed 's/^/          | /'
+	echo "  FAIL    selftests build (log: $LOGS/selftests.log)"
+	result 0 1 0
+fi
+while IFS= read -r name; do
+	[[ -n $name ]] || continue
+	bin=$BUILD/selftests/$name
+	src=$ROOT/selftests/$name
+	[[ $name == *.sh ]] || src=$ROOT/selftests/${name%-m32}.c
+	if [[ -x $bin && ! $src -nt $bin ]]; then
+		tests+=("$bin")
+	else
+		echo "  -       $name: not built, not run"
+	fi
+done < <(submake -C "$ROOT" selftests-list 2>/dev/null)
+echo "  built   $(for t in "${tests[@]}"; do printf '%s ' "${t##*/}"; done)"
+grep -E '^selftests: ' "$LOGS/selftests.log" | sed 's/^/  /' || true
+
+for name in $KERNELS; do
+	echo "== kernel $name"
+	if ! kinfo=$("$ROOT/scripts/kernel.sh" "$name" 2>"$LOGS/kernel-$name.log"); then
+		sed 's/^/          | /' "$LOGS/kernel-$name.log"
+		echo "  FAIL    kernel $name: not available"
+		result 0 1 0
+		continue
+	fi
+	eval "$kinfo"
+	kdir=$BUILD/$KVER
+	if ! "$ROOT/scripts/build-module.sh" "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log"; then
+		tail -n 40 "$LOGS/$KVER.build.log" | sed 's/^/          | /'
+		echo "  FAIL    $KVER: module build (log: $LOGS/$KVER.build.log)"
+		result 0 1 0
+		continue
+	fi
+
+	targs=()
+	for t in "${tests[@]}"; do targs+=(-t "$t"); done
+	if ! "$ROOT/scripts/initramfs.sh" -o "$kdir/initramfs.cpio" -m "$kdir/module/ksalloc.ko" \
+		-T "$TEST_TIMEOUT" "${targs[@]}" 2>"$LOGS/$KVER.initramfs.log"; then
+		sed 's/^/          | /' "$LOGS/$KVER.initramfs.log"
+		echo "  FAIL    $KVER: initramfs"
+		result 0 1 0
+		continue
+	fi
+	: >"$kdir/tests.list"
+	for t in "${tests[@]}"; do printf '%s\n' "${t##*/}" >>"$kdir/tests.list"; done
+
+	echo "  boot    $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.log"
+	t0=$SECONDS
+	vmrc=0
+	"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$kdir/initramfs.cpio" \
+		-l "$LOGS/$KVER.log" -r "$LOGS/$KVER.results" || vmrc=$?
+	echo "  vm      ran $((SECONDS - t0)) s"
+	"$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.results" -l "$LOGS/$KVER.log" \
+		-n "$KVER" -t "$kdir/tests.list" -e "$vmrc" -c "$counts"
+done
+
+trap - ERR
+summary

@@ -1,0 +1,96 @@
+#!/bin/busybox sh
+# /init of the ksalloc test VM (busybox initramfs built by initramfs.sh).
+#
+# Mounts the usual file systems, loads ksalloc.ko, runs every program of
+# /ksalloc/tests.list with a time limit, unloads the module, dumps the
+# kernel log and powers off. Everything the host parses is written to the
+# console and to the second serial port (/dev/ttyS1), which carries no
+# kernel messages; its lines of its own start with "KSA: ".
+# Settings come from /ksalloc/config (KSA_TEST_TIMEOUT, KSA_MODULE).
+
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/ TERM=dumb
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+[ -d /sys/kernel/tracing ] && mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+
+KSA_TEST_TIMEOUT=300
+KSA_MODULE=/ksalloc/ksalloc.ko
+. /ksalloc/config
+
+RES=/dev/ttyS1
+[ -c $RES ] || RES=/dev/null
+stty -F $RES raw -echo 2>/dev/null
+
+# say LINE...: a protocol line, to the console and the results port
+say() {
+	echo "KSA: $*" | tee -a $RES
+}
+
+finish() {
+	say "taint $(cat /proc/sys/kernel/tainted)"
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak 2>/dev/null
+		say "kmemleak-begin"
+		cat /sys/kernel/debug/kmemleak > $RES 2>&1
+		say "kmemleak-end"
+	fi
+	say "dmesg-begin"
+	dmesg > $RES 2>&1
+	say "dmesg-end"
+	say "done"
+	sync
+	poweroff -f
+}
+
+say "boot $(uname -r) cpus=$(nproc) mem=$(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
+
+if [ -n "$KSA_MODULE" ]; then
+	if insmod "$KSA_MODULE" > /tmp/insmod.out 2>&1; then
+		say "ok insmod"
+	else
+		rc=$?
+		cat /tmp/insmod.out | tee -a $RES
+		say "not ok insmod rc=$rc"
+		finish
+	fi
+fi
+
+while read -r name; do
+	[ -n "$name" ] || continue
+	prog=/ksalloc/tests/$name
+	say "begin $name"
+	cd /tmp
+	( timeout -k 10 "$KSA_TEST_TIMEOUT" "$prog" < /dev/null; echo $? > /tmp/rc ) 2>&1 |
+		tee -a $RES
+	cd /
+	rc=$(cat /tmp/rc 2>/dev/null || echo 255)
+	rm -f /tmp/rc
+	# Leftovers of a killed program (forked test children) would keep
+	# the device busy: end every process but this one.
+	kill -KILL -1 2>/dev/null
+	say "end $name rc=$rc"
+done < /ksalloc/tests.list
+
+if [ -n "$KSA_MODULE" ]; then
+	if rmmod ksalloc > /tmp/rmmod.out 2>&1; then
+		say "ok rmmod"
+	else
+		rc=$?
+		cat /tmp/rmmod.out | tee -a $RES
+		say "not ok rmmod rc=$rc"
+	fi
+	if [ -e /sys/module/ksalloc ]; then
+		say "not ok module-gone /sys/module/ksalloc still exists"
+	else
+		say "ok module-gone"
+	fi
+fi
+
+finish

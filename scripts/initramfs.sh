@@ -1,0 +1,82 @@
+#!/bin/bash
+# Build the initramfs (an uncompressed newc cpio) of a ksalloc test VM:
+# static busybox, /init (guest-init.sh), the module, the test programs in
+# the order they run, and any extra files.
+#
+# Usage: scripts/initramfs.sh -o OUT.cpio [-m MODULE.ko] [-T SECONDS]
+#                             [-t PROGRAM]... [-f SRC[:DEST]]...
+#   -m  the module insmod'ed before the tests (none: no insmod/rmmod)
+#   -t  a test program or script, run in the given order
+#   -T  time limit of each program (default 300 s)
+#   -f  an extra file; DEST defaults to /ksalloc/extra/<name of SRC>
+# EXTRA_FILES (environment, space separated SRC[:DEST]) adds more -f files,
+# e.g. test modules that a test script loads itself.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out= module= timeout=300
+tests=() extras=()
+while getopts 'o:m:T:t:f:' opt; do
+	case $opt in
+	o) out=$OPTARG ;;
+	m) module=$OPTARG ;;
+	T) timeout=$OPTARG ;;
+	t) tests+=("$OPTARG") ;;
+	f) extras+=("$OPTARG") ;;
+	*) die "usage: initramfs.sh -o OUT [-m KO] [-T S] [-t PROG]... [-f SRC[:DEST]]..." ;;
+	esac
+done
+[[ -n $out ]] || die "initramfs.sh: -o OUT is required"
+read -r -a more <<<"${EXTRA_FILES-}"
+extras+=("${more[@]}")
+
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+if [[ ! -x $BUSYBOX ]] || ldd "$BUSYBOX" >/dev/null 2>&1; then
+	"$ROOT/scripts/deps.sh" busybox-static cpio
+	[[ -x $BUSYBOX ]] && ! ldd "$BUSYBOX" >/dev/null 2>&1 ||
+		die "$BUSYBOX is not a static busybox"
+fi
+command -v cpio >/dev/null || "$ROOT/scripts/deps.sh" cpio
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/ksa-initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,ksalloc/tests}
+cp "$BUSYBOX" "$stage/bin/busybox"
+# The kernel opens /dev/console for /init before devtmpfs is mounted
+# (without root, /init reopens it after mounting devtmpfs instead).
+mknod -m 0600 "$stage/dev/console" c 5 1 2>/dev/null || true
+cp "$ROOT/scripts/guest-init.sh" "$stage/init"
+chmod 0755 "$stage/init"
+
+{
+	printf 'KSA_TEST_TIMEOUT=%s\n' "$timeout"
+	if [[ -n $module ]]; then
+		[[ -f $module ]] || die "no module $module"
+		cp "$module" "$stage/ksalloc/ksalloc.ko"
+		printf 'KSA_MODULE=/ksalloc/ksalloc.ko\n'
+	else
+		printf 'KSA_MODULE=\n'
+	fi
+} >"$stage/ksalloc/config"
+
+: >"$stage/ksalloc/tests.list"
+for t in "${tests[@]}"; do
+	[[ -f $t ]] || die "no test program $t"
+	cp "$t" "$stage/ksalloc/tests/"
+	chmod 0755 "$stage/ksalloc/tests/${t##*/}"
+	printf '%s\n' "${t##*/}" >>"$stage/ksalloc/tests.list"
+done
+
+for e in "${extras[@]}"; do
+	src=${e%%:*}
+	dest=/ksalloc/extra/${src##*/}
+	[[ $e == *:* ]] && dest=${e#*:}
+	[[ -e $src ]] || die "no extra file $src"
+	mkdir -p "$stage$(dirname "$dest")"
+	cp -a "$src" "$stage$dest"
+done
+
+mkdir -p "$(dirname "$out")"
+(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio --quiet -o -H newc -R 0:0) >"$out.tmp"
+mv -f "$out.tmp" "$out"

@@ -1,0 +1,45 @@
+#!/bin/bash
+# make run: boot one kernel with the module and the demo program, show what
+# the demo printed, unload the module and power off. Exits 0 only if insmod,
+# the demo and rmmod succeeded and the kernel showed no splat.
+#
+# Usage: scripts/run.sh DEMO-PROGRAM
+# Environment: KERNEL=6.1 (a name kernel.sh knows), and those of vm-run.sh.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+demo=${1:?usage: run.sh DEMO-PROGRAM}
+KERNEL=${KERNEL:-6.1}
+[[ -x $demo ]] || die "no demo program $demo"
+
+"$ROOT/scripts/deps.sh"
+eval "$("$ROOT/scripts/kernel.sh" "$KERNEL")"
+kdir=$BUILD/$KVER
+mkdir -p "$LOGS" "$kdir"
+"$ROOT/scripts/build-module.sh" "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log" || {
+	cat "$LOGS/$KVER.build.log" >&2
+	die "module build against $KVER failed"
+}
+"$ROOT/scripts/initramfs.sh" -o "$kdir/run.cpio" -m "$kdir/module/ksalloc.ko" -t "$demo"
+printf '%s\n' "${demo##*/}" >"$kdir/run.list"
+
+echo "booting $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.run.log"
+vmrc=0
+"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$kdir/run.cpio" \
+	-l "$LOGS/$KVER.run.log" -r "$LOGS/$KVER.run.results" || vmrc=$?
+
+echo "---- kernel messages about ksalloc"
+tr -d '\r' <"$LOGS/$KVER.run.log" | grep -aE '\] .*ksalloc' || echo "(none)"
+echo "---- ${demo##*/}"
+tr -d '\r' <"$LOGS/$KVER.run.results" | awk -v n="${demo##*/}" '
+	$0 == "KSA: begin " n { on = 1; next }
+	on && index($0, "KSA: end " n " rc=") == 1 { print "(" substr($0, 6) ")"; on = 0; next }
+	on { print }'
+echo "----"
+rm -f "$kdir/run.counts.tmp"
+"$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.run.results" -l "$LOGS/$KVER.run.log" \
+	-n "$KVER" -t "$kdir/run.list" -e "$vmrc" -c "$kdir/run.counts.tmp" >"$kdir/run.report"
+read -r _ fail _ <"$kdir/run.counts.tmp"
+rm -f "$kdir/run.counts.tmp"
+cat "$kdir/run.report"
+((fail == 0))
