@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ksalloc: Windows Kernel Streaming stream allocators for Linux.
+#
+#   make                 build module/ksalloc.ko against KDIR (W=1 C=1 V=1
+#                        go to kbuild)
+#   make check           lint, then every selftest in a QEMU VM on each
+#                        kernel of KERNELS; ends with "N passed, M failed"
+#   make run             boot KERNEL with the module and the demo program
+#   make selftests       build the selftests into build/selftests
+#   make examples        build the example programs into build/examples
+#   make lint            checkpatch --strict and W=1 C=1 against 6.1 and 6.12
+#   make clean           remove build/ and kbuild's output in module/
+#
+# The work is done by scripts/; they install the Debian packages they need
+# (as root) when those are missing.
+
+# Where `make` builds the module; empty: /lib/modules/$(uname -r)/build, or
+# the newest installed Debian headers (installed when there are none).
+KDIR		?=
+# Kernels (names known to scripts/kernel.sh: 6.1 6.12 6.12-rt).
+KERNELS		?= 6.1 6.12
+KERNEL		?= 6.1
+# The VM: accelerator, CPUs, memory, seconds before it is killed.
+ACCEL		?= tcg
+SMP		?= 2
+MEM		?= 1024M
+VM_TIMEOUT	?= 900
+# Seconds each test program may run in the VM.
+TEST_TIMEOUT	?= 300
+BUILD		?= $(CURDIR)/build
+
+export KERNELS KERNEL ACCEL SMP MEM VM_TIMEOUT TEST_TIMEOUT BUILD
+export EXTRA_FILES KCMDLINE_EXTRA QEMU_EXTRA LINT
+
+KBUILD_ARGS	:= CONFIG_KSALLOC=m $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
+SELFTEST_ARGS	:= -C selftests OUTPUT=$(BUILD)/selftests KSFT_INC=$(BUILD)/ksft
+KSFT_HDRS	:= $(BUILD)/ksft/kselftest_harness.h $(BUILD)/ksft/kselftest.h
+EXAMPLES	:= $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+UAPI_HDRS	:= $(wildcard uapi/linux/*.h)
+
+# `make check` must end with its summary line, and GNU make would print
+# "make: *** [check] Error 1" after it when tests fail. In question mode
+# (-q) make runs only '+' recipe lines and exits 1 on failure without that
+# message, so `make check` alone runs in question mode; its recipe builds
+# everything through scripts/check.sh, with a clean MAKEFLAGS.
+ifeq ($(MAKECMDGOALS),check)
+MAKEFLAGS	+= -q
+endif
+
+all: module
+
+module:
+	@kdir='$(KDIR)'; \
+	if [ -z "$$kdir" ]; then kdir=$$(scripts/kernel.sh default-kdir --install) || exit 1; fi; \
+	[ -n "$$kdir" ] || { echo "no kernel headers found; set KDIR" >&2; exit 1; }; \
+	echo "  KDIR    $$kdir"; \
+	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) modules
+
+check:
+	+@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL scripts/check.sh
+
+run: examples
+	@scripts/run.sh $(BUILD)/examples/ksalloc-demo
+
+lint:
+	@scripts/lint.sh
+
+selftests: $(KSFT_HDRS)
+	@$(MAKE) --no-print-directory $(SELFTEST_ARGS)
+
+# The selftest programs, one a line, in the order the VM runs them.
+selftests-list:
+	@$(MAKE) --no-print-directory -s $(SELFTEST_ARGS) list
+
+$(KSFT_HDRS):
+	@scripts/ksrc-tools.sh
+
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c $(UAPI_HDRS)
+	@mkdir -p $(@D)
+	$(CC) -static -Wall -O2 -Iuapi -o $@ $<
+
+clean:
+	rm -rf $(BUILD)
+	rm -rf module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd \
+		module/Module.symvers module/modules.order module/.tmp_versions \
+		module/.cache.mk module/.module-common.o
+
+# Later: check-debug (a debug kernel), bench, install.
+
+.PHONY: all module check run lint selftests selftests-list examples clean
