@@ -33,6 +33,8 @@ static const struct ksguid ksa_eventset_streamallocator =
 	KSEVENTSETID_StreamAllocator;
 static const struct ksguid ksa_propset_ksalloc_allocator =
 	KSPROPSETID_KsallocAllocator;
+static const struct ksguid ksa_methodset_ksalloc_batch =
+	KSMETHODSETID_KsallocBatch;
 
 /* Protects ksa_allocators, the list of live allocators for the status views */
 DEFINE_MUTEX(ksa_allocators_lock);
@@ -97,6 +99,14 @@ static int ksa_info_get(struct ksa_request *req)
 	return 0;
 }
 
+/* FREEFRAME notifications for @n frames freed */
+static void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n)
+{
+	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME, n);
+	ksa_events_signal(&a->events,
+			  KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME, n);
+}
+
 /* The one path for user and kernel allocations */
 int ksa_allocator_alloc(struct ksalloc_allocator *a, bool nonblock, u32 *index)
 {
@@ -116,9 +126,7 @@ int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
 	if (ret)
 		return ret;
 	trace_ksalloc_free(a->id, index, READ_ONCE(a->pool.allocated_count));
-	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME);
-	ksa_events_signal(&a->events,
-			  KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME);
+	ksa_allocator_freed(a, 1);
 	return 0;
 }
 
@@ -145,6 +153,68 @@ static int ksa_free_method(struct ksa_request *req)
 	if (index == U32_MAX)
 		return -EINVAL;
 	return ksa_allocator_free_index(a, index);
+}
+
+/* The batch methods' value: count offsets */
+static int ksa_batch_size(struct ksa_request *req, u32 *need)
+{
+	const struct ksalloc_batch_method *m = req->input;
+	u32 valid = req->id.id == KSMETHOD_KSALLOC_BATCH_ALLOC ?
+		    KSALLOC_BATCHF_ALL_OR_NOTHING : 0;
+
+	if (!m->count || m->count > KSALLOC_BATCH_MAX || m->flags & ~valid)
+		return -EINVAL;
+	*need = m->count * sizeof(u64);
+	return 0;
+}
+
+/* KSMETHOD_KSALLOC_BATCH_ALLOC */
+static int ksa_batch_alloc_method(struct ksa_request *req)
+{
+	const struct ksalloc_batch_method *m = req->input;
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	u32 index[KSALLOC_BATCH_MAX];
+	u64 *offsets = req->data;
+	u32 i, got;
+	int ret;
+
+	ret = ksa_pool_alloc_batch(&a->pool, req->file->f_flags & O_NONBLOCK,
+				   m->flags & KSALLOC_BATCHF_ALL_OR_NOTHING,
+				   m->count, index, &got);
+	if (ret)
+		return ret;
+	for (i = 0; i < got; i++) {
+		offsets[i] = (u64)index[i] * a->pool.stride;
+		trace_ksalloc_alloc(a->id, index[i],
+				    READ_ONCE(a->pool.allocated_count));
+	}
+	req->returned = got * sizeof(u64);
+	return 0;
+}
+
+/* KSMETHOD_KSALLOC_BATCH_FREE */
+static int ksa_batch_free_method(struct ksa_request *req)
+{
+	const struct ksalloc_batch_method *m = req->input;
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	u32 index[KSALLOC_BATCH_MAX];
+	const u64 *offsets = req->data;
+	u32 i;
+	int ret;
+
+	for (i = 0; i < m->count; i++) {
+		index[i] = ksa_pool_frame_index(&a->pool, offsets[i]);
+		if (index[i] == U32_MAX)
+			return -EINVAL;
+	}
+	ret = ksa_pool_free_batch(&a->pool, index, m->count);
+	if (ret)
+		return ret;
+	for (i = 0; i < m->count; i++)
+		trace_ksalloc_free(a->id, index[i],
+				   READ_ONCE(a->pool.allocated_count));
+	ksa_allocator_freed(a, m->count);
+	return 0;
 }
 
 static int ksa_event_enable(struct ksa_request *req)
@@ -197,6 +267,25 @@ static const struct ksa_item ksa_allocator_methods[] = {
 			KSMETHOD_TYPE_READ, sizeof(u64), KS_VT_UI8),
 };
 
+static const struct ksa_item ksa_allocator_batch_methods[] = {
+	{
+		.id = KSMETHOD_KSALLOC_BATCH_ALLOC,
+		.get = ksa_batch_alloc_method,
+		.support = KSMETHOD_TYPE_WRITE,
+		.min_input = sizeof(struct ksalloc_batch_method),
+		.size = ksa_batch_size,
+		.vt = KS_VT_BLOB,
+	},
+	{
+		.id = KSMETHOD_KSALLOC_BATCH_FREE,
+		.get = ksa_batch_free_method,
+		.support = KSMETHOD_TYPE_READ,
+		.min_input = sizeof(struct ksalloc_batch_method),
+		.size = ksa_batch_size,
+		.vt = KS_VT_BLOB,
+	},
+};
+
 static const struct ksa_item ksa_allocator_events[] = {
 	{
 		.id = KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME,
@@ -215,6 +304,7 @@ static const struct ksa_set ksa_allocator_property_sets[] = {
 
 static const struct ksa_set ksa_allocator_method_sets[] = {
 	KSA_SET(ksa_methodset_streamallocator, ksa_allocator_methods),
+	KSA_SET(ksa_methodset_ksalloc_batch, ksa_allocator_batch_methods),
 };
 
 static const struct ksa_set ksa_allocator_event_sets[] = {

@@ -20,6 +20,8 @@
 /* Values up to this size live on the stack; larger ones are allocated. */
 #define KSA_INLINE_DATA		128
 #define KSA_MAX_DATA		65536
+/* Largest MinProperty/MinMethod of any item */
+#define KSA_MAX_INPUT		64
 
 static const struct ksguid ksa_guid_null = KSGUID_NULL;
 static const struct ksguid ksa_typeset_general = KSPROPTYPESETID_General;
@@ -28,6 +30,7 @@ struct ksa_call {
 	struct ksa_request req;
 	void *heap;
 	u64 inline_data[KSA_INLINE_DATA / sizeof(u64)];
+	u64 input[KSA_MAX_INPUT / sizeof(u64)];
 };
 
 /* Type flags per kind: which bits KS defines, which of them we refuse. */
@@ -95,6 +98,8 @@ static void __maybe_unused ksa_check_layouts(void)
 	BUILD_BUG_ON(sizeof(struct ksallocator_create) != 40);
 	BUILD_BUG_ON(sizeof(struct ksalloc_allocator_info) != 56);
 	BUILD_BUG_ON(sizeof(struct ks_ioctl_args) != 48);
+	BUILD_BUG_ON(sizeof(struct ksalloc_batch_method) != 32);
+	BUILD_BUG_ON(sizeof(struct ksalloc_batch_method) > KSA_MAX_INPUT);
 }
 
 bool ksa_guid_equal(const struct ksguid *a, const struct ksguid *b)
@@ -248,7 +253,12 @@ static int ksa_property(const struct ksa_item *item, struct ksa_call *call)
 		return item->set(req);
 	}
 
-	need = item->size ? item->size(req) : item->data_size;
+	need = item->data_size;
+	if (item->size) {
+		ret = item->size(req, &need);
+		if (ret)
+			return ret;
+	}
 	if (req->data_size < need) {
 		req->returned = need;
 		return -EOVERFLOW;
@@ -268,6 +278,11 @@ static int ksa_method(const struct ksa_item *item, struct ksa_call *call)
 	int ret;
 
 	/* Any type without a query bit executes (KSMETHOD_TYPE_SEND etc). */
+	if (item->size) {
+		ret = item->size(req, &need);
+		if (ret)
+			return ret;
+	}
 	if (req->data_size < need) {
 		if (dir != KSMETHOD_TYPE_WRITE)
 			return -EINVAL;
@@ -331,6 +346,20 @@ static int ksa_execute(const struct ksa_automation *tbl, enum ksa_kind kind,
 		return -EOPNOTSUPP;
 	if (req->open_flags && !(item->flags & KSA_ITEM_RETURNS_FD))
 		return -EINVAL;
+	if (item->min_input > sizeof(req->id)) {
+		/* Items with parameters after the identifier (MinMethod) */
+		if (req->in_size < item->min_input)
+			return -EINVAL;
+		if (!req->kernel) {
+			memcpy(call->input, &req->id, sizeof(req->id));
+			if (copy_from_user((u8 *)call->input + sizeof(req->id),
+					   u64_to_user_ptr(req->in_addr +
+							   sizeof(req->id)),
+					   item->min_input - sizeof(req->id)))
+				return -EFAULT;
+			req->input = call->input;
+		}
+	}
 
 	if (flags & KSPROPERTY_TYPE_BASICSUPPORT) {
 		if (flags != KSPROPERTY_TYPE_BASICSUPPORT)
@@ -454,6 +483,9 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 
 	req->file = file;
 	req->object = file->private_data;
+	req->input = &req->id;
+	req->in_size = args.in_size;
+	req->in_addr = args.in_buffer;
 	req->data = NULL;
 	req->data_size = args.out_size;
 	req->data_addr = args.out_buffer;
@@ -521,6 +553,8 @@ int ksa_kernel_request(struct file *file, const struct ksa_automation *tbl,
 			.file = file,
 			.object = file->private_data,
 			.id = *id,
+			.input = id,
+			.in_size = sizeof(*id),
 			.data = data,
 			.data_size = data_size,
 			.kernel = true,

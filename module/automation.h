@@ -25,6 +25,9 @@ struct ksa_request {
 	struct file *file;		/* the object's file */
 	void *object;			/* file->private_data */
 	struct ksidentifier id;
+	const void *input;		/* the whole input, identifier first */
+	u32 in_size;			/* its size */
+	u64 in_addr;			/* caller's address of the input */
 	void *data;			/* kernel copy of the value buffer */
 	u32 data_size;			/* size of the caller's value buffer */
 	u32 returned;			/* bytes of data valid for the caller */
@@ -45,12 +48,14 @@ typedef int (*ksa_handler_fn)(struct ksa_request *req);
 struct ksa_item {
 	u32 id;
 	u32 support;		/* KS*_TYPE_* the item handles */
-	u32 data_size;		/* MinData; 0 with .size = variable */
+	u32 data_size;		/* MinData, or the size .size computes */
+	u32 min_input;		/* MinProperty/MinMethod if above 24 */
 	u16 vt;			/* value type for BASICSUPPORT */
 	u16 flags;		/* KSA_ITEM_* */
 	ksa_handler_fn get;	/* GET, method call, event enable */
 	ksa_handler_fn set;	/* SET */
-	u32 (*size)(struct ksa_request *req);	/* variable GET size */
+	/* variable value size of a GET or method, from the input */
+	int (*size)(struct ksa_request *req, u32 *need);
 };
 
 struct ksa_set {

@@ -154,8 +154,8 @@ int ksa_events_disable(struct ksa_events *ev, u64 addr,
 	return 0;
 }
 
-/* Signal every event enabled for @id; one-shot ones are disabled. */
-void ksa_events_signal(struct ksa_events *ev, u32 id)
+/* Signal every event enabled for @id @times; one-shot ones are disabled. */
+void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times)
 {
 	struct ksa_event *e, *tmp;
 	unsigned long flags;
@@ -168,7 +168,8 @@ void ksa_events_signal(struct ksa_events *ev, u32 id)
 	list_for_each_entry_safe(e, tmp, &ev->list, node) {
 		if (e->id != id)
 			continue;
-		ksa_eventfd_add(e->ctx, e->count);
+		ksa_eventfd_add(e->ctx, e->oneshot ? e->count :
+				e->count * times);
 		if (e->oneshot) {
 			list_move(&e->node, &done);
 			ev->count--;

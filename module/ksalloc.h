@@ -77,6 +77,9 @@ int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size);
 void ksa_pool_destroy(struct ksa_pool *pool);
 int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index);
 int ksa_pool_free(struct ksa_pool *pool, u32 index);
+int ksa_pool_alloc_batch(struct ksa_pool *pool, bool nonblock, bool all,
+			 u32 count, u32 *index, u32 *got);
+int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count);
 void ksa_pool_reset(struct ksa_pool *pool, bool begin);
 bool ksa_pool_readable(struct ksa_pool *pool);
 int ksa_pool_mmap(struct ksa_pool *pool, struct vm_area_struct *vma);
@@ -94,7 +97,7 @@ int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
 		      const struct kseventdata *data);
 int ksa_events_disable(struct ksa_events *ev, u64 addr,
 		       const struct kseventdata *data);
-void ksa_events_signal(struct ksa_events *ev, u32 id);
+void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times);
 void ksa_events_release(struct ksa_events *ev);
 
 /* allocator.c */

@@ -160,9 +160,10 @@ static int ksa_framing_set(struct ksa_request *req)
 	return 0;
 }
 
-static u32 ksa_framing_ex_size(struct ksa_request *req)
+static int ksa_framing_ex_size(struct ksa_request *req, u32 *need)
 {
-	return KSALLOCATOR_FRAMING_EX_SIZE(1);
+	*need = KSALLOCATOR_FRAMING_EX_SIZE(1);
+	return 0;
 }
 
 /* ALLOCATORFRAMING_EX: the simple framing as one framing item */

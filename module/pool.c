@@ -225,6 +225,107 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 	return 0;
 }
 
+/**
+ * ksa_pool_alloc_batch() - take up to @count frames
+ * @pool: the pool
+ * @nonblock: fail with -EAGAIN instead of sleeping
+ * @all: take @count frames or none, never sleeping
+ * @count: frames wanted, at most KSALLOC_BATCH_MAX
+ * @index: the frames taken
+ * @got: how many
+ *
+ * Without @all it takes what is free, and sleeps (like ksa_pool_alloc())
+ * only while nothing is.
+ *
+ * Return: 0, -EAGAIN, -EINVAL (@all and more than the pool has),
+ * -ECANCELED or -ERESTARTSYS.
+ */
+int ksa_pool_alloc_batch(struct ksa_pool *pool, bool nonblock, bool all,
+			 u32 count, u32 *index, u32 *got)
+{
+	unsigned long flags;
+	u32 n = 0;
+	int ret = 0;
+
+	if (all && count > pool->frames)
+		return -EINVAL;
+	spin_lock_irqsave(&pool->lock, flags);
+	if (pool->resetting)
+		ret = -ECANCELED;
+	else if (all && pool->nfree < count)
+		ret = -EAGAIN;
+	else
+		while (n < count && pool->nfree)
+			index[n++] = ksa_pool_take(pool);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (ret || n)
+		goto out;
+	if (all || nonblock)
+		return -EAGAIN;
+
+	ret = ksa_pool_alloc(pool, false, &index[0]);
+	if (ret)
+		return ret;
+	n = 1;
+	spin_lock_irqsave(&pool->lock, flags);
+	while (n < count && pool->nfree && !pool->resetting)
+		index[n++] = ksa_pool_take(pool);
+	spin_unlock_irqrestore(&pool->lock, flags);
+out:
+	*got = n;
+	return ret;
+}
+
+/**
+ * ksa_pool_free_batch() - free @count frames, all or none
+ * @pool: the pool
+ * @index: the frames
+ * @count: how many
+ *
+ * Return: 0, or -EINVAL (and nothing freed) if one of them is not an
+ * allocated frame or appears twice.
+ */
+int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
+{
+	struct ksa_waiter *w;
+	bool was_empty, wake_poll;
+	unsigned long flags;
+	u32 i, j;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	/* Clearing the bits as we check catches duplicates. */
+	for (i = 0; i < count; i++) {
+		if (index[i] >= pool->frames ||
+		    !__test_and_clear_bit(index[i], pool->allocated)) {
+			for (j = 0; j < i; j++)
+				__set_bit(index[j], pool->allocated);
+			spin_unlock_irqrestore(&pool->lock, flags);
+			return -EINVAL;
+		}
+	}
+	was_empty = !pool->nfree;
+	for (i = 0; i < count; i++) {
+		w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter,
+					     node);
+		if (w) {
+			__set_bit(index[i], pool->allocated);
+			list_del(&w->node);
+			pool->nwaiters--;
+			w->frame = index[i];
+			wake_up_process(w->task);
+		} else {
+			pool->allocated_count--;
+			pool->free_stack[pool->nfree++] = index[i];
+		}
+	}
+	wake_poll = was_empty && pool->nfree && !pool->resetting;
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	if (wake_poll)
+		wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
+	return 0;
+}
+
 /* KSRESET_BEGIN sends every sleeper away and refuses ALLOC until _END. */
 void ksa_pool_reset(struct ksa_pool *pool, bool begin)
 {

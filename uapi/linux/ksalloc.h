@@ -136,8 +136,28 @@ struct ksguid {
 	{ { { 0x72, 0x11, 0x8c, 0xf1, 0x3d, 0xee, 0xe8, 0x4e, \
 	      0xb8, 0x4a, 0x5d, 0x20, 0x8d, 0xd3, 0x19, 0x1e } } }
 
+/*
+ * KSMETHODSETID_KsallocBatch, on an allocator: several frames per call.
+ *   KSMETHOD_KSALLOC_BATCH_ALLOC  input: struct ksalloc_batch_method;
+ *     output: __u64 offsets[count] (bytes_returned = 8 * frames taken).
+ *     Without flags it takes as many free frames as there are, up to
+ *     count, sleeping (or -EAGAIN with O_NONBLOCK) only while none is
+ *     free; KSALLOC_BATCHF_ALL_OR_NOTHING takes count frames or none and
+ *     never sleeps (-EAGAIN).
+ *   KSMETHOD_KSALLOC_BATCH_FREE  input: struct ksalloc_batch_method;
+ *     data: __u64 offsets[count]; all are freed, or none (-EINVAL) if one
+ *     is not an allocated frame or appears twice.
+ */
+#define KSMETHODSETID_KsallocBatch \
+	{ { { 0xe9, 0x69, 0xba, 0x92, 0xec, 0x4f, 0x10, 0x40, \
+	      0x92, 0x45, 0x6e, 0xfc, 0x3f, 0x86, 0x58, 0xf0 } } }
+
 #define KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD		0
 #define KSPROPERTY_KSALLOC_ALLOCATOR_INFO		0
+#define KSMETHOD_KSALLOC_BATCH_ALLOC			0
+#define KSMETHOD_KSALLOC_BATCH_FREE			1
+#define KSALLOC_BATCHF_ALL_OR_NOTHING			0x00000001
+#define KSALLOC_BATCH_MAX				64
 
 /* KSPROPSETID_Stream */
 #define KSPROPERTY_STREAM_ALLOCATOR			0
@@ -402,6 +422,13 @@ struct ksalloc_allocator_info {
 	__u32 waiters;			/* ALLOC callers asleep now */
 	__u32 resetting;		/* 1 between KSRESET_BEGIN and _END */
 	__u32 reserved;
+};
+
+/* Input of the KSMETHODSETID_KsallocBatch methods, 32 bytes */
+struct ksalloc_batch_method {
+	struct ksidentifier method;
+	__u32 count;		/* 1 to KSALLOC_BATCH_MAX frames */
+	__u32 flags;		/* KSALLOC_BATCHF_* */
 };
 
 /* The argument of every ioctl below: DeviceIoControl() in one block. */
