@@ -1,0 +1,1240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocator lifetimes: an allocator is a reference-counted file.
+ *
+ * User fds, pins that were given the allocator (KSPROPERTY_STREAM_ALLOCATOR)
+ * and mappings each hold it; it must live exactly as long as the last of
+ * them, whatever the order they go in: pin first, fd first, a pin as the
+ * only holder, a process exiting, a mapping outliving every fd, fds shared
+ * by fork() and passed with SCM_RIGHTS, and threads racing assignments
+ * against closes. Every open pin and allocator file also holds one module
+ * reference, so the module cannot be unloaded under them.
+ *
+ * What is observed: /sys/class/misc/ksalloc/allocators (live allocators),
+ * total_bytes (their frame memory), /sys/module/ksalloc/refcnt and the
+ * entries of /proc/self/fd, against a baseline taken in the fixture. A
+ * leaked reference shows as a count that stays up, a double drop as one
+ * that goes below the baseline (or as a splat in the kernel log).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/ksalloc.h>
+
+#include "kselftest_harness.h"
+
+#define KSA_DEV			"/dev/ksalloc"
+#define SYS_ALLOCATORS		"/sys/class/misc/ksalloc/allocators"
+#define SYS_TOTAL_BYTES		"/sys/class/misc/ksalloc/total_bytes"
+#define SYS_REFCNT		"/sys/module/ksalloc/refcnt"
+#define SYS_MODULE		"/sys/module/ksalloc"
+
+static const struct ksguid set_stream = KSPROPSETID_Stream;
+static const struct ksguid set_connection = KSPROPSETID_Connection;
+static const struct ksguid set_streamallocator = KSPROPSETID_StreamAllocator;
+static const struct ksguid mset_streamallocator = KSMETHODSETID_StreamAllocator;
+static const struct ksguid set_ksalloc_pin = KSPROPSETID_KsallocPin;
+static const struct ksguid set_ksalloc_allocator = KSPROPSETID_KsallocAllocator;
+static const struct ksguid name_allocator = KSNAME_Allocator;
+
+/* ---- request helpers: each returns 0 / an fd, or -errno ---- */
+
+static int ks_ioctl(int fd, unsigned long cmd, const void *in, __u32 in_size,
+		    void *out, __u32 out_size, __u32 open_flags)
+{
+	struct ks_ioctl_args a = {
+		.in_buffer = (uintptr_t)in,
+		.out_buffer = (uintptr_t)out,
+		.in_size = in_size,
+		.out_size = out_size,
+		.open_flags = open_flags,
+	};
+
+	return ioctl(fd, cmd, &a) < 0 ? -errno : 0;
+}
+
+static int ks_prop(int fd, const struct ksguid *set, __u32 id, __u32 flags,
+		   void *val, __u32 size, __u32 open_flags)
+{
+	struct ksidentifier p = { .set = *set, .id = id, .flags = flags };
+
+	return ks_ioctl(fd, IOCTL_KS_PROPERTY, &p, sizeof(p), val, size,
+			open_flags);
+}
+
+static int ks_method(int fd, __u32 id, __u32 flags, __u64 *val)
+{
+	struct ksidentifier m = { .set = mset_streamallocator, .id = id,
+				  .flags = flags };
+
+	return ks_ioctl(fd, IOCTL_KS_METHOD, &m, sizeof(m), val, sizeof(*val),
+			0);
+}
+
+static int alloc_frame(int fd, __u64 *off)
+{
+	return ks_method(fd, KSMETHOD_STREAMALLOCATOR_ALLOC,
+			 KSMETHOD_TYPE_WRITE, off);
+}
+
+static int free_frame(int fd, __u64 off)
+{
+	return ks_method(fd, KSMETHOD_STREAMALLOCATOR_FREE, KSMETHOD_TYPE_READ,
+			 &off);
+}
+
+static int set_allocator(int pin, __s64 handle)
+{
+	return ks_prop(pin, &set_stream, KSPROPERTY_STREAM_ALLOCATOR,
+		       KSPROPERTY_TYPE_SET, &handle, sizeof(handle), 0);
+}
+
+static int set_state(int pin, __u32 state)
+{
+	return ks_prop(pin, &set_connection, KSPROPERTY_CONNECTION_STATE,
+		       KSPROPERTY_TYPE_SET, &state, sizeof(state), 0);
+}
+
+static int pin_allocator_fd(int pin, __u32 open_flags)
+{
+	__s64 fd = -100;
+	int ret;
+
+	ret = ks_prop(pin, &set_ksalloc_pin, KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+		      KSPROPERTY_TYPE_GET, &fd, sizeof(fd), open_flags);
+	return ret ? ret : (int)fd;
+}
+
+static int get_status(int fd, struct ksstreamallocator_status *st)
+{
+	return ks_prop(fd, &set_streamallocator,
+		       KSPROPERTY_STREAMALLOCATOR_STATUS, KSPROPERTY_TYPE_GET,
+		       st, sizeof(*st), 0);
+}
+
+static int get_info(int fd, struct ksalloc_allocator_info *info)
+{
+	return ks_prop(fd, &set_ksalloc_allocator,
+		       KSPROPERTY_KSALLOC_ALLOCATOR_INFO, KSPROPERTY_TYPE_GET,
+		       info, sizeof(*info), 0);
+}
+
+static __u64 allocator_id(int fd)
+{
+	struct ksalloc_allocator_info info;
+
+	return get_info(fd, &info) ? 0 : info.id;
+}
+
+static int create_allocator(int pin, __u32 frames, __u32 frame_size,
+			    __u32 open_flags)
+{
+	struct ksallocator_create c = {
+		.object_type = name_allocator,
+		.framing = {
+			.pool_type = KS_POOL_NONPAGED,
+			.frames = frames,
+			.frame_size = frame_size,
+		},
+	};
+	__s64 fd = -100;
+	int ret;
+
+	ret = ks_ioctl(pin, IOCTL_KS_CREATE, &c, sizeof(c), &fd, sizeof(fd),
+		       open_flags);
+	return ret ? ret : (int)fd;
+}
+
+static int open_pin(void)
+{
+	int fd = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* ---- counters ---- */
+
+static long read_long(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return LONG_MIN;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return LONG_MIN;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+static int count_fds(void)
+{
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+struct counts {
+	long allocators;
+	long total_bytes;
+	long refcnt;
+	int fds;
+};
+
+static void read_counts(struct counts *c)
+{
+	c->allocators = read_long(SYS_ALLOCATORS);
+	c->total_bytes = read_long(SYS_TOTAL_BYTES);
+	c->refcnt = read_long(SYS_REFCNT);
+	c->fds = count_fds();
+}
+
+static int counts_equal(const struct counts *a, const struct counts *b)
+{
+	return a->allocators == b->allocators &&
+	       a->total_bytes == b->total_bytes &&
+	       a->refcnt == b->refcnt && a->fds == b->fds;
+}
+
+/*
+ * Releases normally run before close(), munmap() or exit return, so the
+ * counters already match; the wait (at most 2 s) only absorbs a release the
+ * kernel chose to defer. It never makes a wrong count pass.
+ */
+static void wait_counts(const struct counts *want, struct counts *got)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		read_counts(got);
+		if (counts_equal(want, got))
+			return;
+		usleep(10000);
+	}
+}
+
+/*
+ * Counters are the fixture's baseline plus: live allocators, their frame
+ * bytes, module references (open pin and allocator files), fds.
+ */
+#define ASSERT_COUNTS(_dalloc, _dbytes, _dref, _dfds) do {		\
+	struct counts _want = {						\
+		.allocators = self->base.allocators + (_dalloc),	\
+		.total_bytes = self->base.total_bytes + (_dbytes),	\
+		.refcnt = self->base.refcnt + (_dref),			\
+		.fds = self->base.fds + (_dfds),			\
+	}, _got;							\
+	wait_counts(&_want, &_got);					\
+	ASSERT_EQ(_want.allocators, _got.allocators)			\
+		TH_LOG("allocators in sysfs");				\
+	ASSERT_EQ(_want.total_bytes, _got.total_bytes)			\
+		TH_LOG("total_bytes in sysfs");				\
+	ASSERT_EQ(_want.refcnt, _got.refcnt)				\
+		TH_LOG("module refcnt");				\
+	ASSERT_EQ(_want.fds, _got.fds)					\
+		TH_LOG("entries in /proc/self/fd");			\
+} while (0)
+
+FIXTURE(life)
+{
+	long page;
+	struct counts base;
+};
+
+FIXTURE_SETUP(life)
+{
+	self->page = sysconf(_SC_PAGESIZE);
+	ASSERT_EQ(0, access(KSA_DEV, R_OK | W_OK)) {
+		TH_LOG("%s: %s (is the module loaded?)", KSA_DEV,
+		       strerror(errno));
+	}
+	read_counts(&self->base);
+	ASSERT_LE(0, self->base.allocators);
+	ASSERT_LE(0, self->base.total_bytes);
+	ASSERT_LE(0, self->base.refcnt);
+	ASSERT_LT(0, self->base.fds);
+}
+
+FIXTURE_TEARDOWN(life)
+{
+}
+
+/* Each pin and each allocator file holds the module once. */
+TEST_F(life, module_reference_per_file)
+{
+	int p1, p2, a;
+
+	p1 = open_pin();
+	ASSERT_LE(0, p1);
+	ASSERT_COUNTS(0, 0, 1, 1);
+	p2 = open_pin();
+	ASSERT_LE(0, p2);
+	ASSERT_COUNTS(0, 0, 2, 2);
+	a = create_allocator(p1, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	ASSERT_COUNTS(1, 2 * self->page, 3, 3);
+	/* A second fd of the same file is not a second reference */
+	{
+		int d = dup(a);
+
+		ASSERT_LE(0, d);
+		ASSERT_COUNTS(1, 2 * self->page, 3, 4);
+		EXPECT_EQ(0, close(d));
+	}
+	EXPECT_EQ(0, close(p2));
+	ASSERT_COUNTS(1, 2 * self->page, 2, 2);
+	EXPECT_EQ(0, close(a));
+	ASSERT_COUNTS(0, 0, 1, 1);
+	EXPECT_EQ(0, close(p1));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* The allocator holds no reference on the pin that created it. */
+TEST_F(life, creator_pin_closed_first)
+{
+	struct ksstreamallocator_status st;
+	int pin, a;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	EXPECT_EQ(0, close(pin));
+	ASSERT_COUNTS(1, self->page, 1, 1);
+	EXPECT_EQ(0, get_status(a, &st));
+	EXPECT_EQ(1, st.framing.frames);
+	EXPECT_EQ(0, close(a));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* Pin (holding the allocator) closed first, then the user's fd. */
+TEST_F(life, pin_closed_then_allocator)
+{
+	__u64 off;
+	int pin, a;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, set_allocator(pin, a));
+	ASSERT_COUNTS(1, 2 * self->page, 2, 2);
+
+	EXPECT_EQ(0, close(pin));
+	ASSERT_COUNTS(1, 2 * self->page, 1, 1);
+	/* Still fully usable through the user's fd */
+	ASSERT_EQ(0, alloc_frame(a, &off));
+	EXPECT_EQ(0, free_frame(a, off));
+
+	EXPECT_EQ(0, close(a));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* The user's fd closed first: the pin's reference keeps the allocator. */
+TEST_F(life, allocator_fd_closed_first)
+{
+	struct ksstreamallocator_status st;
+	struct ksalloc_allocator_info info;
+	__u64 id, off;
+	int pin, a, got;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	id = allocator_id(a);
+	ASSERT_NE(0, id);
+	ASSERT_EQ(0, alloc_frame(a, &off));
+	ASSERT_EQ(0, set_allocator(pin, a));
+
+	EXPECT_EQ(0, close(a));
+	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
+
+	/* The pin holds the only reference; the allocator is intact */
+	got = pin_allocator_fd(pin, O_CLOEXEC);
+	ASSERT_LE(0, got);
+	ASSERT_EQ(0, get_info(got, &info));
+	EXPECT_EQ(id, info.id);
+	EXPECT_EQ(2, info.frames);
+	EXPECT_EQ(1, info.allocated_frames);
+	ASSERT_EQ(0, get_status(got, &st));
+	EXPECT_EQ(1, st.allocated_frames);
+	EXPECT_EQ(0, free_frame(got, off));
+	EXPECT_EQ(0, close(got));
+	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
+
+	EXPECT_EQ(0, close(pin));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* Made on one pin, held only by another after everything else is closed. */
+TEST_F(life, other_pin_only_reference)
+{
+	int creator, holder, a, got;
+	__u64 id;
+
+	creator = open_pin();
+	ASSERT_LE(0, creator);
+	holder = open_pin();
+	ASSERT_LE(0, holder);
+	a = create_allocator(creator, 3, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	id = allocator_id(a);
+	ASSERT_EQ(0, set_allocator(holder, a));
+	EXPECT_EQ(0, close(a));
+	EXPECT_EQ(0, close(creator));
+	ASSERT_COUNTS(1, 3 * self->page, 2, 1);
+
+	got = pin_allocator_fd(holder, 0);
+	ASSERT_LE(0, got);
+	EXPECT_EQ(id, allocator_id(got));
+	EXPECT_EQ(0, close(got));
+
+	EXPECT_EQ(0, close(holder));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* Replacing and clearing drop the pin's reference at once. */
+TEST_F(life, replace_and_clear)
+{
+	int pin, a, b;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	b = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, set_allocator(pin, a));
+	EXPECT_EQ(0, close(a));
+	EXPECT_EQ(0, close(b));
+	/* b is gone (no holder), a is held by the pin */
+	ASSERT_COUNTS(1, self->page, 2, 1);
+
+	b = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, set_allocator(pin, b));
+	EXPECT_EQ(0, close(b));
+	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
+	ASSERT_EQ(0, set_allocator(pin, KS_NULL_HANDLE));
+	ASSERT_COUNTS(0, 0, 1, 1);
+	EXPECT_EQ(0, close(pin));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* Read a full buffer from a pipe; 0 on success */
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * A process exits while its pin holds the allocator (its own fd for the
+ * allocator already closed, the pin left open): exit releases the pin,
+ * the pin releases the allocator.
+ */
+TEST_F(life, child_exits_holding)
+{
+	int ready[2], go[2], status;
+	__u64 id = 0;
+	char c = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int pin, a;
+
+		close(ready[0]);
+		close(go[1]);
+		pin = open_pin();
+		if (pin < 0)
+			_exit(10);
+		a = create_allocator(pin, 2, 4096, 0);
+		if (a < 0)
+			_exit(11);
+		id = allocator_id(a);
+		if (set_allocator(pin, a))
+			_exit(12);
+		if (close(a))
+			_exit(13);
+		if (write(ready[1], &id, sizeof(id)) != sizeof(id))
+			_exit(14);
+		/* Wait for the parent's look, then exit with the pin open */
+		if (read(go[0], &c, 1) < 0)
+			_exit(15);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(0, read_full(ready[0], &id, sizeof(id))) {
+		waitpid(pid, &status, 0);
+		TH_LOG("child failed before holding: status 0x%x", status);
+	}
+	EXPECT_NE(0, id);
+	/* The child's pin and its allocator; the parent holds two pipe fds */
+	ASSERT_COUNTS(1, 2 * self->page, 2, 2);
+
+	EXPECT_EQ(0, close(go[1]));	/* lets the child exit */
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, close(ready[0]));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* A process killed while holding pins, allocators, frames and a mapping */
+TEST_F(life, child_killed_holding_everything)
+{
+	int ready[2], status;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int pin, a, b;
+		__u64 off;
+		void *m;
+
+		close(ready[0]);
+		pin = open_pin();
+		a = create_allocator(pin, 2, 4096, 0);
+		b = create_allocator(pin, 1, 4096, 0);
+		if (pin < 0 || a < 0 || b < 0)
+			_exit(10);
+		if (set_allocator(pin, a) || alloc_frame(a, &off) ||
+		    alloc_frame(b, &off))
+			_exit(11);
+		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
+		if (m == MAP_FAILED)
+			_exit(12);
+		memset(m, 0x5a, 4096);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(13);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_COUNTS(2, 3 * self->page, 3, 1);
+	EXPECT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(0, close(ready[0]));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/*
+ * A mapping holds the allocator file: with every fd closed the frames stay
+ * mapped and usable, and go at munmap.
+ */
+TEST_F(life, mapping_outlives_fds)
+{
+	struct ksalloc_allocator_info info;
+	unsigned char *m;
+	size_t i;
+	int pin, a;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 3, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, get_info(a, &info));
+	ASSERT_EQ(3 * self->page, info.mmap_size);
+	m = mmap(NULL, info.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (i = 0; i < info.mmap_size; i++)
+		m[i] = (unsigned char)(i * 7 + 1);
+	ASSERT_EQ(0, set_allocator(pin, a));
+
+	EXPECT_EQ(0, close(a));
+	EXPECT_EQ(0, close(pin));
+	/* No fd and no pin: only the mapping holds the allocator */
+	ASSERT_COUNTS(1, 3 * self->page, 1, 0);
+
+	for (i = 0; i < info.mmap_size; i++)
+		if (m[i] != (unsigned char)(i * 7 + 1))
+			break;
+	EXPECT_EQ(info.mmap_size, i) TH_LOG("mapping changed at byte %zu", i);
+	for (i = 0; i < info.mmap_size; i++)
+		m[i] = (unsigned char)~i;
+	for (i = 0; i < info.mmap_size; i++)
+		if (m[i] != (unsigned char)~i)
+			break;
+	EXPECT_EQ(info.mmap_size, i);
+
+	EXPECT_EQ(0, munmap(m, info.mmap_size));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* Two mappings of parts of the frames: the allocator goes with the last. */
+TEST_F(life, two_mappings)
+{
+	unsigned char *m1, *m2;
+	int pin, a;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	EXPECT_EQ(0, close(pin));
+	m1 = mmap(NULL, self->page, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
+	ASSERT_NE(MAP_FAILED, m1);
+	m2 = mmap(NULL, 2 * self->page, PROT_READ | PROT_WRITE, MAP_SHARED, a,
+		  0);
+	ASSERT_NE(MAP_FAILED, m2);
+	EXPECT_EQ(0, close(a));
+	m1[10] = 0x77;
+	/* Both map frame 0: the same memory */
+	EXPECT_EQ(0x77, m2[10]);
+	EXPECT_EQ(0, munmap(m2, 2 * self->page));
+	ASSERT_COUNTS(1, 2 * self->page, 1, 0);
+	EXPECT_EQ(0x77, m1[10]);
+	EXPECT_EQ(0, munmap(m1, self->page));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/*
+ * What a child does with a pin and an allocator it got from its parent:
+ * STATUS, assign the allocator to the pin, ALLOC and FREE through the
+ * pin's fd for it. Returns 0 or the number of the step that failed.
+ */
+static int child_use(int pin, int a, __u64 id)
+{
+	struct ksstreamallocator_status st;
+	__u64 off;
+	int got;
+
+	if (get_status(a, &st))
+		return 20;
+	if (st.framing.frames != 2 || st.allocated_frames != 0)
+		return 21;
+	if (allocator_id(a) != id)
+		return 22;
+	if (set_allocator(pin, a))
+		return 23;
+	if (close(a))
+		return 24;
+	got = pin_allocator_fd(pin, O_CLOEXEC);
+	if (got < 0)
+		return 25;
+	if (allocator_id(got) != id)
+		return 26;
+	if (alloc_frame(got, &off))
+		return 27;
+	if (get_status(got, &st) || st.allocated_frames != 1)
+		return 28;
+	if (free_frame(got, off))
+		return 29;
+	if (get_status(got, &st) || st.allocated_frames != 0)
+		return 30;
+	if (close(got))
+		return 31;
+	if (close(pin))
+		return 32;
+	return 0;
+}
+
+/* fork(): both processes share the files; the parent lets go first. */
+TEST_F(life, fork_parent_closes_first)
+{
+	int go[2], pin, a, status;
+	__u64 id;
+	char c;
+	pid_t pid;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	id = allocator_id(a);
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(10);
+		close(go[0]);
+		_exit(child_use(pin, a, id));
+	}
+	close(go[0]);
+
+	/* The parent's fds go; the child's keep both files */
+	EXPECT_EQ(0, close(a));
+	EXPECT_EQ(0, close(pin));
+	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
+
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	EXPECT_EQ(0, close(go[1]));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child failed at step %d",
+						 WEXITSTATUS(status));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+static int send_fds(int sock, const int *fds, int n)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	char byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
+	};
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fds(int sock, int *fds, int n)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(n * sizeof(int)))
+		return -1;
+	memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+	return 0;
+}
+
+/*
+ * SCM_RIGHTS to a child that inherited nothing: the parent creates the pin
+ * and allocator after the fork, passes them, closes its own and only then
+ * lets the child use them.
+ */
+TEST_F(life, scm_rights_parent_closes_first)
+{
+	int sv[2], fds[2], pin, a, status;
+	__u64 id;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(sv[0]);
+		if (recv_fds(sv[1], fds, 2))
+			_exit(10);
+		if (read(sv[1], &id, sizeof(id)) != sizeof(id))
+			_exit(11);
+		/* "closed": the parent has let go of its copies */
+		if (read(sv[1], &c, 1) != 1)
+			_exit(12);
+		status = child_use(fds[0], fds[1], id);
+		if (!status && write(sv[1], "d", 1) != 1)
+			status = 13;
+		close(sv[1]);
+		_exit(status);
+	}
+	close(sv[1]);
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	id = allocator_id(a);
+	fds[0] = pin;
+	fds[1] = a;
+	ASSERT_EQ(0, send_fds(sv[0], fds, 2));
+	ASSERT_EQ(sizeof(id), write(sv[0], &id, sizeof(id)));
+	EXPECT_EQ(0, close(a));
+	EXPECT_EQ(0, close(pin));
+	/*
+	 * The files live on in the child (or in flight to it); the parent
+	 * holds only its socket.
+	 */
+	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
+	ASSERT_EQ(1, write(sv[0], "c", 1));
+
+	/* The child's "done" comes after it used and closed everything */
+	EXPECT_EQ(1, read(sv[0], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child failed at step %d",
+						 WEXITSTATUS(status));
+	EXPECT_EQ(0, close(sv[0]));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/*
+ * The other direction: the child creates and sends, exits, and the parent
+ * is left with the only references (its received fds).
+ */
+TEST_F(life, scm_rights_from_exited_child)
+{
+	int sv[2], fds[2], status;
+	__u64 id;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int pin, a;
+		__u64 cid;
+
+		close(sv[0]);
+		pin = open_pin();
+		if (pin < 0)
+			_exit(10);
+		a = create_allocator(pin, 2, 4096, 0);
+		if (a < 0)
+			_exit(11);
+		cid = allocator_id(a);
+		fds[0] = pin;
+		fds[1] = a;
+		if (send_fds(sv[1], fds, 2))
+			_exit(12);
+		if (write(sv[1], &cid, sizeof(cid)) != sizeof(cid))
+			_exit(13);
+		_exit(0);
+	}
+	close(sv[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* In flight in the socket while nobody has them as fds */
+	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
+
+	ASSERT_EQ(0, recv_fds(sv[0], fds, 2));
+	ASSERT_EQ(sizeof(id), read(sv[0], &id, sizeof(id)));
+	EXPECT_EQ(0, close(sv[0]));
+	ASSERT_COUNTS(1, 2 * self->page, 2, 2);
+	EXPECT_EQ(0, child_use(fds[0], fds[1], id));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* Fds still in flight when both socket ends close are released too. */
+TEST_F(life, scm_rights_never_received)
+{
+	int sv[2], fds[2], pin, a;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, set_allocator(pin, a));
+	fds[0] = pin;
+	fds[1] = a;
+	ASSERT_EQ(0, send_fds(sv[0], fds, 2));
+	EXPECT_EQ(0, close(a));
+	EXPECT_EQ(0, close(pin));
+	ASSERT_COUNTS(1, self->page, 2, 2);
+	EXPECT_EQ(0, close(sv[0]));
+	EXPECT_EQ(0, close(sv[1]));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* ---- threads racing assignments against closes ---- */
+
+/* Per thread: whichever comes first (no timing is asserted) */
+#define RACE_ITERATIONS	20000
+#define RACE_SECONDS	3
+#define SWAP_ITERATIONS	2000
+
+struct race {
+	int pins[2];		/* current pin fds; replaced by the pin churner */
+	int allocs[2];		/* current allocator fds; replaced likewise */
+	struct timespec end;
+	long sets_ok;
+	long sets_stale;	/* refused because an fd number went stale */
+	long sets_busy;		/* refused outside KSSTATE_STOP */
+	long gets_ok;
+	long allocs_made;
+	long pins_made;
+	long unexpected;
+	int bad_errno;
+	int bad_where;
+};
+
+static int race_expired(struct race *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > r->end.tv_sec ||
+	       (now.tv_sec == r->end.tv_sec && now.tv_nsec >= r->end.tv_nsec);
+}
+
+static void race_bad(struct race *r, int where, int err)
+{
+	__atomic_add_fetch(&r->unexpected, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->bad_errno, err, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->bad_where, where, __ATOMIC_RELAXED);
+}
+
+static int load_fd(int *slot)
+{
+	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Set A / Set B / Set null on the current pins. The fd numbers read may be
+ * closed and reused by the churners at any moment, so besides success the
+ * outcomes of a stale number are expected: EBADF (closed), EINVAL (now a
+ * pin where an allocator was), ENOENT (now an allocator where a pin was),
+ * EBUSY (the pin churner has the pin out of KSSTATE_STOP).
+ */
+static void *race_setter(void *arg)
+{
+	struct race *r = arg;
+	static int which;
+	int me = __atomic_fetch_add(&which, 1, __ATOMIC_RELAXED);
+	int i;
+
+	for (i = 0; i < RACE_ITERATIONS && !race_expired(r); i++) {
+		int pin = load_fd(&r->pins[(i + me) & 1]);
+		__s64 h;
+		int ret;
+
+		switch ((i + me) % 3) {
+		case 0:
+			h = load_fd(&r->allocs[0]);
+			break;
+		case 1:
+			h = load_fd(&r->allocs[1]);
+			break;
+		default:
+			h = KS_NULL_HANDLE;
+			break;
+		}
+		ret = set_allocator(pin, h);
+		if (!ret)
+			__atomic_add_fetch(&r->sets_ok, 1, __ATOMIC_RELAXED);
+		else if (ret == -EBUSY)
+			__atomic_add_fetch(&r->sets_busy, 1, __ATOMIC_RELAXED);
+		else if (ret == -EBADF || ret == -EINVAL || ret == -ENOENT)
+			__atomic_add_fetch(&r->sets_stale, 1, __ATOMIC_RELAXED);
+		else
+			race_bad(r, 1, -ret);
+
+		if (i % 4 == me) {
+			int got = pin_allocator_fd(pin, O_CLOEXEC);
+
+			if (got >= 0) {
+				struct ksstreamallocator_status st;
+
+				/* A published fd is always a live allocator */
+				if (get_status(got, &st))
+					race_bad(r, 2, errno);
+				close(got);
+				__atomic_add_fetch(&r->gets_ok, 1,
+						   __ATOMIC_RELAXED);
+			} else if (got != -ENOENT && got != -EBADF) {
+				race_bad(r, 3, -got);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Replaces the allocators (and now and then its own creating pin). */
+static void *race_alloc_churn(void *arg)
+{
+	struct race *r = arg;
+	int creator = open_pin();
+	int i;
+
+	if (creator < 0) {
+		race_bad(r, 4, -creator);
+		return NULL;
+	}
+	for (i = 0; i < RACE_ITERATIONS && !race_expired(r); i++) {
+		int fd = create_allocator(creator, 1 + (i & 1), 4096, O_CLOEXEC);
+		int old;
+
+		if (fd < 0) {
+			race_bad(r, 5, -fd);
+			continue;
+		}
+		old = __atomic_exchange_n(&r->allocs[i & 1], fd,
+					  __ATOMIC_ACQ_REL);
+		close(old);
+		__atomic_add_fetch(&r->allocs_made, 1, __ATOMIC_RELAXED);
+		if (i % 64 == 63) {
+			close(creator);
+			creator = open_pin();
+			if (creator < 0) {
+				race_bad(r, 6, -creator);
+				return NULL;
+			}
+		}
+	}
+	close(creator);
+	return NULL;
+}
+
+/* Replaces the pins, moving them through RUN and back now and then. */
+static void *race_pin_churn(void *arg)
+{
+	struct race *r = arg;
+	int i;
+
+	for (i = 0; i < RACE_ITERATIONS && !race_expired(r); i++) {
+		int slot = i & 1, fd, old, ret;
+
+		if (i % 3 == 0) {
+			int pin = load_fd(&r->pins[slot]);
+
+			ret = set_state(pin, KSSTATE_RUN);
+			if (ret && ret != -EBADF && ret != -ENOENT)
+				race_bad(r, 7, -ret);
+			ret = set_state(pin, KSSTATE_STOP);
+			if (ret && ret != -EBADF && ret != -ENOENT)
+				race_bad(r, 8, -ret);
+			continue;
+		}
+		fd = open_pin();
+		if (fd < 0) {
+			race_bad(r, 9, -fd);
+			continue;
+		}
+		old = __atomic_exchange_n(&r->pins[slot], fd, __ATOMIC_ACQ_REL);
+		close(old);
+		__atomic_add_fetch(&r->pins_made, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST_F(life, race_set_close_recreate)
+{
+	struct race r = { .pins = { -1, -1 }, .allocs = { -1, -1 } };
+	pthread_t t[4];
+	int i, creator;
+
+	creator = open_pin();
+	ASSERT_LE(0, creator);
+	for (i = 0; i < 2; i++) {
+		r.pins[i] = open_pin();
+		ASSERT_LE(0, r.pins[i]);
+		r.allocs[i] = create_allocator(creator, 1, self->page, O_CLOEXEC);
+		ASSERT_LE(0, r.allocs[i]);
+	}
+	EXPECT_EQ(0, close(creator));
+
+	clock_gettime(CLOCK_MONOTONIC, &r.end);
+	r.end.tv_sec += RACE_SECONDS;
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_setter, &r));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_setter, &r));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_alloc_churn, &r));
+	ASSERT_EQ(0, pthread_create(&t[3], NULL, race_pin_churn, &r));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+
+	EXPECT_EQ(0, r.unexpected) {
+		TH_LOG("%ld unexpected results, last: %s at site %d",
+		       r.unexpected, strerror(r.bad_errno), r.bad_where);
+	}
+	/* The race must actually have assigned allocators */
+	EXPECT_LT(0, r.sets_ok);
+	TH_LOG("Sets: %ld done, %ld stale fd, %ld busy; %ld fd Gets; %ld allocators and %ld pins replaced",
+	       r.sets_ok, r.sets_stale, r.sets_busy, r.gets_ok, r.allocs_made,
+	       r.pins_made);
+
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, close(r.pins[i]));
+		EXPECT_EQ(0, close(r.allocs[i]));
+	}
+	/* Exactly back: a leak stays above, a double drop goes below */
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/*
+ * Two threads assign two allocators to one pin while a third drops its
+ * fds: the pin ends up holding exactly one of them.
+ */
+struct swap_race {
+	int pin;
+	int a, b;
+	long ok;
+};
+
+static void *swap_thread(void *arg)
+{
+	struct swap_race *s = arg;
+	static int which;
+	int me = __atomic_fetch_add(&which, 1, __ATOMIC_RELAXED);
+	int i;
+
+	for (i = 0; i < SWAP_ITERATIONS; i++) {
+		__s64 h = (i + me) % 3 == 0 ? s->a :
+			  (i + me) % 3 == 1 ? s->b : KS_NULL_HANDLE;
+
+		if (!set_allocator(s->pin, h))
+			__atomic_add_fetch(&s->ok, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST_F(life, race_swap_one_pin)
+{
+	struct swap_race s = { 0 };
+	pthread_t t[3];
+	int i, got;
+
+	s.pin = open_pin();
+	ASSERT_LE(0, s.pin);
+	s.a = create_allocator(s.pin, 1, self->page, O_CLOEXEC);
+	ASSERT_LE(0, s.a);
+	s.b = create_allocator(s.pin, 2, self->page, O_CLOEXEC);
+	ASSERT_LE(0, s.b);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, swap_thread, &s));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	/* Every Set had valid handles and the pin stayed in STOP */
+	EXPECT_EQ(3 * SWAP_ITERATIONS, s.ok);
+
+	EXPECT_EQ(0, close(s.a));
+	EXPECT_EQ(0, close(s.b));
+	got = pin_allocator_fd(s.pin, O_CLOEXEC);
+	if (got >= 0) {
+		/* The pin holds one of them, the other is gone */
+		struct ksalloc_allocator_info info;
+
+		ASSERT_EQ(0, get_info(got, &info));
+		EXPECT_EQ(0, close(got));
+		ASSERT_COUNTS(1, info.frames * self->page, 2, 1);
+	} else {
+		EXPECT_EQ(-ENOENT, got);
+		ASSERT_COUNTS(0, 0, 1, 1);
+	}
+	EXPECT_EQ(0, close(s.pin));
+	ASSERT_COUNTS(0, 0, 0, 0);
+}
+
+/* ---- module unload ---- */
+
+static int try_unload(void)
+{
+	return syscall(__NR_delete_module, "ksalloc", O_NONBLOCK) ? errno : 0;
+}
+
+/*
+ * Unloading is refused while a pin or an allocator file exists, even when
+ * no fd is left (a mapping). Refusal is checked only with references
+ * counted, so that a miscount cannot unload the module under the other
+ * tests; the clean unload at the end of the run is checked by the runner.
+ */
+TEST_F(life, unload_refused_while_open)
+{
+	struct ksstreamallocator_status st;
+	struct stat sb;
+	void *m;
+	int pin, a, err;
+
+	pin = open_pin();
+	ASSERT_LE(0, pin);
+	ASSERT_COUNTS(0, 0, 1, 1);
+	ASSERT_LT(0, read_long(SYS_REFCNT));
+	err = try_unload();
+	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY) {
+		TH_LOG("delete_module with a pin open: %s",
+		       err ? strerror(err) : "succeeded");
+	}
+	ASSERT_EQ(0, stat(SYS_MODULE, &sb));
+
+	/* Only an allocator fd */
+	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	ASSERT_LE(0, a);
+	EXPECT_EQ(0, close(pin));
+	ASSERT_COUNTS(1, self->page, 1, 1);
+	ASSERT_LT(0, read_long(SYS_REFCNT));
+	err = try_unload();
+	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY) {
+		TH_LOG("delete_module with an allocator open: %s",
+		       err ? strerror(err) : "succeeded");
+	}
+	ASSERT_EQ(0, stat(SYS_MODULE, &sb));
+	EXPECT_EQ(0, get_status(a, &st));
+
+	/* Only a mapping */
+	m = mmap(NULL, self->page, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(0, close(a));
+	ASSERT_COUNTS(1, self->page, 1, 0);
+	ASSERT_LT(0, read_long(SYS_REFCNT));
+	err = try_unload();
+	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY) {
+		TH_LOG("delete_module with a mapping: %s",
+		       err ? strerror(err) : "succeeded");
+	}
+	ASSERT_EQ(0, stat(SYS_MODULE, &sb));
+	memset(m, 1, 16);
+	EXPECT_EQ(0, munmap(m, self->page));
+	ASSERT_COUNTS(0, 0, 0, 0);
+	ASSERT_EQ(0, access(KSA_DEV, F_OK));
+}
+
+TEST_HARNESS_MAIN
