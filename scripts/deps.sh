@@ -25,7 +25,7 @@ apt_update() {
 	fi
 	msg "deps: apt-get update"
 	mkdir -p "$BUILD"
-	if ! apt-get update -qq >"$BUILD/apt.log" 2>&1; then
+	if ! apt-get update -qq -o DPkg::Lock::Timeout=600 >"$BUILD/apt.log" 2>&1; then
 		tail -n 20 "$BUILD/apt.log" >&2
 		die "apt-get update failed (log: $BUILD/apt.log)"
 	fi
@@ -54,7 +54,7 @@ mapfile -t todo < <(missing "$@")
 [[ $(id -u) == 0 ]] || die "missing packages (${todo[*]}); run as root or install them"
 apt_update
 msg "deps: installing ${todo[*]}"
-if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 \
 	"${todo[@]}" >"$BUILD/apt.log" 2>&1; then
 	tail -n 20 "$BUILD/apt.log" >&2
 	die "apt-get install failed (log: $BUILD/apt.log)"

@@ -64,7 +64,7 @@ tr -d '\r' <"$res" >"$tmp/res"
 
 # --- protocol and harness lines -------------------------------------------
 prog= done= taint= section= ppass=0 pfail=0 pskip=0
-declare -A begun=() ended=()
+declare -A begun=()
 : >"$tmp/dmesg" >"$tmp/kmemleak" >"$tmp/diag"
 while IFS= read -r line; do
 	case $section in
@@ -95,7 +95,7 @@ while IFS= read -r line; do
 		rest=${line#KSA: end }
 		name=${rest% rc=*}
 		rc=${rest##* rc=}
-		ended[$name]=1
+		[[ $rc =~ ^[0-9]+$ ]] || rc=255
 		if ((pfail == 0 && rc != 0)); then
 			if ((rc == 4 && ppass == 0 && pskip == 0)); then
 				skipped "$name (exit 4: skipped)"
