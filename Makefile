@@ -10,6 +10,8 @@
 #   make selftests       build the selftests into build/selftests
 #   make examples        build the example programs into build/examples
 #   make lint            checkpatch --strict and W=1 C=1 against 6.1 and 6.12
+#   make check-ks-values the uapi header's numbers against the Windows SDK's
+#                        ks.h (host only; scripts/check-ks-values.sh)
 #   make clean           remove build/ and kbuild's output in module/
 #
 # The work is done by scripts/; they install the Debian packages they need
@@ -66,6 +68,9 @@ run: examples
 lint:
 	@scripts/lint.sh
 
+check-ks-values:
+	@scripts/check-ks-values.sh
+
 selftests: $(KSFT_HDRS)
 	@$(MAKE) --no-print-directory $(SELFTEST_ARGS)
 
@@ -90,4 +95,4 @@ clean:
 
 # Later: check-debug (a debug kernel), bench, install.
 
-.PHONY: all module check run lint selftests selftests-list examples clean
+.PHONY: all module check run lint check-ks-values selftests selftests-list examples clean
