@@ -9,6 +9,9 @@
 #   make run             boot KERNEL with the module and the demo program
 #   make selftests       build the selftests into build/selftests
 #   make examples        build the example programs into build/examples
+#   make lib, tools      libksalloc (build/lib) and the ksalloc command
+#                        (build/bin); install, uninstall, check-host and
+#                        check-dkms are described in lib/userspace.mk
 #   make lint            checkpatch --strict and W=1 C=1 against 6.1 and 6.12
 #   make check-ks-values the uapi header's numbers against the Windows SDK's
 #                        ks.h (host only; scripts/check-ks-values.sh)
@@ -81,6 +84,9 @@ selftests-list:
 $(KSFT_HDRS):
 	@scripts/ksrc-tools.sh
 
+# libksalloc, the ksalloc command, install/uninstall, host-side checks
+include lib/userspace.mk
+
 examples: $(EXAMPLES)
 
 $(BUILD)/examples/%: examples/%.c $(UAPI_HDRS)
@@ -93,6 +99,6 @@ clean:
 		module/Module.symvers module/modules.order module/.tmp_versions \
 		module/.cache.mk module/.module-common.o
 
-# Later: check-debug (a debug kernel), bench, install.
+# Later: check-debug (a debug kernel), bench.
 
 .PHONY: all module check run lint check-ks-values selftests selftests-list examples clean

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The user-space side of ksalloc, included by the top-level Makefile:
+#
+#   make lib             libksalloc.a, libksalloc.so.0 and ksalloc.pc in
+#                        build/lib
+#   make tools           the ksalloc command (static) in build/bin
+#   make install         module (kbuild modules_install, INSTALL_MOD_DIR=extra,
+#                        depmod), uapi header, library, headers, pkg-config
+#                        file, ksalloc and its man page; PREFIX=/usr/local,
+#                        DESTDIR honoured
+#   make install-user    the same without the module
+#   make install-module  only the module
+#   make uninstall       remove what install installed
+#   make check-host      the host-side tests (no device needed): TAP lines
+#   make check-dkms      dkms add/build/remove against every installed
+#                        kernel's headers (scripts/check-dkms.sh, as root)
+
+KSA_VERSION	:= $(shell cat $(CURDIR)/VERSION 2>/dev/null || echo 0)
+KSA_SOMAJOR	:= 0
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+MANDIR		?= $(PREFIX)/share/man
+PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
+DESTDIR		?=
+
+KSA_CFLAGS	:= -Wall -Wextra -Wno-unused-parameter -O2 -g -Iuapi -Ilib
+KSA_LIB_HDRS	:= lib/libksalloc.h lib/ks-compat.h $(UAPI_HDRS)
+KSA_LIB_A	:= $(BUILD)/lib/libksalloc.a
+KSA_LIB_SO	:= $(BUILD)/lib/libksalloc.so.$(KSA_VERSION)
+KSA_LIB_PC	:= $(BUILD)/lib/ksalloc.pc
+KSA_TOOL	:= $(BUILD)/bin/ksalloc
+
+lib: $(KSA_LIB_A) $(KSA_LIB_SO) $(KSA_LIB_PC)
+
+$(BUILD)/lib/ksalloc.o: lib/ksalloc.c $(KSA_LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(KSA_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(BUILD)/lib/ksalloc.pic.o: lib/ksalloc.c $(KSA_LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(KSA_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(KSA_LIB_A): $(BUILD)/lib/ksalloc.o
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(KSA_LIB_SO): $(BUILD)/lib/ksalloc.pic.o lib/libksalloc.map
+	$(CC) -shared -Wl,-soname,libksalloc.so.$(KSA_SOMAJOR) \
+		-Wl,--version-script=lib/libksalloc.map -o $@ $<
+	ln -sf $(@F) $(@D)/libksalloc.so.$(KSA_SOMAJOR)
+	ln -sf libksalloc.so.$(KSA_SOMAJOR) $(@D)/libksalloc.so
+
+$(KSA_LIB_PC): lib/ksalloc.pc.in VERSION
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(KSA_VERSION)|' \
+	    $< >$@
+
+tools: $(KSA_TOOL)
+
+# Static, so the same binary runs in the busybox test VM.
+$(KSA_TOOL): tools/ksalloc.c $(KSA_LIB_HDRS) $(KSA_LIB_A)
+	@mkdir -p $(@D)
+	$(CC) -static $(KSA_CFLAGS) -DKSA_VERSION='"$(KSA_VERSION)"' -o $@ $< \
+		$(KSA_LIB_A) -lpthread
+
+# --- install -----------------------------------------------------------
+
+install: install-module install-user
+
+install-module:
+	@kdir='$(KDIR)'; \
+	if [ -z "$$kdir" ]; then kdir=$$(scripts/kernel.sh default-kdir --install) || exit 1; fi; \
+	[ -n "$$kdir" ] || { echo "no kernel headers found; set KDIR" >&2; exit 1; }; \
+	kver=$$($(MAKE) -s -C "$$kdir" kernelrelease) || exit 1; \
+	echo "  KDIR    $$kdir ($$kver)"; \
+	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) modules && \
+	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) \
+		INSTALL_MOD_DIR=extra INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true \
+		modules_install && \
+	if [ -n "$(DESTDIR)" ]; then \
+		depmod -b "$(DESTDIR)" "$$kver"; \
+	else \
+		depmod "$$kver"; \
+	fi
+
+install-user: lib tools
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/linux \
+		$(DESTDIR)$(MANDIR)/man1
+	install -m 0644 uapi/linux/ksalloc.h $(DESTDIR)$(INCLUDEDIR)/linux/ksalloc.h
+	install -m 0644 lib/libksalloc.h lib/ks-compat.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(KSA_LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(KSA_LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libksalloc.so.$(KSA_VERSION) $(DESTDIR)$(LIBDIR)/libksalloc.so.$(KSA_SOMAJOR)
+	ln -sf libksalloc.so.$(KSA_SOMAJOR) $(DESTDIR)$(LIBDIR)/libksalloc.so
+	install -m 0644 $(KSA_LIB_PC) $(DESTDIR)$(PKGCONFIGDIR)/ksalloc.pc
+	install -m 0755 $(KSA_TOOL) $(DESTDIR)$(BINDIR)/ksalloc
+	install -m 0644 tools/ksalloc.1 $(DESTDIR)$(MANDIR)/man1/ksalloc.1
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# Removes the module from every kernel it was installed for.
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/linux/ksalloc.h \
+		$(DESTDIR)$(INCLUDEDIR)/libksalloc.h $(DESTDIR)$(INCLUDEDIR)/ks-compat.h \
+		$(DESTDIR)$(LIBDIR)/libksalloc.a $(DESTDIR)$(LIBDIR)/libksalloc.so \
+		$(DESTDIR)$(LIBDIR)/libksalloc.so.$(KSA_SOMAJOR) \
+		$(DESTDIR)$(LIBDIR)/libksalloc.so.$(KSA_VERSION) \
+		$(DESTDIR)$(PKGCONFIGDIR)/ksalloc.pc $(DESTDIR)$(BINDIR)/ksalloc \
+		$(DESTDIR)$(MANDIR)/man1/ksalloc.1
+	@for ko in $(DESTDIR)/lib/modules/*/extra/ksalloc.ko*; do \
+		[ -e "$$ko" ] || continue; \
+		kver=$${ko#$(DESTDIR)/lib/modules/}; kver=$${kver%%/*}; \
+		echo "rm -f $$ko"; rm -f "$$ko"; \
+		rmdir "$(DESTDIR)/lib/modules/$$kver/extra" 2>/dev/null; \
+		if [ -n "$(DESTDIR)" ]; then depmod -b "$(DESTDIR)" "$$kver"; \
+		else depmod "$$kver"; fi; \
+	done; true
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# --- host-side checks --------------------------------------------------
+
+check-host:
+	@scripts/check-host.sh
+
+check-dkms:
+	@scripts/check-dkms.sh
+
+.PHONY: lib tools install install-module install-user uninstall check-host check-dkms
