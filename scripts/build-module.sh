@@ -17,5 +17,5 @@ shift 2
 [[ -f $khdr/Makefile ]] || die "no kernel headers in $khdr"
 
 copy_sources "$dest"
-submake -C "$khdr" M="$(cd "$dest/module" && pwd)" CONFIG_KSALLOC=m "$@" modules >&2
+submake -j"$(nproc)" -C "$khdr" M="$(cd "$dest/module" && pwd)" CONFIG_KSALLOC=m "$@" modules >&2
 [[ -f $dest/module/ksalloc.ko ]] || die "kbuild did not produce $dest/module/ksalloc.ko"

@@ -1,7 +1,8 @@
 #!/bin/bash
-# make lint: checkpatch --strict on the module and uapi sources, then W=1 C=1
+# make lint: checkpatch --strict on the module and uapi sources, and W=1 C=1
 # (sparse) builds against the 6.1 and 6.12 headers. Any checkpatch message
-# and any compiler, sparse or modpost warning fails.
+# and any compiler, sparse or modpost warning fails. The builds run in the
+# background while checkpatch runs.
 # Usage: scripts/lint.sh [KERNEL-NAME...]     (default: 6.1 6.12)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +14,19 @@ set -euo pipefail
 LINT=$BUILD/lint
 CHECKPATCH=(perl "$BUILD/tools/checkpatch.pl" --strict --no-tree --show-types --terse -f)
 rc=0
+mkdir -p "$LINT"
 
+# --- W=1 C=1 builds, one per kernel, started first -------------------------
+kvers=() pids=()
+for name in "$@"; do
+	eval "$("$ROOT/scripts/kernel.sh" "$name" --headers-only)"
+	rm -rf "${LINT:?}/$KVER"	# a full rebuild: every file compiled and checked
+	"$ROOT/scripts/build-module.sh" "$KHDR" "$LINT/$KVER" W=1 C=1 2>"$LINT/$KVER.log" &
+	kvers+=("$KVER")
+	pids+=($!)
+done
+
+# --- checkpatch ---------------------------------------------------------------
 shopt -s nullglob
 cd "$ROOT"
 mod_files=()
@@ -42,21 +55,20 @@ if ((${#uapi_files[@]})) && ! (cd "$LINT/src" &&
 	rc=1
 fi
 
-for name in "$@"; do
-	eval "$("$ROOT/scripts/kernel.sh" "$name" --headers-only)"
-	dir=$LINT/$KVER
-	log=$LINT/$KVER.log
-	rm -rf "$dir"		# a full rebuild, so every file is compiled and checked
-	if ! "$ROOT/scripts/build-module.sh" "$KHDR" "$dir" W=1 C=1 2>"$log"; then
+# --- results of the builds ------------------------------------------------------
+for i in "${!pids[@]}"; do
+	kver=${kvers[$i]}
+	log=$LINT/$kver.log
+	if ! wait "${pids[$i]}"; then
 		cat "$log" >&2
-		msg "lint: W=1 C=1 build against $KVER failed"
+		msg "lint: W=1 C=1 build against $kver failed"
 		rc=1
 	elif grep -Eiq 'warning:|error:' "$log"; then
 		grep -Ei -A3 'warning:|error:' "$log" >&2
-		msg "lint: W=1 C=1 build against $KVER has warnings (log: $log)"
+		msg "lint: W=1 C=1 build against $kver has warnings (log: $log)"
 		rc=1
 	fi
 done
 
-((rc == 0)) && msg "lint: clean (checkpatch --strict, W=1 C=1 on $*)"
+((rc == 0)) && msg "lint: clean (checkpatch --strict; W=1 C=1 against ${kvers[*]})"
 exit $rc
