@@ -1,0 +1,900 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ksalloc kernel API, driven through the test client module
+ * (selftests/kmod/ksalloc_client.ko, /dev/ksalloc_client): a kernel driver
+ * takes a reference on an allocator user space hands it as an fd, gets the
+ * entry points from KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE, allocates
+ * and fills frames that user space then sees through its mapping, frees
+ * them, and lets go. Covers the errors of ksalloc_get()/_get_file() (EBADF,
+ * EINVAL), blocking and KSALLOC_NOWAIT allocation from the kernel, mixing
+ * kernel and user frees, the reference the client holds on the allocator,
+ * and that the function table is served to the kernel only.
+ *
+ * Every test is skipped when the client module is not loaded.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "frames_lib.h"
+#include "kmod/ksalloc_client.h"
+#include "kselftest_harness.h"
+
+#define NFRAMES		6
+#define SYSFS_ALLOCATORS	KSA_SYSFS_DIR "allocators"
+/* struct ksalloc_functiontable: two pointers of the 64-bit kernel */
+#define KC_FT_SIZE	16
+
+/* --- the client's ioctls: 0 or -errno ------------------------------------ */
+
+static int kc_attach(int cfd, int fd, __u32 flags)
+{
+	struct ksalloc_client_attach a = { .fd = fd, .flags = flags };
+
+	return ioctl(cfd, KSALLOC_CLIENT_ATTACH, &a) ? -errno : 0;
+}
+
+static int kc_detach(int cfd)
+{
+	return ioctl(cfd, KSALLOC_CLIENT_DETACH) ? -errno : 0;
+}
+
+static int kc_fill(int cfd, __u32 count, __u32 pattern, __u32 flags,
+		   struct ksalloc_client_frame *frames)
+{
+	struct ksalloc_client_fill f = {
+		.count = count,
+		.pattern = pattern,
+		.flags = flags,
+		.frames = (uintptr_t)frames,
+	};
+
+	return ioctl(cfd, KSALLOC_CLIENT_FILL, &f) ? -errno : 0;
+}
+
+static int kc_free(int cfd, const __u64 *offsets, __u32 count, __u32 flags,
+		   __u32 *freed)
+{
+	struct ksalloc_client_free f = {
+		.offsets = (uintptr_t)offsets,
+		.count = count,
+		.flags = flags,
+		.freed = 0xdead,
+	};
+	int ret = ioctl(cfd, KSALLOC_CLIENT_FREE, &f) ? -errno : 0;
+
+	if (freed)
+		*freed = f.freed;
+	return ret;
+}
+
+/* ksalloc_property() in the kernel; its result in p->result */
+static int kc_property(int cfd, const struct ksguid *set, __u32 id,
+		       __u32 flags, __u32 size,
+		       struct ksalloc_client_property *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = ksa_ident(set, id, flags);
+	p->size = size;
+	p->result = 1;		/* must be overwritten */
+	return ioctl(cfd, KSALLOC_CLIENT_PROPERTY, p) ? -errno : 0;
+}
+
+static int kc_state(int cfd, struct ksalloc_client_state *st)
+{
+	memset(st, 0xff, sizeof(*st));
+	return ioctl(cfd, KSALLOC_CLIENT_STATE, st) ? -errno : 0;
+}
+
+/* KSPROPERTY_STREAMALLOCATOR_STATUS read by the client from the kernel */
+static long kc_allocated(int cfd)
+{
+	struct ksalloc_client_property p;
+	struct ksstreamallocator_status st;
+	int ret;
+
+	ret = kc_property(cfd, &ksa_g_allocprops,
+			  KSPROPERTY_STREAMALLOCATOR_STATUS,
+			  KSPROPERTY_TYPE_GET, sizeof(st), &p);
+	if (ret)
+		return ret;
+	if (p.result)
+		return p.result;
+	memcpy(&st, p.value, sizeof(st));
+	return st.allocated_frames;
+}
+
+/* Index of the first byte of @map that is not FILL's pattern, or -1 */
+static long kc_check_pattern(const unsigned char *map, __u32 pattern,
+			     __u32 index, __u32 size)
+{
+	__u32 pos;
+
+	for (pos = 0; pos < size; pos++)
+		if (map[pos] != ksalloc_client_byte(pattern, index, pos))
+			return pos;
+	return -1;
+}
+
+/* A FILL in another thread, for the ones that sleep */
+struct kc_filler {
+	pthread_t thread;
+	int cfd;
+	__u32 count;
+	__u32 pattern;
+	__u32 flags;
+	int ret;
+	struct ksalloc_client_frame frames[NFRAMES];
+};
+
+static void *kc_filler_main(void *arg)
+{
+	struct kc_filler *f = arg;
+
+	f->ret = kc_fill(f->cfd, f->count, f->pattern, f->flags, f->frames);
+	return NULL;
+}
+
+static int kc_filler_start(struct kc_filler *f, int cfd, __u32 count,
+			   __u32 pattern, __u32 flags)
+{
+	memset(f, 0, sizeof(*f));
+	f->cfd = cfd;
+	f->count = count;
+	f->pattern = pattern;
+	f->flags = flags;
+	f->ret = 1;
+	return pthread_create(&f->thread, NULL, kc_filler_main, f);
+}
+
+static void kc_sigusr1(int sig)
+{
+}
+
+/* --- fixture ---------------------------------------------------------------
+ * One pin, one allocator of NFRAMES frames whose size is not a multiple of
+ * the page (so frame size and stride differ), its mapping, one client.
+ */
+FIXTURE(kc)
+{
+	int pin;
+	int fd;
+	int cfd;
+	unsigned char *map;
+	size_t map_size;
+	struct ksalloc_allocator_info info;
+	__u32 frame_size;
+};
+
+FIXTURE_SETUP(kc)
+{
+	self->pin = self->fd = self->cfd = -1;
+	self->map = MAP_FAILED;
+	if (access(KSALLOC_CLIENT_DEV, F_OK))
+		SKIP(return, "%s absent: ksalloc_client.ko not loaded",
+		     KSALLOC_CLIENT_DEV);
+
+	self->frame_size = 2 * ksa_page_size() + 123;
+	self->pin = ksa_open_pin();
+	ASSERT_LE(0, self->pin) {
+		TH_LOG("open %s: %s", KSA_DEV, strerror(-self->pin));
+	}
+	self->fd = ksa_create(self->pin, NFRAMES, self->frame_size, 0);
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("create: %s", strerror(-self->fd));
+	}
+	ASSERT_EQ(0, ksa_info(self->fd, &self->info));
+	ASSERT_EQ(3 * ksa_page_size(), self->info.frame_stride);
+	self->map_size = self->info.mmap_size;
+	self->map = mmap(NULL, self->map_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->cfd = open(KSALLOC_CLIENT_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->cfd) {
+		TH_LOG("open %s: %s", KSALLOC_CLIENT_DEV, strerror(errno));
+	}
+}
+
+FIXTURE_TEARDOWN(kc)
+{
+	if (self->cfd >= 0)
+		close(self->cfd);
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->map_size);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->pin >= 0)
+		close(self->pin);
+}
+
+/* The 6.1 harness runs the body after a SKIP in the setup: stop it here. */
+#define KC_BODY_START() do { if (_metadata->skip) return; } while (0)
+
+/* Drop the user's mapping and fd: only the client holds the allocator. */
+#define KC_USER_LETS_GO() do {						\
+	ASSERT_EQ(0, munmap(self->map, self->map_size));		\
+	self->map = MAP_FAILED;						\
+	ASSERT_EQ(0, close(self->fd));					\
+	self->fd = -1;							\
+} while (0)
+
+/* --- round trip, once per way the client allocates ------------------------ */
+
+/*
+ * Frames filled by the kernel through frame.vaddr are the frames user
+ * space sees at the returned offsets; STATUS counts them while the client
+ * holds them and not after its FREE.
+ */
+static void kc_round_trip(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(kc) *self, __u32 fill_flags,
+			  __u32 free_flags)
+{
+	const __u32 n = NFRAMES - 1, pattern = 0x5a17c0de ^ fill_flags;
+	struct ksalloc_client_frame frames[NFRAMES];
+	struct ksalloc_client_state st;
+	__u64 offsets[NFRAMES];
+	__u32 i, j, freed;
+	long bad;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	ASSERT_EQ(0, kc_state(self->cfd, &st));
+	EXPECT_EQ(1, st.attached);
+	EXPECT_EQ(0, st.held);
+
+	memset(frames, 0xff, sizeof(frames));
+	ASSERT_EQ(0, kc_fill(self->cfd, n, pattern, fill_flags, frames));
+	for (i = 0; i < n; i++) {
+		EXPECT_LT(frames[i].index, NFRAMES);
+		EXPECT_EQ((__u64)frames[i].index * self->info.frame_stride,
+			  frames[i].offset);
+		EXPECT_EQ(self->frame_size, frames[i].size);
+		for (j = 0; j < i; j++)
+			EXPECT_NE(frames[j].index, frames[i].index);
+		ASSERT_LT(frames[i].offset, self->map_size);
+		bad = kc_check_pattern(self->map + frames[i].offset, pattern,
+				       frames[i].index, self->frame_size);
+		EXPECT_EQ(-1, bad) {
+			TH_LOG("frame %u: byte %ld differs", frames[i].index, bad);
+		}
+		offsets[i] = frames[i].offset;
+	}
+	EXPECT_EQ(n, ksa_allocated(self->fd));
+	EXPECT_EQ(n, kc_allocated(self->cfd));
+	ASSERT_EQ(0, kc_state(self->cfd, &st));
+	EXPECT_EQ(n, st.held);
+	EXPECT_EQ(1, st.dma_ok);
+
+	ASSERT_EQ(0, kc_free(self->cfd, offsets, n, free_flags, &freed));
+	EXPECT_EQ(n, freed);
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	ASSERT_EQ(0, kc_state(self->cfd, &st));
+	EXPECT_EQ(0, st.held);
+
+	/* The whole pool, a second time, with another pattern */
+	ASSERT_EQ(0, kc_fill(self->cfd, NFRAMES, ~pattern, fill_flags,
+			     frames));
+	for (i = 0; i < NFRAMES; i++) {
+		bad = kc_check_pattern(self->map + frames[i].offset, ~pattern,
+				       frames[i].index, self->frame_size);
+		EXPECT_EQ(-1, bad);
+		offsets[i] = frames[i].offset;
+	}
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	ASSERT_EQ(0, kc_free(self->cfd, offsets, NFRAMES, free_flags,
+			     &freed));
+	EXPECT_EQ(NFRAMES, freed);
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	EXPECT_EQ(0, kc_detach(self->cfd));
+}
+
+TEST_F(kc, round_trip_table)
+{
+	kc_round_trip(_metadata, self, 0, 0);
+}
+
+TEST_F(kc, round_trip_direct)
+{
+	kc_round_trip(_metadata, self, KSALLOC_CLIENT_DIRECT, 0);
+}
+
+TEST_F(kc, round_trip_table_nowait)
+{
+	kc_round_trip(_metadata, self, KSALLOC_CLIENT_NOWAIT, 0);
+}
+
+/* With a spinlock held and interrupts off: NOWAIT and free are atomic-safe. */
+TEST_F(kc, round_trip_atomic)
+{
+	kc_round_trip(_metadata, self,
+		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_ATOMIC,
+		      KSALLOC_CLIENT_ATOMIC);
+}
+
+TEST_F(kc, round_trip_direct_atomic)
+{
+	kc_round_trip(_metadata, self,
+		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_ATOMIC |
+		      KSALLOC_CLIENT_DIRECT, KSALLOC_CLIENT_ATOMIC);
+}
+
+/* ksalloc_get_file() on an fget() file is a reference like ksalloc_get() */
+TEST_F(kc, attach_by_file)
+{
+	struct ksalloc_client_frame frames[2];
+	__u64 offsets[2];
+	long before = ksa_read_ll(SYSFS_ALLOCATORS);
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, KSALLOC_CLIENT_ATTACH_FILE));
+	ASSERT_EQ(0, kc_fill(self->cfd, 2, 7, KSALLOC_CLIENT_NOWAIT, frames));
+	EXPECT_EQ(-1, kc_check_pattern(self->map + frames[1].offset, 7,
+				       frames[1].index, self->frame_size));
+	EXPECT_EQ(2, ksa_allocated(self->fd));
+	offsets[0] = frames[0].offset;
+	offsets[1] = frames[1].offset;
+	EXPECT_EQ(0, kc_free(self->cfd, offsets, 2, 0, NULL));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+
+	KC_USER_LETS_GO();
+	EXPECT_EQ(before, ksa_read_ll(SYSFS_ALLOCATORS));
+	EXPECT_EQ(0, kc_detach(self->cfd));
+	EXPECT_EQ(before - 1, ksa_read_ll(SYSFS_ALLOCATORS));
+}
+
+/* --- ksalloc_get() errors, passed through as the ioctl's errno ----------- */
+
+TEST_F(kc, attach_bad_fd_ebadf)
+{
+	int closed;
+
+	KC_BODY_START();
+	closed = dup(self->fd);
+	ASSERT_LE(0, closed);
+	ASSERT_EQ(0, close(closed));
+
+	EXPECT_EQ(-EBADF, kc_attach(self->cfd, -1, 0));
+	EXPECT_EQ(-EBADF, kc_attach(self->cfd, closed, 0));
+	EXPECT_EQ(-EBADF, kc_attach(self->cfd, 1 << 30, 0));
+	EXPECT_EQ(-EBADF, kc_attach(self->cfd, closed,
+				    KSALLOC_CLIENT_ATTACH_FILE));
+	/* Nothing was attached by the failures */
+	EXPECT_EQ(-ENOTCONN, kc_detach(self->cfd));
+	EXPECT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+}
+
+TEST_F(kc, attach_non_allocator_einval)
+{
+	int efd, devnull;
+
+	KC_BODY_START();
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, devnull);
+
+	EXPECT_EQ(-EINVAL, kc_attach(self->cfd, self->pin, 0));
+	EXPECT_EQ(-EINVAL, kc_attach(self->cfd, efd, 0));
+	EXPECT_EQ(-EINVAL, kc_attach(self->cfd, devnull, 0));
+	EXPECT_EQ(-EINVAL, kc_attach(self->cfd, self->cfd, 0));
+	EXPECT_EQ(-EINVAL, kc_attach(self->cfd, self->pin,
+				     KSALLOC_CLIENT_ATTACH_FILE));
+	EXPECT_EQ(-EINVAL, kc_attach(self->cfd, efd,
+				     KSALLOC_CLIENT_ATTACH_FILE));
+	EXPECT_EQ(-ENOTCONN, kc_detach(self->cfd));
+
+	close(devnull);
+	close(efd);
+}
+
+/* The client's own rules: one allocator at a time, nothing before ATTACH */
+TEST_F(kc, attach_state_errors)
+{
+	struct ksalloc_client_frame frame;
+	struct ksalloc_client_state st;
+	__u64 off = 0;
+
+	KC_BODY_START();
+	EXPECT_EQ(-ENOTCONN, kc_fill(self->cfd, 1, 0, 0, &frame));
+	EXPECT_EQ(-ENOTCONN, kc_free(self->cfd, &off, 1, 0, NULL));
+	EXPECT_EQ(-ENOTCONN, kc_detach(self->cfd));
+	ASSERT_EQ(0, kc_state(self->cfd, &st));
+	EXPECT_EQ(0, st.attached);
+
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	EXPECT_EQ(-EBUSY, kc_attach(self->cfd, self->fd, 0));
+	EXPECT_EQ(-EINVAL, kc_attach(self->cfd, self->fd, 0x80));
+	EXPECT_EQ(0, kc_detach(self->cfd));
+	EXPECT_EQ(-ENOTCONN, kc_detach(self->cfd));
+	/* Attaching again after a DETACH works */
+	EXPECT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	EXPECT_EQ(0, kc_detach(self->cfd));
+}
+
+/* --- KSALLOC_NOWAIT and blocking allocation from the kernel --------------- */
+
+TEST_F(kc, nowait_beyond_pool_eagain)
+{
+	struct ksalloc_client_frame frames[NFRAMES + 1];
+	__u64 offsets[NFRAMES];
+	__u32 i;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+
+	/* More than the pool in one FILL: nothing is kept */
+	EXPECT_EQ(-EAGAIN, kc_fill(self->cfd, NFRAMES + 1, 1,
+				   KSALLOC_CLIENT_NOWAIT, frames));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	EXPECT_EQ(-EAGAIN, kc_fill(self->cfd, NFRAMES + 1, 1,
+				   KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_DIRECT,
+				   frames));
+	EXPECT_EQ(-EAGAIN, kc_fill(self->cfd, NFRAMES + 1, 1,
+				   KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_ATOMIC,
+				   frames));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+
+	/* The pool, then one more */
+	ASSERT_EQ(0, kc_fill(self->cfd, NFRAMES, 1, KSALLOC_CLIENT_NOWAIT,
+			     frames));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	EXPECT_EQ(-EAGAIN, kc_fill(self->cfd, 1, 2, KSALLOC_CLIENT_NOWAIT,
+				   frames));
+	EXPECT_EQ(-EAGAIN, kc_fill(self->cfd, 1, 2, KSALLOC_CLIENT_NOWAIT |
+				   KSALLOC_CLIENT_DIRECT, frames));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+
+	/* A user FREE makes one frame available to the kernel again */
+	EXPECT_EQ(0, ksa_free(self->fd, 3 * self->info.frame_stride));
+	EXPECT_EQ(0, kc_fill(self->cfd, 1, 3, KSALLOC_CLIENT_NOWAIT |
+			     KSALLOC_CLIENT_DIRECT, frames));
+	EXPECT_EQ(3, frames[0].index);
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	for (i = 0; i < NFRAMES; i++)
+		offsets[i] = (__u64)i * self->info.frame_stride;
+	EXPECT_EQ(0, kc_free(self->cfd, offsets, NFRAMES, 0, NULL));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+}
+
+/* A FILL asleep in ksalloc_alloc_frame() gets the frame user space frees. */
+TEST_F(kc, blocking_fill_woken_by_user_free)
+{
+	struct kc_filler f;
+	__u64 off;
+	int i;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	for (i = 0; i < NFRAMES; i++)
+		ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+
+	ASSERT_EQ(0, kc_filler_start(&f, self->cfd, 1, 0xabc, 0));
+	if (!ksa_wait_waiters(self->fd, 1)) {
+		ksa_reset(self->fd, KSRESET_BEGIN);	/* let the thread go */
+		pthread_join(f.thread, NULL);
+		ASSERT_TRUE(0) {
+			TH_LOG("the kernel FILL never slept (waiters %ld, ret %d)",
+			       ksa_waiters(self->fd), f.ret);
+		}
+	}
+	EXPECT_EQ(1, f.ret);	/* still asleep */
+
+	off = 2 * self->info.frame_stride;
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+	ASSERT_EQ(0, pthread_join(f.thread, NULL));
+	ASSERT_EQ(0, f.ret);
+	EXPECT_EQ(off, f.frames[0].offset);
+	EXPECT_EQ(2, f.frames[0].index);
+	EXPECT_EQ(-1, kc_check_pattern(self->map + off, 0xabc, 2,
+				       self->frame_size));
+	EXPECT_EQ(0, ksa_waiters(self->fd));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	/* The client's DETACH returns the frame it holds */
+	EXPECT_EQ(0, kc_detach(self->cfd));
+	EXPECT_EQ(NFRAMES - 1, ksa_allocated(self->fd));
+}
+
+/* KSRESET_BEGIN sends a sleeping kernel allocation away with ECANCELED. */
+TEST_F(kc, blocking_fill_cancelled_by_reset)
+{
+	struct ksalloc_client_frame frame;
+	struct kc_filler f;
+	__u64 off;
+	int i;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	for (i = 0; i < NFRAMES; i++)
+		ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+
+	ASSERT_EQ(0, kc_filler_start(&f, self->cfd, 1, 1, KSALLOC_CLIENT_DIRECT));
+	EXPECT_TRUE(ksa_wait_waiters(self->fd, 1));
+	EXPECT_EQ(0, ksa_reset(self->fd, KSRESET_BEGIN));
+	ASSERT_EQ(0, pthread_join(f.thread, NULL));
+	EXPECT_EQ(-ECANCELED, f.ret);
+
+	/* Refused while the reset lasts, even with frames free */
+	EXPECT_EQ(0, ksa_free(self->fd, 0));
+	EXPECT_EQ(-ECANCELED, kc_fill(self->cfd, 1, 1, KSALLOC_CLIENT_NOWAIT,
+				      &frame));
+	EXPECT_EQ(-ECANCELED, kc_fill(self->cfd, 1, 1, 0, &frame));
+	EXPECT_EQ(0, ksa_reset(self->fd, KSRESET_END));
+	EXPECT_EQ(0, kc_fill(self->cfd, 1, 1, KSALLOC_CLIENT_NOWAIT, &frame));
+	EXPECT_EQ(0, frame.offset);
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+}
+
+/*
+ * A signal ends the sleep with EINTR (no SA_RESTART); the frame the same
+ * FILL already had goes back, so nothing leaks.
+ */
+TEST_F(kc, blocking_fill_interrupted)
+{
+	struct sigaction sa = { .sa_handler = kc_sigusr1 };
+	struct kc_filler f;
+	__u64 off;
+	int i;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	for (i = 0; i < NFRAMES - 1; i++)
+		ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+
+	/* The first frame is there, the second is not */
+	ASSERT_EQ(0, kc_filler_start(&f, self->cfd, 2, 1, 0));
+	EXPECT_TRUE(ksa_wait_waiters(self->fd, 1));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	EXPECT_EQ(0, pthread_kill(f.thread, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(f.thread, NULL));
+	EXPECT_EQ(-EINTR, f.ret);
+	EXPECT_EQ(0, ksa_waiters(self->fd));
+	EXPECT_EQ(NFRAMES - 1, ksa_allocated(self->fd));
+}
+
+/* A DETACH while a FILL sleeps: the FILL still completes on the allocator. */
+TEST_F(kc, detach_while_fill_sleeps)
+{
+	struct ksalloc_client_state st;
+	struct kc_filler f;
+	__u64 off;
+	int i;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	for (i = 0; i < NFRAMES; i++)
+		ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+	ASSERT_EQ(0, kc_filler_start(&f, self->cfd, 1, 9, 0));
+	EXPECT_TRUE(ksa_wait_waiters(self->fd, 1));
+
+	EXPECT_EQ(0, kc_detach(self->cfd));
+	ASSERT_EQ(0, kc_state(self->cfd, &st));
+	EXPECT_EQ(0, st.attached);
+	EXPECT_EQ(1, ksa_waiters(self->fd));
+
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+	ASSERT_EQ(0, pthread_join(f.thread, NULL));
+	EXPECT_EQ(0, f.ret);
+	EXPECT_EQ(off, f.frames[0].offset);
+	/* The detached client let go of that frame when the FILL ended */
+	EXPECT_EQ(NFRAMES - 1, ksa_allocated(self->fd));
+}
+
+/* --- FILL and FREE argument checks --------------------------------------- */
+
+TEST_F(kc, fill_bad_arguments)
+{
+	struct ksalloc_client_fill fill;
+	struct ksalloc_client_frame frame;
+	void *ro;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 0, 0, 0, &frame));
+	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, KSALLOC_CLIENT_MAX_FRAMES + 1, 0,
+				   0, &frame));
+	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 1, 0, 0x100, &frame));
+	/* Atomic context cannot sleep: ATOMIC needs NOWAIT */
+	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 1, 0, KSALLOC_CLIENT_ATOMIC,
+				   &frame));
+	memset(&fill, 0, sizeof(fill));
+	fill.count = 1;
+	fill.frames = (uintptr_t)&frame;
+	fill.reserved = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->cfd, KSALLOC_CLIENT_FILL, &fill));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+
+	/* The result cannot be written: the frames go back */
+	ro = mmap(NULL, ksa_page_size(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EFAULT, kc_fill(self->cfd, 2, 0, KSALLOC_CLIENT_NOWAIT, ro));
+	EXPECT_EQ(-EFAULT, kc_fill(self->cfd, 2, 0, 0, NULL));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	munmap(ro, ksa_page_size());
+
+	EXPECT_EQ(-ENOTTY, ioctl(self->cfd, _IO(KSALLOC_CLIENT_IOC_TYPE, 99)) ?
+		  -errno : 0);
+}
+
+/*
+ * ksalloc_free_frame() refuses what is not an allocated frame with EINVAL,
+ * and FREE stops there: the frames before it are freed, the rest are not.
+ */
+TEST_F(kc, free_errors)
+{
+	struct ksalloc_client_frame frames[3];
+	__u64 offsets[4];
+	__u32 freed;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	ASSERT_EQ(0, kc_fill(self->cfd, 3, 0, KSALLOC_CLIENT_NOWAIT, frames));
+	ASSERT_EQ(0, frames[0].offset);	/* lowest index first */
+
+	/* A frame not allocated, inside a frame, past the end */
+	offsets[0] = 4 * self->info.frame_stride;
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 1, 0, &freed));
+	EXPECT_EQ(0, freed);
+	offsets[0] = frames[1].offset + ksa_page_size();
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 1, 0, &freed));
+	EXPECT_EQ(0, freed);
+	offsets[0] = NFRAMES * self->info.frame_stride;
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 1, 0, &freed));
+	offsets[0] = ~0ULL;
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 1,
+				   KSALLOC_CLIENT_ATOMIC, &freed));
+	EXPECT_EQ(3, ksa_allocated(self->fd));
+
+	/* good, bad, good: one freed */
+	offsets[0] = frames[0].offset;
+	offsets[1] = 5 * self->info.frame_stride;
+	offsets[2] = frames[2].offset;
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 3, 0, &freed));
+	EXPECT_EQ(1, freed);
+	EXPECT_EQ(2, ksa_allocated(self->fd));
+
+	/* A double free */
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 1, 0, &freed));
+	EXPECT_EQ(0, freed);
+	EXPECT_EQ(2, ksa_allocated(self->fd));
+
+	/* Argument checks of the client */
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, offsets, 1, 0x80, NULL));
+	EXPECT_EQ(-EFAULT, kc_free(self->cfd, NULL, 1, 0, NULL));
+	EXPECT_EQ(2, ksa_allocated(self->fd));
+}
+
+/* Frames belong to the allocator: either side may free the other's. */
+TEST_F(kc, free_across_kernel_and_user)
+{
+	struct ksalloc_client_frame frame;
+	__u64 off;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+
+	ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+	EXPECT_EQ(1, kc_allocated(self->cfd));
+	EXPECT_EQ(0, kc_free(self->cfd, &off, 1, 0, NULL));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	EXPECT_EQ(-EINVAL, ksa_free(self->fd, off));
+
+	ASSERT_EQ(0, kc_fill(self->cfd, 1, 0, 0, &frame));
+	EXPECT_EQ(1, ksa_allocated(self->fd));
+	EXPECT_EQ(0, ksa_free(self->fd, frame.offset));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, &frame.offset, 1, 0, NULL));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+}
+
+/* --- the client's reference on the allocator ------------------------------ */
+
+/*
+ * With the user's fd and mapping gone, the client's reference keeps the
+ * allocator (sysfs still counts it, the kernel path still works); DETACH
+ * drops the last reference and the allocator goes.
+ */
+TEST_F(kc, reference_outlives_user_fd_until_detach)
+{
+	struct ksalloc_client_frame frames[2];
+	long before = ksa_read_ll(SYSFS_ALLOCATORS);
+	long long bytes = ksa_read_ll(KSA_SYSFS_DIR "total_bytes");
+	__u64 off;
+
+	KC_BODY_START();
+	ASSERT_LE(1, before);
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	KC_USER_LETS_GO();
+
+	EXPECT_EQ(before, ksa_read_ll(SYSFS_ALLOCATORS));
+	EXPECT_EQ(bytes, ksa_read_ll(KSA_SYSFS_DIR "total_bytes"));
+	ASSERT_EQ(0, kc_fill(self->cfd, 2, 4, KSALLOC_CLIENT_NOWAIT, frames));
+	EXPECT_EQ(2, kc_allocated(self->cfd));
+	off = frames[0].offset;
+	EXPECT_EQ(0, kc_free(self->cfd, &off, 1, 0, NULL));
+	EXPECT_EQ(1, kc_allocated(self->cfd));
+
+	/* The last reference, with a frame still held */
+	EXPECT_EQ(0, kc_detach(self->cfd));
+	EXPECT_EQ(before - 1, ksa_read_ll(SYSFS_ALLOCATORS));
+	EXPECT_GT(bytes, ksa_read_ll(KSA_SYSFS_DIR "total_bytes"));
+}
+
+/* Closing the client without DETACH drops its reference just the same. */
+TEST_F(kc, reference_dropped_on_client_close)
+{
+	struct ksalloc_client_frame frames[3];
+	long before = ksa_read_ll(SYSFS_ALLOCATORS);
+
+	KC_BODY_START();
+	ASSERT_LE(1, before);
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	ASSERT_EQ(0, kc_fill(self->cfd, 3, 4, 0, frames));
+	KC_USER_LETS_GO();
+	EXPECT_EQ(before, ksa_read_ll(SYSFS_ALLOCATORS));
+
+	ASSERT_EQ(0, close(self->cfd));
+	self->cfd = -1;
+	EXPECT_EQ(before - 1, ksa_read_ll(SYSFS_ALLOCATORS));
+}
+
+/* The frames a closing client still holds go back to the allocator. */
+TEST_F(kc, client_close_returns_frames)
+{
+	struct ksalloc_client_frame frames[NFRAMES];
+	long before = ksa_read_ll(SYSFS_ALLOCATORS);
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	ASSERT_EQ(0, kc_fill(self->cfd, NFRAMES, 4, 0, frames));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	ASSERT_EQ(0, close(self->cfd));
+	self->cfd = -1;
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	/* The user's fd still holds the allocator */
+	EXPECT_EQ(before, ksa_read_ll(SYSFS_ALLOCATORS));
+}
+
+/* Two clients hold one allocator; it goes with the last of them. */
+TEST_F(kc, two_clients_two_references)
+{
+	long before = ksa_read_ll(SYSFS_ALLOCATORS);
+	int cfd2;
+
+	KC_BODY_START();
+	cfd2 = open(KSALLOC_CLIENT_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, cfd2);
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	ASSERT_EQ(0, kc_attach(cfd2, self->fd, KSALLOC_CLIENT_ATTACH_FILE));
+	KC_USER_LETS_GO();
+
+	EXPECT_EQ(0, kc_detach(self->cfd));
+	EXPECT_EQ(before, ksa_read_ll(SYSFS_ALLOCATORS));
+	EXPECT_EQ(0, kc_allocated(cfd2));
+	EXPECT_EQ(0, close(cfd2));
+	EXPECT_EQ(before - 1, ksa_read_ll(SYSFS_ALLOCATORS));
+}
+
+/* --- KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE: kernel only ---------------- */
+
+TEST_F(kc, functiontable_kernel_only)
+{
+	struct ksidentifier id = ksa_ident(&ksa_g_allocprops,
+					   KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+					   KSPROPERTY_TYPE_GET);
+	struct ksalloc_client_property p;
+	unsigned char buf[64];
+	__u32 returned = 0xdead;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+
+	/* From the kernel: the two exported entry points, 16 bytes */
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_allocprops,
+				 KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+				 KSPROPERTY_TYPE_GET, KC_FT_SIZE, &p));
+	EXPECT_EQ(0, p.result);
+	EXPECT_EQ(KC_FT_SIZE, p.returned);
+	EXPECT_EQ(KSALLOC_CLIENT_FT_MATCH, p.flags);
+
+	/* Size query and a short buffer from the kernel: -EOVERFLOW */
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_allocprops,
+				 KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+				 KSPROPERTY_TYPE_GET, 0, &p));
+	EXPECT_EQ(-EOVERFLOW, p.result);
+	EXPECT_EQ(KC_FT_SIZE, p.returned);
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_allocprops,
+				 KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+				 KSPROPERTY_TYPE_GET, KC_FT_SIZE / 2, &p));
+	EXPECT_EQ(-EOVERFLOW, p.result);
+	EXPECT_EQ(KC_FT_SIZE, p.returned);
+
+	/* Get only, also for the kernel */
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_allocprops,
+				 KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+				 KSPROPERTY_TYPE_SET, KC_FT_SIZE, &p));
+	EXPECT_EQ(-EOPNOTSUPP, p.result);
+
+	/* From user space: not supported, whatever the buffer */
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(-EOPNOTSUPP, ksa_ioctl(self->fd, IOCTL_KS_PROPERTY, &id,
+					 sizeof(id), buf, sizeof(buf), 0,
+					 &returned));
+	EXPECT_EQ(0, returned);
+	EXPECT_EQ(-EOPNOTSUPP, ksa_ioctl(self->fd, IOCTL_KS_PROPERTY, &id,
+					 sizeof(id), NULL, 0, 0, &returned));
+	EXPECT_EQ(0, returned);
+	id.flags = KSPROPERTY_TYPE_BASICSUPPORT;
+	EXPECT_EQ(-EOPNOTSUPP, ksa_ioctl(self->fd, IOCTL_KS_PROPERTY, &id,
+					 sizeof(id), buf, sizeof(buf), 0, NULL));
+	/* No byte of a kernel pointer reached the buffer */
+	EXPECT_EQ(0, buf[0] | buf[7] | buf[8] | buf[15]);
+}
+
+/* The kernel path serves the ordinary items with the same values. */
+TEST_F(kc, kernel_property_matches_user)
+{
+	struct ksalloc_client_property p;
+	struct ksstreamallocator_status kst, ust;
+	struct ksalloc_allocator_info kinfo;
+	struct ksproperty_description desc;
+	__u64 off;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_allocprops,
+				 KSPROPERTY_STREAMALLOCATOR_STATUS,
+				 KSPROPERTY_TYPE_GET, sizeof(kst), &p));
+	ASSERT_EQ(0, p.result);
+	EXPECT_EQ(sizeof(kst), p.returned);
+	memcpy(&kst, p.value, sizeof(kst));
+	ASSERT_EQ(0, ksa_status(self->fd, &ust));
+	EXPECT_EQ(0, memcmp(&kst, &ust, sizeof(kst)));
+	EXPECT_EQ(1, kst.allocated_frames);
+	EXPECT_EQ(NFRAMES, kst.framing.frames);
+
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_ksalloc_alloc,
+				 KSPROPERTY_KSALLOC_ALLOCATOR_INFO,
+				 KSPROPERTY_TYPE_GET, sizeof(kinfo), &p));
+	ASSERT_EQ(0, p.result);
+	memcpy(&kinfo, p.value, sizeof(kinfo));
+	EXPECT_EQ(self->info.id, kinfo.id);
+	EXPECT_EQ(1, kinfo.allocated_frames);
+
+	/* BASICSUPPORT of the function table works from the kernel */
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_allocprops,
+				 KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+				 KSPROPERTY_TYPE_BASICSUPPORT, sizeof(desc), &p));
+	ASSERT_EQ(0, p.result);
+	EXPECT_EQ(sizeof(desc), p.returned);
+	memcpy(&desc, p.value, sizeof(desc));
+	EXPECT_EQ(KSPROPERTY_TYPE_GET, desc.access_flags);
+
+	/* Unknown set and id: ENOENT, as from user space */
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_stream, 0,
+				 KSPROPERTY_TYPE_GET, 8, &p));
+	EXPECT_EQ(-ENOENT, p.result);
+	ASSERT_EQ(0, kc_property(self->cfd, &ksa_g_allocprops, 77,
+				 KSPROPERTY_TYPE_GET, 8, &p));
+	EXPECT_EQ(-ENOENT, p.result);
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+TEST_HARNESS_MAIN

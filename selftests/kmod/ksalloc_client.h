@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ksalloc_client: the ioctls of the test client module.
+ *
+ * /dev/ksalloc_client stands for a kernel driver that user space hands an
+ * allocator fd to (the KS filter on the far side of a connection). Each
+ * open is one client; it can be attached to one allocator at a time and
+ * allocates, fills and frees frames from kernel context through the
+ * ksalloc kernel API. Shared by the module and the selftests.
+ */
+#ifndef _KSALLOC_CLIENT_H
+#define _KSALLOC_CLIENT_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#include <linux/ksalloc.h>
+
+#define KSALLOC_CLIENT_DEV	"/dev/ksalloc_client"
+
+/* Most frames one FILL or FREE handles */
+#define KSALLOC_CLIENT_MAX_FRAMES	1024
+
+/* ksalloc_client_attach.flags */
+#define KSALLOC_CLIENT_ATTACH_FILE	0x1	/* fget() + ksalloc_get_file() */
+
+/* ksalloc_client_fill.flags */
+#define KSALLOC_CLIENT_NOWAIT		0x1	/* KSALLOC_NOWAIT */
+#define KSALLOC_CLIENT_DIRECT		0x2	/* ksalloc_alloc_frame(), not the table */
+#define KSALLOC_CLIENT_ATOMIC		0x4	/* with a spinlock held, IRQs off */
+
+/* ksalloc_client_property.flags (out) */
+#define KSALLOC_CLIENT_FT_MATCH		0x1	/* table = the exported functions */
+
+/* Largest value ksalloc_client_property passes to ksalloc_property() */
+#define KSALLOC_CLIENT_MAX_VALUE	256
+
+/*
+ * ATTACH: ksalloc_get(fd) (or ksalloc_get_file()) and the function table
+ * from ksalloc_property(); errors of those are the ioctl's errno. EBUSY if
+ * already attached.
+ */
+struct ksalloc_client_attach {
+	__s32 fd;
+	__u32 flags;
+};
+
+/* One frame a FILL allocated */
+struct ksalloc_client_frame {
+	__aligned_u64 offset;	/* in the allocator fd's mmap space */
+	__u32 index;		/* frame number */
+	__u32 size;		/* usable bytes */
+};
+
+/*
+ * FILL: allocate @count frames, write ksalloc_client_byte(pattern, index,
+ * pos) to every byte of each through the kernel address, and write their
+ * descriptions to the array at @frames. All or nothing: on an error the
+ * frames of this call are freed again and the errno is the allocator's
+ * (EAGAIN, ECANCELED, EINTR) or the copy's (EFAULT).
+ */
+struct ksalloc_client_fill {
+	__u32 count;
+	__u32 pattern;
+	__u32 flags;		/* KSALLOC_CLIENT_NOWAIT | _DIRECT | _ATOMIC */
+	__u32 reserved;		/* must be 0 */
+	__aligned_u64 frames;	/* struct ksalloc_client_frame[count] */
+};
+
+/*
+ * FREE: free the frames at the @count offsets at @offsets through the
+ * function table, in order; stops at the first error (the errno of
+ * free_frame) with @freed saying how many went back. Any frame of the
+ * allocator may be freed, not only those the client filled.
+ */
+struct ksalloc_client_free {
+	__aligned_u64 offsets;	/* __u64[count] */
+	__u32 count;
+	__u32 flags;		/* KSALLOC_CLIENT_ATOMIC */
+	__u32 freed;		/* out */
+	__u32 reserved;		/* must be 0 */
+};
+
+/*
+ * PROPERTY: ksalloc_property() on the attached allocator with @id and a
+ * value buffer of @size bytes; its result, bytes returned and (except for
+ * the function table, whose pointers stay in the kernel) the value.
+ */
+struct ksalloc_client_property {
+	struct ksidentifier id;
+	__u32 size;		/* at most KSALLOC_CLIENT_MAX_VALUE */
+	__s32 result;		/* out: 0 or -errno */
+	__u32 returned;		/* out */
+	__u32 flags;		/* out: KSALLOC_CLIENT_FT_MATCH */
+	__u8 value[KSALLOC_CLIENT_MAX_VALUE];	/* out */
+};
+
+/* STATE: what the client holds */
+struct ksalloc_client_state {
+	__u32 attached;		/* 1 while attached */
+	__u32 held;		/* frames filled and not freed through it */
+	__u32 dma_ok;		/* ksalloc_device() set, every dma address set */
+	__u32 reserved;
+};
+
+#define KSALLOC_CLIENT_IOC_TYPE	0xB7
+#define KSALLOC_CLIENT_ATTACH	_IOW(KSALLOC_CLIENT_IOC_TYPE, 1, struct ksalloc_client_attach)
+#define KSALLOC_CLIENT_DETACH	_IO(KSALLOC_CLIENT_IOC_TYPE, 2)
+#define KSALLOC_CLIENT_FILL	_IOW(KSALLOC_CLIENT_IOC_TYPE, 3, struct ksalloc_client_fill)
+#define KSALLOC_CLIENT_FREE	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 4, struct ksalloc_client_free)
+#define KSALLOC_CLIENT_PROPERTY	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 5, struct ksalloc_client_property)
+#define KSALLOC_CLIENT_STATE	_IOR(KSALLOC_CLIENT_IOC_TYPE, 6, struct ksalloc_client_state)
+
+/* The byte FILL writes at @pos of frame @index: differs per frame and pattern */
+static inline __u8 ksalloc_client_byte(__u32 pattern, __u32 index, __u32 pos)
+{
+	__u32 x = pattern ^ (index * 0x9e3779b1U) ^ (pos * 0x85ebca6bU);
+
+	x ^= x >> 15;
+	x *= 0x2c1b3c6dU;
+	x ^= x >> 12;
+	return (__u8)x;
+}
+
+#endif /* _KSALLOC_CLIENT_H */
