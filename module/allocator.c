@@ -130,6 +130,15 @@ int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
 	return 0;
 }
 
+/* The ALLOC result never reached the caller: the frame goes back. */
+static void ksa_alloc_undo(struct ksa_request *req)
+{
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
+
+	ksa_allocator_free_index(a, ksa_pool_frame_index(&a->pool,
+							 *(u64 *)req->data));
+}
+
 /* KSMETHOD_STREAMALLOCATOR_ALLOC: the value is the frame's mmap offset. */
 static int ksa_alloc_method(struct ksa_request *req)
 {
@@ -141,6 +150,7 @@ static int ksa_alloc_method(struct ksa_request *req)
 	if (ret)
 		return ret;
 	*(u64 *)req->data = (u64)index * a->pool.stride;
+	req->undo = ksa_alloc_undo;
 	return 0;
 }
 
@@ -168,6 +178,20 @@ static int ksa_batch_size(struct ksa_request *req, u32 *need)
 	return 0;
 }
 
+/* The batch never reached the caller: its frames go back. */
+static void ksa_batch_alloc_undo(struct ksa_request *req)
+{
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	u32 index[KSALLOC_BATCH_MAX];
+	const u64 *offsets = req->data;
+	u32 i, n = req->returned / sizeof(u64);
+
+	for (i = 0; i < n; i++)
+		index[i] = ksa_pool_frame_index(&a->pool, offsets[i]);
+	if (!ksa_pool_free_batch(&a->pool, index, n))
+		ksa_allocator_freed(a, n);
+}
+
 /* KSMETHOD_KSALLOC_BATCH_ALLOC */
 static int ksa_batch_alloc_method(struct ksa_request *req)
 {
@@ -189,6 +213,7 @@ static int ksa_batch_alloc_method(struct ksa_request *req)
 				    READ_ONCE(a->pool.allocated_count));
 	}
 	req->returned = got * sizeof(u64);
+	req->undo = ksa_batch_alloc_undo;
 	return 0;
 }
 

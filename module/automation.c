@@ -344,8 +344,16 @@ static int ksa_execute(const struct ksa_automation *tbl, enum ksa_kind kind,
 		return -EOPNOTSUPP;
 	if (item->flags & KSA_ITEM_RETURNS_FD && req->kernel)
 		return -EOPNOTSUPP;
-	if (req->open_flags && !(item->flags & KSA_ITEM_RETURNS_FD))
+	if (req->open_flags && (!(item->flags & KSA_ITEM_RETURNS_FD) ||
+				flags & KSPROPERTY_TYPE_BASICSUPPORT))
 		return -EINVAL;
+
+	if (flags & KSPROPERTY_TYPE_BASICSUPPORT) {
+		if (flags != KSPROPERTY_TYPE_BASICSUPPORT)
+			return -EINVAL;
+		return ksa_basicsupport(kind, item, call);
+	}
+
 	if (item->min_input > sizeof(req->id)) {
 		/* Items with parameters after the identifier (MinMethod) */
 		if (req->in_size < item->min_input)
@@ -359,12 +367,6 @@ static int ksa_execute(const struct ksa_automation *tbl, enum ksa_kind kind,
 				return -EFAULT;
 			req->input = call->input;
 		}
-	}
-
-	if (flags & KSPROPERTY_TYPE_BASICSUPPORT) {
-		if (flags != KSPROPERTY_TYPE_BASICSUPPORT)
-			return -EINVAL;
-		return ksa_basicsupport(kind, item, call);
 	}
 
 	switch (kind) {
@@ -391,8 +393,6 @@ static int ksa_object_request(const struct ksa_automation *tbl,
 
 	switch (cmd) {
 	case IOCTL_KS_DISABLE_EVENT:
-		if (!tbl->disable_event)
-			return -ENOTTY;
 		if (args->open_flags)
 			return -EINVAL;
 		/* No input disables every event of the object. */
@@ -405,8 +405,6 @@ static int ksa_object_request(const struct ksa_automation *tbl,
 		return tbl->disable_event(req->file, args->in_buffer, &ed);
 
 	case IOCTL_KS_RESET_STATE:
-		if (!tbl->reset)
-			return -ENOTTY;
 		if (args->open_flags || args->in_size < sizeof(reset))
 			return -EINVAL;
 		if (get_user(reset, (u32 __user *)in))
@@ -416,8 +414,6 @@ static int ksa_object_request(const struct ksa_automation *tbl,
 		return tbl->reset(req->file, reset);
 
 	default: /* IOCTL_KS_CREATE */
-		if (!tbl->create)
-			return -ENOTTY;
 		if (args->in_size < sizeof(struct ksguid))
 			return -EINVAL;
 		if (req->data_size < sizeof(s64)) {
@@ -466,9 +462,19 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 		kind = KSA_EVENT;
 		break;
 	case IOCTL_KS_DISABLE_EVENT:
+		kind = KSA_KINDS;
+		if (!tbl->disable_event)
+			return -ENOTTY;
+		break;
 	case IOCTL_KS_RESET_STATE:
+		kind = KSA_KINDS;
+		if (!tbl->reset)
+			return -ENOTTY;
+		break;
 	case IOCTL_KS_CREATE:
 		kind = KSA_KINDS;
+		if (!tbl->create)
+			return -ENOTTY;
 		break;
 	default:
 		return -ENOTTY;
@@ -476,10 +482,6 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (args.reserved[0] || args.reserved[1] ||
-	    args.open_flags & ~(O_CLOEXEC | O_NONBLOCK) ||
-	    args.in_size > KS_MAX_IN_SIZE)
-		return -EINVAL;
 
 	req->file = file;
 	req->object = file->private_data;
@@ -492,20 +494,24 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	req->returned = 0;
 	req->open_flags = args.open_flags;
 	req->kernel = false;
+	req->undo = NULL;
 	req->install_file = NULL;
 	req->install_fd = -1;
 	call.heap = NULL;
 
-	if (kind == KSA_KINDS) {
-		ret = ksa_object_request(tbl, cmd, &args, &call);
-	} else if (args.in_size < sizeof(req->id)) {
+	if (args.reserved[0] || args.reserved[1] ||
+	    args.open_flags & ~(O_CLOEXEC | O_NONBLOCK) ||
+	    args.in_size > KS_MAX_IN_SIZE)
 		ret = -EINVAL;
-	} else if (copy_from_user(&req->id, u64_to_user_ptr(args.in_buffer),
-				  sizeof(req->id))) {
+	else if (kind == KSA_KINDS)
+		ret = ksa_object_request(tbl, cmd, &args, &call);
+	else if (args.in_size < sizeof(req->id))
+		ret = -EINVAL;
+	else if (copy_from_user(&req->id, u64_to_user_ptr(args.in_buffer),
+				sizeof(req->id)))
 		ret = -EFAULT;
-	} else {
+	else
 		ret = ksa_execute(tbl, kind, &call);
-	}
 
 	if (ret && ret != -EOVERFLOW)
 		req->returned = 0;
@@ -516,6 +522,9 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	if (put_user(ret == -EFAULT ? 0 : req->returned,
 		     &uarg->bytes_returned) && (!ret || ret == -EOVERFLOW))
 		ret = -EFAULT;
+	/* The caller never saw the result: take the side effect back. */
+	if (ret && req->undo)
+		req->undo(req);
 
 	/* Publishing an fd cannot be undone: only after every copy worked. */
 	if (req->install_file) {

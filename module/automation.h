@@ -34,6 +34,8 @@ struct ksa_request {
 	u32 open_flags;			/* O_CLOEXEC / O_NONBLOCK for new fds */
 	u64 data_addr;			/* caller's address of the value buffer */
 	bool kernel;			/* in-kernel caller: kernel-only items */
+	/* set by a handler whose effect must be undone if copy-out fails */
+	void (*undo)(struct ksa_request *req);
 	/* an fd to publish once everything was copied out */
 	struct file *install_file;
 	int install_fd;

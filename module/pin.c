@@ -21,9 +21,6 @@ static const struct ksguid ksa_propset_ksalloc_pin = KSPROPSETID_KsallocPin;
 static const struct ksguid ksa_name_allocator = KSNAME_Allocator;
 static const struct ksguid ksa_name_allocator_ex = KSNAME_AllocatorEx;
 
-/* Framing items accepted in a KSALLOCATOR_FRAMING_EX create request */
-#define KSA_MAX_FRAMING_ITEMS	8
-
 struct ksa_pin {
 	struct mutex lock;		/* protects everything below */
 	u32 state;			/* KSSTATE_* */
@@ -267,7 +264,7 @@ static int ksa_framing_from_ex(const void *in, u32 in_size,
 
 	if (in_size < sizeof(struct ksguid) + KSALLOCATOR_FRAMING_EX_SIZE(1))
 		return -EINVAL;
-	if (!ex->count_items || ex->count_items > KSA_MAX_FRAMING_ITEMS ||
+	if (!ex->count_items || ex->count_items > KS_MAX_FRAMING_ITEMS ||
 	    in_size != sizeof(struct ksguid) +
 		       KSALLOCATOR_FRAMING_EX_SIZE(ex->count_items))
 		return -EINVAL;

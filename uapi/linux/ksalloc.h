@@ -397,8 +397,18 @@ struct kseventdata {
 /*
  * Input of IOCTL_KS_CREATE: the object type (KSNAME_Allocator followed by a
  * struct ksallocator_framing, or KSNAME_AllocatorEx followed by a
- * KSALLOCATOR_FRAMING_EX with its items). The output is the new fd as a
- * __s64 handle; ks_ioctl_args.open_flags may hold O_CLOEXEC and O_NONBLOCK.
+ * KSALLOCATOR_FRAMING_EX with 1 to KS_MAX_FRAMING_ITEMS items, of which the
+ * first is used: its frames and its largest frame size). The output is the
+ * new fd as a __s64 handle; ks_ioctl_args.open_flags may hold O_CLOEXEC and
+ * O_NONBLOCK.
+ *
+ * Frames must be 1 or more, frame_size 1 to 4 MiB (one contiguous DMA
+ * allocation), file_alignment 2^n - 1 below the page size (frames are page
+ * aligned), options_flags within KSALLOCATOR_OPTIONF_VALID plus the
+ * FRAME_INTEGRITY and MUST_ALLOCATE requirement bits, pool_type one of
+ * KS_POOL_*, frames * frame_size within 32 bits (else EOVERFLOW). Each
+ * frame occupies a power-of-two number of pages, which is what the
+ * max_allocator_bytes and max_total_bytes caps count (ENOMEM above them).
  */
 struct ksallocator_create {
 	struct ksguid object_type;
@@ -443,6 +453,7 @@ struct ks_ioctl_args {
 };
 
 #define KS_MAX_IN_SIZE		4096
+#define KS_MAX_FRAMING_ITEMS	8
 
 /* 0x2F is FILE_DEVICE_KS; the numbers are the KS CTL_CODE function codes */
 #define KS_IOCTL_TYPE		0x2F
