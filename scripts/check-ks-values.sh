@@ -48,7 +48,7 @@ declare -A SDK_NAME=(
 	[KS_VT_BLOB]=VT_BLOB
 )
 # Our other names with no SDK counterpart: the Linux-only ABI.
-OURS_ONLY=(KS_MAX_IN_SIZE KS_NULL_HANDLE IOCTL_KS_CREATE)
+OURS_ONLY=(KS_MAX_IN_SIZE KS_MAX_FRAMING_ITEMS KS_NULL_HANDLE IOCTL_KS_CREATE)
 
 fail() {
 	printf 'check-ks-values: %s\n' "$*" >&2
