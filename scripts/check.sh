@@ -63,6 +63,28 @@ if [[ $LINT != 0 ]]; then
 	fi
 fi
 
+# Host-side checks, one result each: scripts/host-checks/*.sh (exit 0
+# pass, 4 skip, anything else fail).
+if compgen -G "$ROOT/scripts/host-checks/*.sh" >/dev/null; then
+	echo "== host checks"
+	for hc in "$ROOT"/scripts/host-checks/*.sh; do
+		n=$(basename "$hc" .sh)
+		rc=0
+		"$hc" >"$LOGS/host-$n.log" 2>&1 || rc=$?
+		if ((rc == 0)); then
+			echo "  ok      $n"
+			result 1 0 0
+		elif ((rc == 4)); then
+			echo "  skip    $n ($(tail -n 1 "$LOGS/host-$n.log"))"
+			result 0 0 1
+		else
+			tail -n 20 "$LOGS/host-$n.log" | sed 's/^/          | /'
+			echo "  FAIL    $n (log: $LOGS/host-$n.log)"
+			result 0 1 0
+		fi
+	done
+fi
+
 echo "== selftests"
 # With -k, a test that does not compile leaves the others runnable; only
 # programs newer than their source are run.
@@ -106,6 +128,7 @@ for name in $KERNELS; do
 	targs=()
 	for t in "${tests[@]}"; do targs+=(-t "$t"); done
 	if ! "$ROOT/scripts/initramfs.sh" -o "$kdir/initramfs.cpio" -m "$kdir/module/ksalloc.ko" \
+		-c "$kdir/selftests/kmod/ksalloc_client.ko" \
 		-T "$TEST_TIMEOUT" "${targs[@]}" 2>"$LOGS/$KVER.initramfs.log"; then
 		sed 's/^/          | /' "$LOGS/$KVER.initramfs.log"
 		echo "  FAIL    $KVER: initramfs"
