@@ -22,7 +22,9 @@ set -euo pipefail
 newest_headers() {
 	local d
 	for d in /usr/src/linux-headers-*-amd64; do
-		[[ -f $d/Makefile && $d != *-rt-amd64 ]] && printf '%s\n' "$d"
+		if [[ -f $d/Makefile && $d != *-rt-amd64 ]]; then
+			printf '%s\n' "$d"
+		fi
 	done | sort -V | tail -n 1
 }
 
