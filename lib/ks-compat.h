@@ -25,6 +25,11 @@
 
 #include "libksalloc.h"
 
+/* KsCreateAllocator() below makes close-on-exec fds (POSIX.1-2008) */
+#ifndef O_CLOEXEC
+#error "ks-compat.h needs O_CLOEXEC: define _GNU_SOURCE or _POSIX_C_SOURCE >= 200809L"
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

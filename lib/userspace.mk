@@ -72,18 +72,23 @@ $(KSA_TOOL): tools/ksalloc.c $(KSA_LIB_HDRS) $(KSA_LIB_A)
 
 install: install-module install-user
 
+# The kernel release comes from the module's vermagic: what kbuild built
+# against, whatever the headers' directory is called. depmod runs on the
+# DESTDIR tree too (-b), quiet about the kernel's own index files that a
+# staging tree lacks.
 install-module:
 	@kdir='$(KDIR)'; \
 	if [ -z "$$kdir" ]; then kdir=$$(scripts/kernel.sh default-kdir --install) || exit 1; fi; \
 	[ -n "$$kdir" ] || { echo "no kernel headers found; set KDIR" >&2; exit 1; }; \
-	kver=$$($(MAKE) -s -C "$$kdir" kernelrelease) || exit 1; \
-	echo "  KDIR    $$kdir ($$kver)"; \
-	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) modules && \
+	echo "  KDIR    $$kdir"; \
+	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) modules || exit 1; \
+	kver=$$(modinfo -F vermagic module/ksalloc.ko | cut -d' ' -f1); \
+	[ -n "$$kver" ] || { echo "no vermagic in module/ksalloc.ko" >&2; exit 1; }; \
 	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) \
-		INSTALL_MOD_DIR=extra INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true \
-		modules_install && \
+		INSTALL_MOD_DIR=extra INSTALL_MOD_PATH=$(DESTDIR) modules_install || exit 1; \
+	echo "  DEPMOD  $$kver"; \
 	if [ -n "$(DESTDIR)" ]; then \
-		depmod -b "$(DESTDIR)" "$$kver"; \
+		depmod -b "$(DESTDIR)" "$$kver" 2>&1 | { grep -v 'could not open modules\.' >&2 || true; }; \
 	else \
 		depmod "$$kver"; \
 	fi
@@ -117,7 +122,8 @@ uninstall:
 		kver=$${ko#$(DESTDIR)/lib/modules/}; kver=$${kver%%/*}; \
 		echo "rm -f $$ko"; rm -f "$$ko"; \
 		rmdir "$(DESTDIR)/lib/modules/$$kver/extra" 2>/dev/null; \
-		if [ -n "$(DESTDIR)" ]; then depmod -b "$(DESTDIR)" "$$kver"; \
+		if [ -n "$(DESTDIR)" ]; then \
+			depmod -b "$(DESTDIR)" "$$kver" 2>&1 | { grep -v 'could not open modules\.' >&2 || true; }; \
 		else depmod "$$kver"; fi; \
 	done; true
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
