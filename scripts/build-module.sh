@@ -1,11 +1,13 @@
 #!/bin/bash
-# Build ksalloc.ko against one kernel's headers in a directory of its own,
-# so that two kernels never share object files.
+# Build ksalloc.ko, and the test client ksalloc_client.ko that uses its
+# kernel API, against one kernel's headers in a directory of its own, so
+# that two kernels never share object files.
 #
 # Usage: scripts/build-module.sh KHDR DEST [KBUILD-ARGS...]
 #   KHDR  the kernel's headers (/usr/src/linux-headers-VERSION)
-#   DEST  build directory; the sources are copied to DEST/module and
-#         DEST/uapi, and the result is DEST/module/ksalloc.ko
+#   DEST  build directory; the sources are copied to DEST/module, DEST/uapi
+#         and DEST/selftests/kmod, and the results are DEST/module/ksalloc.ko
+#         and DEST/selftests/kmod/ksalloc_client.ko
 # Extra arguments (W=1, C=1, V=1) go to kbuild. The kbuild output is
 # written to stderr.
 set -euo pipefail
@@ -19,3 +21,10 @@ shift 2
 copy_sources "$dest"
 submake -j"$(nproc)" -C "$khdr" M="$(cd "$dest/module" && pwd)" CONFIG_KSALLOC=m "$@" modules >&2
 [[ -f $dest/module/ksalloc.ko ]] || die "kbuild did not produce $dest/module/ksalloc.ko"
+
+# The client links against ksalloc's exports (namespace KSALLOC): modpost
+# finds them in the Module.symvers just built.
+submake -j"$(nproc)" -C "$khdr" M="$(cd "$dest/selftests/kmod" && pwd)" \
+	KBUILD_EXTRA_SYMBOLS="$(cd "$dest/module" && pwd)/Module.symvers" "$@" modules >&2
+[[ -f $dest/selftests/kmod/ksalloc_client.ko ]] ||
+	die "kbuild did not produce $dest/selftests/kmod/ksalloc_client.ko"

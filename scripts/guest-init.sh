@@ -1,12 +1,14 @@
 #!/bin/busybox sh
 # /init of the ksalloc test VM (busybox initramfs built by initramfs.sh).
 #
-# Mounts the usual file systems, loads ksalloc.ko, runs every program of
-# /ksalloc/tests.list with a time limit, unloads the module, dumps the
-# kernel log and powers off. Everything the host parses is written to the
-# console and to the second serial port (/dev/ttyS1), which carries no
-# kernel messages; its lines of its own start with "KSA: ".
-# Settings come from /ksalloc/config (KSA_TEST_TIMEOUT, KSA_MODULE).
+# Mounts the usual file systems, loads ksalloc.ko and then the test client
+# ksalloc_client.ko (it needs ksalloc's symbols), runs every program of
+# /ksalloc/tests.list with a time limit, unloads the client and the module,
+# dumps the kernel log and powers off. Everything the host parses is
+# written to the console and to the second serial port (/dev/ttyS1), which
+# carries no kernel messages; its lines of its own start with "KSA: ".
+# Settings come from /ksalloc/config (KSA_TEST_TIMEOUT, KSA_MODULE,
+# KSA_CLIENT).
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
 /bin/busybox --install -s
@@ -22,6 +24,7 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 KSA_TEST_TIMEOUT=300
 KSA_MODULE=/ksalloc/ksalloc.ko
+KSA_CLIENT=
 . /ksalloc/config
 
 RES=/dev/ttyS1
@@ -61,6 +64,16 @@ if [ -n "$KSA_MODULE" ]; then
 		finish
 	fi
 fi
+# Without the client its tests skip; the others run all the same.
+if [ -n "$KSA_MODULE" ] && [ -n "$KSA_CLIENT" ]; then
+	if insmod "$KSA_CLIENT" > /tmp/insmod.out 2>&1; then
+		say "ok insmod ksalloc_client"
+	else
+		rc=$?
+		cat /tmp/insmod.out | tee -a $RES
+		say "not ok insmod ksalloc_client rc=$rc"
+	fi
+fi
 
 while read -r name; do
 	[ -n "$name" ] || continue
@@ -78,6 +91,16 @@ while read -r name; do
 	say "end $name rc=$rc"
 done < /ksalloc/tests.list
 
+# The client first: it holds ksalloc's symbols.
+if [ -e /sys/module/ksalloc_client ]; then
+	if rmmod ksalloc_client > /tmp/rmmod.out 2>&1; then
+		say "ok rmmod ksalloc_client"
+	else
+		rc=$?
+		cat /tmp/rmmod.out | tee -a $RES
+		say "not ok rmmod ksalloc_client rc=$rc"
+	fi
+fi
 if [ -n "$KSA_MODULE" ]; then
 	if rmmod ksalloc > /tmp/rmmod.out 2>&1; then
 		say "ok rmmod"

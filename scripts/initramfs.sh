@@ -3,9 +3,10 @@
 # static busybox, /init (guest-init.sh), the module, the test programs in
 # the order they run, and any extra files.
 #
-# Usage: scripts/initramfs.sh -o OUT.cpio [-m MODULE.ko] [-T SECONDS]
-#                             [-t PROGRAM]... [-f SRC[:DEST]]...
+# Usage: scripts/initramfs.sh -o OUT.cpio [-m MODULE.ko] [-c CLIENT.ko]
+#                             [-T SECONDS] [-t PROGRAM]... [-f SRC[:DEST]]...
 #   -m  the module insmod'ed before the tests (none: no insmod/rmmod)
+#   -c  the test client module, insmod'ed right after it (needs -m)
 #   -t  a test program or script, run in the given order
 #   -T  time limit of each program (default 300 s)
 #   -f  an extra file; DEST defaults to /ksalloc/extra/<name of SRC>
@@ -14,19 +15,21 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out= module= timeout=300
+out= module= client= timeout=300
 tests=() extras=()
-while getopts 'o:m:T:t:f:' opt; do
+while getopts 'o:m:c:T:t:f:' opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	m) module=$OPTARG ;;
+	c) client=$OPTARG ;;
 	T) timeout=$OPTARG ;;
 	t) tests+=("$OPTARG") ;;
 	f) extras+=("$OPTARG") ;;
-	*) die "usage: initramfs.sh -o OUT [-m KO] [-T S] [-t PROG]... [-f SRC[:DEST]]..." ;;
+	*) die "usage: initramfs.sh -o OUT [-m KO] [-c KO] [-T S] [-t PROG]... [-f SRC[:DEST]]..." ;;
 	esac
 done
 [[ -n $out ]] || die "initramfs.sh: -o OUT is required"
+[[ -z $client || -n $module ]] || die "initramfs.sh: -c needs -m"
 read -r -a more <<<"${EXTRA_FILES-}"
 extras+=("${more[@]}")
 
@@ -56,6 +59,13 @@ chmod 0755 "$stage/init"
 		printf 'KSA_MODULE=/ksalloc/ksalloc.ko\n'
 	else
 		printf 'KSA_MODULE=\n'
+	fi
+	if [[ -n $client ]]; then
+		[[ -f $client ]] || die "no module $client"
+		cp "$client" "$stage/ksalloc/ksalloc_client.ko"
+		printf 'KSA_CLIENT=/ksalloc/ksalloc_client.ko\n'
+	else
+		printf 'KSA_CLIENT=\n'
 	fi
 } >"$stage/ksalloc/config"
 

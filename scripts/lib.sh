@@ -15,13 +15,14 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # (question mode, -s, the jobserver); start them clean.
 submake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory "$@"; }
 
-# copy_sources DEST: copy the module/ and uapi/ sources (no build products)
-# to DEST/module and DEST/uapi, keeping mtimes so rebuilds stay incremental.
+# copy_sources DEST: copy the module/, uapi/ and test client (selftests/kmod)
+# sources (no build products) to DEST/module, DEST/uapi and
+# DEST/selftests/kmod, keeping mtimes so rebuilds stay incremental.
 copy_sources() {
 	mkdir -p "$1"
 	tar -C "$ROOT" -cf - \
 		--exclude='*.o' --exclude='*.a' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude='*.cmd' --exclude='Module.symvers' \
 		--exclude='modules.order' --exclude='.tmp_versions' --exclude='.cache.mk' \
-		module uapi | tar -C "$1" -xf -
+		module uapi selftests/kmod | tar -C "$1" -xf -
 }

@@ -1,8 +1,8 @@
 #!/bin/bash
-# make lint: checkpatch --strict on the module and uapi sources, and W=1 C=1
-# (sparse) builds against the 6.1 and 6.12 headers. Any checkpatch message
-# and any compiler, sparse or modpost warning fails. The builds run in the
-# background while checkpatch runs.
+# make lint: checkpatch --strict on the module, test client and uapi
+# sources, and W=1 C=1 (sparse) builds of both modules against the 6.1 and
+# 6.12 headers. Any checkpatch message and any compiler, sparse or modpost
+# warning fails. The builds run in the background while checkpatch runs.
 # Usage: scripts/lint.sh [KERNEL-NAME...]     (default: 6.1 6.12)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -30,13 +30,13 @@ done
 shopt -s nullglob
 cd "$ROOT"
 mod_files=()
-for f in module/*.c module/*.h; do
+for f in module/*.c module/*.h selftests/kmod/*.c selftests/kmod/*.h; do
 	[[ $f == *.mod.c ]] || mod_files+=("$f")	# kbuild's generated file
 done
 uapi_files=(uapi/linux/*.h)
 
 if ((${#mod_files[@]})) && ! "${CHECKPATCH[@]}" "${mod_files[@]}"; then
-	msg "lint: checkpatch found problems in module/"
+	msg "lint: checkpatch found problems in module/ or selftests/kmod/"
 	rc=1
 fi
 

@@ -9,7 +9,8 @@
 #   -c  file to append "PASSED FAILED SKIPPED" to
 #
 # Counting:
-#   insmod, rmmod, module-gone        one result each
+#   insmod, rmmod, module-gone        one result each (insmod and rmmod
+#                                     also for the test client)
 #   harness lines in a program        "ok N", "not ok N", "ok N # SKIP"
 #   a program exiting non-zero        one failure (crash, timeout, signal)
 #     without any "not ok"
