@@ -19,12 +19,12 @@ shift 2
 [[ -f $khdr/Makefile ]] || die "no kernel headers in $khdr"
 
 copy_sources "$dest"
-submake -j"$(nproc)" -C "$khdr" M="$(cd "$dest/module" && pwd)" CONFIG_KSALLOC=m "$@" modules >&2
+kbuild "$khdr" "$dest/module" CONFIG_KSALLOC=m "$@" >&2
 [[ -f $dest/module/ksalloc.ko ]] || die "kbuild did not produce $dest/module/ksalloc.ko"
 
 # The client links against ksalloc's exports (namespace KSALLOC): modpost
 # finds them in the Module.symvers just built.
-submake -j"$(nproc)" -C "$khdr" M="$(cd "$dest/selftests/kmod" && pwd)" \
-	KBUILD_EXTRA_SYMBOLS="$(cd "$dest/module" && pwd)/Module.symvers" "$@" modules >&2
+symvers=$(cd "$dest/module" && pwd)/Module.symvers
+kbuild "$khdr" "$dest/selftests/kmod" KBUILD_EXTRA_SYMBOLS="$symvers" "$@" >&2
 [[ -f $dest/selftests/kmod/ksalloc_client.ko ]] ||
 	die "kbuild did not produce $dest/selftests/kmod/ksalloc_client.ko"

@@ -35,7 +35,7 @@ apt_update() {
 missing() {
 	local p
 	for p in "$@"; do
-		dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' ||
+		[[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) == ii* ]] ||
 			printf '%s\n' "$p"
 	done
 }
