@@ -6,7 +6,8 @@
 #                        go to kbuild)
 #   make check           lint, then every selftest in a QEMU VM on each
 #                        kernel of KERNELS; ends with "N passed, M failed"
-#   make run             boot KERNEL with the module and the demo program
+#   make run             boot KERNEL with the module, the demo program and
+#                        the pipeline example
 #   make selftests       build the selftests into build/selftests
 #   make examples        build the example programs into build/examples
 #   make lib, tools      libksalloc (build/lib) and the ksalloc command
@@ -66,7 +67,7 @@ check:
 	+@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL scripts/check.sh
 
 run: examples
-	@scripts/run.sh $(BUILD)/examples/ksalloc-demo
+	@scripts/run.sh $(BUILD)/examples/ksalloc-demo $(BUILD)/examples/pipeline
 
 lint:
 	@scripts/lint.sh
@@ -89,9 +90,10 @@ include lib/userspace.mk
 
 examples: $(EXAMPLES)
 
-$(BUILD)/examples/%: examples/%.c $(UAPI_HDRS)
+# Static (the VM has no libc), with libksalloc
+$(BUILD)/examples/%: examples/%.c $(KSA_LIB_HDRS) $(KSA_LIB_A)
 	@mkdir -p $(@D)
-	$(CC) -static -Wall -O2 -Iuapi -o $@ $<
+	$(CC) -static -Wall -O2 -Iuapi -Ilib -o $@ $< $(KSA_LIB_A)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,16 +1,19 @@
 #!/bin/bash
-# make run: boot one kernel with the module and the demo program, show what
-# the demo printed, unload the module and power off. Exits 0 only if insmod,
-# the demo and rmmod succeeded and the kernel showed no splat.
+# make run: boot one kernel with the module and the demo programs, show what
+# each printed, unload the module and power off. Exits 0 only if insmod,
+# every program and rmmod succeeded and the kernel showed no splat.
 #
-# Usage: scripts/run.sh DEMO-PROGRAM
+# Usage: scripts/run.sh DEMO-PROGRAM...   (run in the order given)
 # Environment: KERNEL=6.1 (a name kernel.sh knows), and those of vm-run.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-demo=${1:?usage: run.sh DEMO-PROGRAM}
+(($#)) || die "usage: run.sh DEMO-PROGRAM..."
+demos=("$@")
 KERNEL=${KERNEL:-6.1}
-[[ -x $demo ]] || die "no demo program $demo"
+for demo in "${demos[@]}"; do
+	[[ -x $demo ]] || die "no demo program $demo"
+done
 
 "$ROOT/scripts/deps.sh"
 eval "$("$ROOT/scripts/kernel.sh" "$KERNEL")"
@@ -20,8 +23,10 @@ mkdir -p "$LOGS" "$kdir"
 	cat "$LOGS/$KVER.build.log" >&2
 	die "module build against $KVER failed"
 }
-"$ROOT/scripts/initramfs.sh" -o "$kdir/run.cpio" -m "$kdir/module/ksalloc.ko" -t "$demo"
-printf '%s\n' "${demo##*/}" >"$kdir/run.list"
+targs=()
+for demo in "${demos[@]}"; do targs+=(-t "$demo"); done
+"$ROOT/scripts/initramfs.sh" -o "$kdir/run.cpio" -m "$kdir/module/ksalloc.ko" "${targs[@]}"
+printf '%s\n' "${demos[@]##*/}" >"$kdir/run.list"
 
 echo "booting $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.run.log"
 vmrc=0
@@ -30,11 +35,13 @@ vmrc=0
 
 echo "---- kernel messages about ksalloc"
 tr -d '\r' <"$LOGS/$KVER.run.log" | grep -aE '\] .*ksalloc' || echo "(none)"
-echo "---- ${demo##*/}"
-tr -d '\r' <"$LOGS/$KVER.run.results" | awk -v n="${demo##*/}" '
-	$0 == "KSA: begin " n { on = 1; next }
-	on && index($0, "KSA: end " n " rc=") == 1 { print "(" substr($0, 6) ")"; on = 0; next }
-	on { print }'
+for demo in "${demos[@]}"; do
+	echo "---- ${demo##*/}"
+	tr -d '\r' <"$LOGS/$KVER.run.results" | awk -v n="${demo##*/}" '
+		$0 == "KSA: begin " n { on = 1; next }
+		on && index($0, "KSA: end " n " rc=") == 1 { print "(" substr($0, 6) ")"; on = 0; next }
+		on { print }'
+done
 echo "----"
 rm -f "$kdir/run.counts.tmp"
 "$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.run.results" -l "$LOGS/$KVER.run.log" \
