@@ -1,0 +1,1126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Limits and permissions: what bounds the memory any user of /dev/ksalloc
+ * can take, and what does not cross from the kernel to user space.
+ *
+ *  - many allocators alive at once, each working and each accounted;
+ *  - max_allocator_bytes is inclusive and counts every frame as the
+ *    power-of-two block it is allocated from (PAGE_SIZE << order), so a
+ *    frame of 3 pages costs 4; exactly the cap fits, one byte less does
+ *    not; max_frames likewise;
+ *  - max_total_bytes holds across processes racing for it: of six that
+ *    each want a quarter of the room left, exactly four get it;
+ *  - frame memory is charged to the creator's memory cgroup: a creation
+ *    over the cgroup's memory.max fails with ENOMEM and does not wake the
+ *    OOM killer (the caller gets an error, not a SIGKILL), and a creation
+ *    within it shows up in memory.current;
+ *  - the device node is 0666 by default, so an unprivileged user may open
+ *    pins, create allocators, allocate and map frames; the caps are what
+ *    bound the damage, and they (the module parameters) and the debugfs
+ *    view stay root's; a node restricted to a group (udev/60-ksalloc.rules)
+ *    keeps everybody else out;
+ *  - nothing of kernel memory reaches user space: every value copied out
+ *    is checked in a buffer pre-filled with a pattern: reserved fields and
+ *    padding come back zero, and the bytes past bytes_returned keep the
+ *    pattern.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "frames_lib.h"
+#include "kselftest_harness.h"
+
+#define SYS_ALLOCATORS		KSA_SYSFS_DIR "allocators"
+#define SYS_TOTAL_BYTES		KSA_SYSFS_DIR "total_bytes"
+#define PARAM_MAX_ALLOCATOR	KSA_PARAM_DIR "max_allocator_bytes"
+#define PARAM_MAX_TOTAL		KSA_PARAM_DIR "max_total_bytes"
+#define PARAM_MAX_FRAMES	KSA_PARAM_DIR "max_frames"
+#define DEBUGFS_STATUS		"/sys/kernel/debug/ksalloc/allocators"
+
+#define CGROUP2_MAGIC		0x63677270
+#define NOBODY			65534
+
+/* The byte pattern output buffers are filled with before a request */
+#define PAT			0xa5
+
+static const struct ksguid g_connection = KSPROPSETID_Connection;
+static const struct ksguid g_ksalloc_pin = KSPROPSETID_KsallocPin;
+static const struct ksguid g_batch = KSMETHODSETID_KsallocBatch;
+static const struct ksguid g_null = KSGUID_NULL;
+
+/* Bytes a frame of @size costs against the caps: its power-of-two block. */
+static long long frame_cost(long page, long long size)
+{
+	long long stride = (size + page - 1) / page * page;
+	long long block = page;
+
+	while (block < stride)
+		block <<= 1;
+	return block;
+}
+
+/* ---- module parameters, put back by the teardown ---- */
+
+struct saved_params {
+	long long allocator_bytes, total_bytes, frames;
+};
+
+static void params_save(struct saved_params *p)
+{
+	p->allocator_bytes = ksa_read_ll(PARAM_MAX_ALLOCATOR);
+	p->total_bytes = ksa_read_ll(PARAM_MAX_TOTAL);
+	p->frames = ksa_read_ll(PARAM_MAX_FRAMES);
+}
+
+static void params_restore(struct __test_metadata *_metadata,
+			   const struct saved_params *p)
+{
+	if (p->allocator_bytes > 0 &&
+	    ksa_write_ll(PARAM_MAX_ALLOCATOR, p->allocator_bytes))
+		TH_LOG("could not restore max_allocator_bytes");
+	if (p->total_bytes > 0 && ksa_write_ll(PARAM_MAX_TOTAL, p->total_bytes))
+		TH_LOG("could not restore max_total_bytes");
+	if (p->frames > 0 && ksa_write_ll(PARAM_MAX_FRAMES, p->frames))
+		TH_LOG("could not restore max_frames");
+}
+
+FIXTURE(limits)
+{
+	int pin;
+	long page;
+	long long allocators0, total0;
+	struct saved_params params;
+};
+
+/* Shared by the fixtures that change parameters and count allocators */
+#define LIMITS_SETUP() do {						\
+	self->pin = -1;							\
+	self->page = ksa_page_size();					\
+	params_save(&self->params);					\
+	ASSERT_LT(0, self->params.allocator_bytes) {			\
+		TH_LOG("cannot read %s (is the module loaded?)",	\
+		       PARAM_MAX_ALLOCATOR);				\
+	}								\
+	ASSERT_LT(0, self->params.total_bytes);				\
+	ASSERT_LT(0, self->params.frames);				\
+	self->pin = ksa_open_pin();					\
+	ASSERT_LE(0, self->pin);					\
+	self->allocators0 = ksa_read_ll(SYS_ALLOCATORS);		\
+	self->total0 = ksa_read_ll(SYS_TOTAL_BYTES);			\
+	ASSERT_LE(0, self->allocators0);				\
+	ASSERT_LE(0, self->total0);					\
+} while (0)
+
+#define LIMITS_TEARDOWN() do {						\
+	params_restore(_metadata, &self->params);			\
+	if (self->pin >= 0)						\
+		close(self->pin);					\
+} while (0)
+
+FIXTURE_SETUP(limits)
+{
+	LIMITS_SETUP();
+}
+
+FIXTURE_TEARDOWN(limits)
+{
+	LIMITS_TEARDOWN();
+}
+
+#define EXPECT_BASELINE() do {						\
+	EXPECT_EQ(self->allocators0, ksa_read_ll(SYS_ALLOCATORS));	\
+	EXPECT_EQ(self->total0, ksa_read_ll(SYS_TOTAL_BYTES));		\
+} while (0)
+
+/* ---- many allocators ---- */
+
+#define MANY 64
+
+TEST_F(limits, many_allocators_at_once)
+{
+	const long long cost = frame_cost(self->page, self->page);
+	int fd[MANY], i, n;
+	__u64 off;
+	void *map;
+
+	for (n = 0; n < MANY; n++) {
+		fd[n] = ksa_create(self->pin, 1, self->page, O_NONBLOCK);
+		if (fd[n] < 0)
+			break;
+	}
+	EXPECT_EQ(MANY, n) {
+		TH_LOG("allocator %d: %s", n, strerror(-fd[n]));
+	}
+	EXPECT_EQ(self->allocators0 + n, ksa_read_ll(SYS_ALLOCATORS));
+	EXPECT_EQ(self->total0 + n * cost, ksa_read_ll(SYS_TOTAL_BYTES));
+
+	/* Each one is an allocator of its own: one frame, then EAGAIN. */
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, ksa_alloc(fd[i], &off));
+		EXPECT_EQ(0, off);
+		EXPECT_EQ(-EAGAIN, ksa_alloc(fd[i], &off));
+		map = mmap(NULL, self->page, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   fd[i], 0);
+		ASSERT_NE(MAP_FAILED, map);
+		*(volatile int *)map = i;
+		munmap(map, self->page);
+	}
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, close(fd[i]));
+	EXPECT_BASELINE();
+}
+
+/* ---- max_allocator_bytes and max_frames ---- */
+
+FIXTURE(cap)
+{
+	int pin;
+	long page;
+	long long allocators0, total0;
+	struct saved_params params;
+};
+
+FIXTURE_SETUP(cap)
+{
+	LIMITS_SETUP();
+}
+
+FIXTURE_TEARDOWN(cap)
+{
+	LIMITS_TEARDOWN();
+}
+
+FIXTURE_VARIANT(cap)
+{
+	int frame_pages;	/* frame size in pages, plus ... */
+	int extra_bytes;	/* ... this many bytes */
+};
+
+/* The frame costs 1, 2, 4 and 8 pages: 1, 1+, 3 and 5 pages of data. */
+FIXTURE_VARIANT_ADD(cap, one_page) { .frame_pages = 1 };
+FIXTURE_VARIANT_ADD(cap, page_plus_one) { .frame_pages = 1, .extra_bytes = 1 };
+FIXTURE_VARIANT_ADD(cap, three_pages) { .frame_pages = 3 };
+FIXTURE_VARIANT_ADD(cap, five_pages) { .frame_pages = 5 };
+
+TEST_F(cap, exact_fit_and_one_byte_over)
+{
+	const __u32 frames = 4;
+	const __u32 size = variant->frame_pages * self->page +
+			   variant->extra_bytes;
+	const long long need = frames * frame_cost(self->page, size);
+	struct ksalloc_allocator_info info;
+	int fd;
+
+	/* Exactly the cap: fits, and is what the caps are charged. */
+	ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_ALLOCATOR, need));
+	fd = ksa_create(self->pin, frames, size, 0);
+	ASSERT_LE(0, fd) {
+		TH_LOG("%u frames of %u bytes under a cap of %lld: %s",
+		       frames, size, need, strerror(-fd));
+	}
+	ASSERT_EQ(0, ksa_info(fd, &info));
+	EXPECT_EQ(need, info.bytes_held);
+	EXPECT_EQ(self->total0 + need, ksa_read_ll(SYS_TOTAL_BYTES));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_BASELINE();
+
+	/* One frame more than fits */
+	fd = ksa_create(self->pin, frames + 1, size, 0);
+	EXPECT_EQ(-ENOMEM, fd);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_BASELINE();
+
+	/* One byte under what it costs */
+	ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_ALLOCATOR, need - 1));
+	fd = ksa_create(self->pin, frames, size, 0);
+	EXPECT_EQ(-ENOMEM, fd) {
+		TH_LOG("%u frames of %u bytes cost %lld: the cap %lld is one byte short",
+		       frames, size, need, need - 1);
+	}
+	if (fd >= 0)
+		close(fd);
+	EXPECT_BASELINE();
+}
+
+TEST_F(limits, max_frames_exact_and_one_over)
+{
+	const __u32 frames = 8;
+	int fd;
+
+	ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_FRAMES, frames));
+	fd = ksa_create(self->pin, frames, self->page, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, close(fd));
+	fd = ksa_create(self->pin, frames + 1, self->page, 0);
+	EXPECT_EQ(-ENOMEM, fd);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_BASELINE();
+}
+
+/* ---- max_total_bytes across processes ---- */
+
+#define RACERS	6
+#define WINNERS	4
+
+/*
+ * A racer: waits for the start (its end of @start sees EOF), tries to
+ * create an allocator of @frames x @size, reports 0 or the errno on
+ * @report and keeps the allocator until @hold sees EOF.
+ */
+static void racer(int start, int report, int hold, __u32 frames, __u32 size)
+{
+	unsigned char res;
+	char c;
+	int pin, fd;
+
+	if (read(start, &c, 1) < 0)
+		_exit(10);
+	pin = ksa_open_pin();
+	if (pin < 0)
+		_exit(11);
+	fd = ksa_create(pin, frames, size, 0);
+	res = fd < 0 ? -fd : 0;
+	if (write(report, &res, 1) != 1)
+		_exit(12);
+	if (read(hold, &c, 1) < 0)
+		_exit(13);
+	if (fd >= 0)
+		close(fd);
+	close(pin);
+	_exit(0);
+}
+
+TEST_F(limits, total_cap_holds_across_processes)
+{
+	const __u32 frames = 16;
+	const long long chunk = frames * frame_cost(self->page, self->page);
+	int start[2], report[2], hold[RACERS][2];
+	int i, j, ok = 0, nomem = 0, other = 0, status, fd;
+	pid_t pid[RACERS];
+	unsigned char res;
+
+	ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_TOTAL,
+				  self->total0 + WINNERS * chunk));
+	ASSERT_EQ(0, pipe(start));
+	ASSERT_EQ(0, pipe(report));
+	for (i = 0; i < RACERS; i++) {
+		ASSERT_EQ(0, pipe(hold[i]));
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i]) {
+			/* Only the parent may hold write ends, or no EOF */
+			for (j = 0; j <= i; j++)
+				close(hold[j][1]);
+			close(start[1]);
+			close(report[0]);
+			racer(start[0], report[1], hold[i][0], frames,
+			      self->page);
+		}
+		close(hold[i][0]);
+	}
+	close(start[0]);
+	close(report[1]);
+	/* All at once */
+	close(start[1]);
+	for (i = 0; i < RACERS; i++) {
+		ASSERT_EQ(1, read(report[0], &res, 1));
+		if (!res)
+			ok++;
+		else if (res == ENOMEM)
+			nomem++;
+		else
+			other++;
+	}
+	EXPECT_EQ(WINNERS, ok);
+	EXPECT_EQ(RACERS - WINNERS, nomem);
+	EXPECT_EQ(0, other);
+	EXPECT_EQ(self->total0 + WINNERS * chunk, ksa_read_ll(SYS_TOTAL_BYTES));
+	EXPECT_EQ(self->allocators0 + WINNERS, ksa_read_ll(SYS_ALLOCATORS));
+
+	/* Full: not even one page more, from this process either */
+	fd = ksa_create(self->pin, 1, 1, 0);
+	EXPECT_EQ(-ENOMEM, fd);
+	if (fd >= 0)
+		close(fd);
+
+	/* Every holder lets go; the room is back. */
+	for (i = 0; i < RACERS; i++) {
+		close(hold[i][1]);
+		ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(report[0]);
+	EXPECT_BASELINE();
+	fd = ksa_create(self->pin, frames, self->page, 0);
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- memory cgroup ---- */
+
+struct cg {
+	char root[PATH_MAX];	/* the cgroup2 mount */
+	char dir[PATH_MAX];	/* our child cgroup */
+	char mnt[PATH_MAX];	/* set if we mounted root ourselves */
+};
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	ssize_t len = strlen(s);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* The value of "key N" in a flat-keyed cgroup file, or -1 */
+static long long cg_key(const struct cg *cg, const char *file, const char *key)
+{
+	char path[PATH_MAX + 64], buf[1024], *p;
+	size_t klen = strlen(key);
+
+	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return atoll(p + klen + 1);
+	return -1;
+}
+
+static long long cg_value(const struct cg *cg, const char *file)
+{
+	char path[PATH_MAX + 64], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return atoll(buf);
+}
+
+static int cg_write(const struct cg *cg, const char *file, const char *s)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
+	return write_str(path, s);
+}
+
+static int is_cgroup2(const char *path)
+{
+	struct statfs sf;
+
+	return !statfs(path, &sf) && sf.f_type == CGROUP2_MAGIC;
+}
+
+/*
+ * A child cgroup with the memory controller: on /sys/fs/cgroup if that is
+ * cgroup2, else on a cgroup2 mount of our own. 0, or a reason to skip.
+ */
+static const char *cg_setup(struct cg *cg)
+{
+	char path[PATH_MAX + 64], buf[256];
+
+	memset(cg, 0, sizeof(*cg));
+	if (is_cgroup2("/sys/fs/cgroup")) {
+		strcpy(cg->root, "/sys/fs/cgroup");
+	} else {
+		snprintf(cg->mnt, sizeof(cg->mnt), "/tmp/ksa-cgroup2.%d",
+			 getpid());
+		if (mkdir(cg->mnt, 0700))
+			return "cannot create a mount point";
+		if (mount("cgroup2", cg->mnt, "cgroup2", 0, NULL)) {
+			rmdir(cg->mnt);
+			cg->mnt[0] = 0;
+			return "cannot mount cgroup2";
+		}
+		strcpy(cg->root, cg->mnt);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->root);
+	if (read_file(path, buf, sizeof(buf)) || !strstr(buf, "memory"))
+		return "no memory controller";
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg->root);
+	if (write_str(path, "+memory"))
+		return "cannot enable the memory controller";
+	snprintf(cg->dir, sizeof(cg->dir), "%s/ksa-limits.%d", cg->root,
+		 getpid());
+	if (mkdir(cg->dir, 0755)) {
+		cg->dir[0] = 0;
+		return "cannot create a cgroup";
+	}
+	return NULL;
+}
+
+static void cg_cleanup(struct cg *cg)
+{
+	if (cg->dir[0])
+		rmdir(cg->dir);
+	if (cg->mnt[0]) {
+		umount(cg->mnt);
+		rmdir(cg->mnt);
+	}
+	cg->dir[0] = cg->mnt[0] = 0;
+}
+
+/* Run @fn in a child moved into @cg; its exit status, or -1. */
+static int cg_run(const struct cg *cg, int (*fn)(const struct cg *, void *),
+		  void *arg, int *status)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (cg_write(cg, "cgroup.procs", "0"))
+			_exit(100);
+		_exit(fn(cg, arg));
+	}
+	return waitpid(pid, status, 0) == pid ? 0 : -1;
+}
+
+struct cg_create {
+	__u32 frames, frame_size;
+	int expect;		/* 0 or -errno */
+	long long charged;	/* with 0: memory.current must grow by this */
+};
+
+/*
+ * In the cgroup: create an allocator, compare with what is expected.
+ * Exit status 0 if as expected, 1 + a code otherwise (printed).
+ */
+static int cg_create_child(const struct cg *cg, void *arg)
+{
+	const struct cg_create *c = arg;
+	long long before, after;
+	int pin, fd;
+
+	pin = ksa_open_pin();
+	if (pin < 0)
+		return 2;
+	before = cg_value(cg, "memory.current");
+	fd = ksa_create(pin, c->frames, c->frame_size, 0);
+	after = cg_value(cg, "memory.current");
+	if ((fd < 0 ? fd : 0) != c->expect) {
+		fprintf(stderr, "# child: %u frames of %u: %s, expected %s\n",
+			c->frames, c->frame_size,
+			fd < 0 ? strerror(-fd) : "created",
+			c->expect ? strerror(-c->expect) : "success");
+		return 3;
+	}
+	if (fd >= 0 && after - before < c->charged) {
+		fprintf(stderr, "# child: memory.current %lld -> %lld, expected +%lld\n",
+			before, after, c->charged);
+		return 4;
+	}
+	if (fd >= 0)
+		close(fd);
+	close(pin);
+	return 0;
+}
+
+/* The frame sizes of the memcg tests: order 0, 3 (costly) and 8 */
+FIXTURE(memcg)
+{
+	struct cg cg;
+	const char *skip;
+	struct saved_params params;
+	long long allocators0, total0;
+};
+
+FIXTURE_VARIANT(memcg)
+{
+	__u32 frames;
+	__u32 frame_size;
+};
+
+FIXTURE_VARIANT_ADD(memcg, pages) { .frames = 8192, .frame_size = 4096 };
+FIXTURE_VARIANT_ADD(memcg, order3) { .frames = 1024, .frame_size = 32768 };
+FIXTURE_VARIANT_ADD(memcg, order8) { .frames = 32, .frame_size = 1 << 20 };
+
+FIXTURE_SETUP(memcg)
+{
+	params_save(&self->params);
+	ASSERT_LT(0, self->params.frames);
+	/* 32 MiB must be within the module's own caps: the cgroup refuses. */
+	if (self->params.frames < variant->frames)
+		ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_FRAMES, variant->frames));
+	if (self->params.allocator_bytes < 64LL << 20)
+		ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_ALLOCATOR, 64LL << 20));
+	self->allocators0 = ksa_read_ll(SYS_ALLOCATORS);
+	self->total0 = ksa_read_ll(SYS_TOTAL_BYTES);
+	if (self->params.total_bytes < self->total0 + (64LL << 20))
+		ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_TOTAL,
+					  self->total0 + (64LL << 20)));
+	self->skip = cg_setup(&self->cg);
+}
+
+FIXTURE_TEARDOWN(memcg)
+{
+	cg_cleanup(&self->cg);
+	params_restore(_metadata, &self->params);
+}
+
+/* 32 MiB of frames in a cgroup of 8 MiB: ENOMEM, nobody killed. */
+TEST_F(memcg, over_memory_max_is_enomem_not_oom)
+{
+	struct cg_create c = {
+		.frames = variant->frames,
+		.frame_size = variant->frame_size,
+		.expect = -ENOMEM,
+	};
+	int status = -1;
+
+	if (self->skip)
+		SKIP(return, "memory cgroup: %s", self->skip);
+	ASSERT_EQ((__u64)32 << 20, (__u64)c.frames * c.frame_size);
+	ASSERT_EQ(0, cg_write(&self->cg, "memory.max", "8M"));
+	ASSERT_EQ(0, cg_run(&self->cg, cg_create_child, &c, &status));
+	EXPECT_TRUE(WIFEXITED(status)) {
+		TH_LOG("the creating process was killed by signal %d",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+	}
+	EXPECT_EQ(0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	EXPECT_EQ(0, cg_key(&self->cg, "memory.events", "oom_kill")) {
+		TH_LOG("KERNEL BUG: the memcg OOM killer fired for an allocator over "
+		       "memory.max (frames of %u bytes); the creation should fail "
+		       "with ENOMEM instead (frame pages need __GFP_RETRY_MAYFAIL)",
+		       c.frame_size);
+	}
+	TH_LOG("memory.events: oom %lld, max %lld",
+	       cg_key(&self->cg, "memory.events", "oom"),
+	       cg_key(&self->cg, "memory.events", "max"));
+	/* The failed creation gave every charged page back. */
+	EXPECT_GT(1LL << 20, cg_value(&self->cg, "memory.current"));
+	EXPECT_EQ(self->allocators0, ksa_read_ll(SYS_ALLOCATORS));
+	EXPECT_EQ(self->total0, ksa_read_ll(SYS_TOTAL_BYTES));
+}
+
+/* Within memory.max the frames are created, and charged to the cgroup. */
+TEST_F(memcg, frames_are_charged_to_creator)
+{
+	struct cg_create c = {
+		.frames = variant->frames / 8,
+		.frame_size = variant->frame_size,
+		.expect = 0,
+		.charged = (long long)variant->frames / 8 * variant->frame_size,
+	};
+	int status = -1;
+
+	if (self->skip)
+		SKIP(return, "memory cgroup: %s", self->skip);
+	ASSERT_EQ(0, cg_write(&self->cg, "memory.max", "64M"));
+	ASSERT_EQ(0, cg_run(&self->cg, cg_create_child, &c, &status));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	EXPECT_EQ(0, cg_key(&self->cg, "memory.events", "oom_kill"));
+	EXPECT_EQ(self->allocators0, ksa_read_ll(SYS_ALLOCATORS));
+	EXPECT_EQ(self->total0, ksa_read_ll(SYS_TOTAL_BYTES));
+}
+
+/* ---- permissions ---- */
+
+/* Become nobody:nogroup with no supplementary groups and no capabilities. */
+static int drop_privileges(void)
+{
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * As nobody: what a user may do with a 0666 node (open, create, allocate,
+ * map, free) and may not (module parameters, debugfs). Exit status: 0, or
+ * the number of the step that went wrong (printed).
+ */
+static int unprivileged_child(long page)
+{
+	struct ksalloc_allocator_info info;
+	int pin, fd, ret;
+	__u64 off;
+	char *map;
+
+#define STEP(n, cond, ...) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "# nobody, step %d: ", n);		\
+		fprintf(stderr, __VA_ARGS__);				\
+		fprintf(stderr, "\n");					\
+		return n;						\
+	}								\
+} while (0)
+
+	ret = drop_privileges();
+	STEP(1, !ret, "dropping privileges: %s", strerror(-ret));
+	STEP(2, getuid() == NOBODY && geteuid() == NOBODY, "still uid %d", geteuid());
+
+	pin = ksa_open_pin();
+	STEP(3, pin >= 0, "open %s: %s", KSA_DEV, strerror(-pin));
+	fd = ksa_create(pin, 2, page, O_NONBLOCK);
+	STEP(4, fd >= 0, "create: %s", strerror(-fd));
+	ret = ksa_alloc(fd, &off);
+	STEP(5, !ret, "alloc: %s", strerror(-ret));
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	STEP(6, map != MAP_FAILED, "mmap: %s", strerror(errno));
+	memset(map + off, 0x5a, page);
+	ret = ksa_info(fd, &info);
+	STEP(7, !ret && info.allocated_frames == 1, "info: %s", strerror(-ret));
+	ret = ksa_free(fd, off);
+	STEP(8, !ret, "free: %s", strerror(-ret));
+	munmap(map, 2 * page);
+	close(fd);
+	close(pin);
+
+	/* The caps are root's to set. */
+	ret = ksa_write_ll(PARAM_MAX_TOTAL, 1LL << 40);
+	STEP(9, ret == -EACCES, "writing max_total_bytes: %s, expected EACCES",
+	     ret ? strerror(-ret) : "it worked");
+	ret = ksa_write_ll(PARAM_MAX_ALLOCATOR, 1LL << 40);
+	STEP(10, ret == -EACCES, "writing max_allocator_bytes: %s, expected EACCES",
+	     ret ? strerror(-ret) : "it worked");
+	/* ... and readable by everyone (0644). */
+	STEP(11, ksa_read_ll(PARAM_MAX_TOTAL) > 0, "reading max_total_bytes: %s",
+	     strerror(errno));
+	/* debugfs (owner pids and comms of every allocator) is not theirs. */
+	fd = open(DEBUGFS_STATUS, O_RDONLY);
+	ret = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	STEP(12, ret == EACCES || ret == ENOENT,
+	     "opening %s: %s, expected EACCES or ENOENT", DEBUGFS_STATUS,
+	     ret ? strerror(ret) : "it worked");
+	return 0;
+#undef STEP
+}
+
+TEST_F(limits, unprivileged_user_streams_but_sets_no_caps)
+{
+	int status = -1;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(unprivileged_child(self->page));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Nothing a failed step could have changed */
+	EXPECT_EQ(self->params.total_bytes, ksa_read_ll(PARAM_MAX_TOTAL));
+	EXPECT_EQ(self->params.allocator_bytes, ksa_read_ll(PARAM_MAX_ALLOCATOR));
+	EXPECT_BASELINE();
+}
+
+/*
+ * The group-restricted setup of udev/60-ksalloc.rules (MODE 0660, a group)
+ * on a node of our own with the same device number: members of the group
+ * get in, everybody else gets EACCES.
+ */
+#define STREAM_GID	44	/* "video" on Debian */
+
+static int open_as(const char *node, gid_t gid, int member)
+{
+	gid_t groups[1] = { gid };
+	int fd;
+
+	if (setgroups(member, groups) || setgid(NOBODY) || setuid(NOBODY))
+		return 100;
+	fd = open(node, O_RDWR);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+TEST_F(limits, group_restricted_node)
+{
+	char node[64];
+	struct stat st;
+	int status, member;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat(KSA_DEV, &st));
+	snprintf(node, sizeof(node), "/tmp/ksalloc-node.%d", getpid());
+	unlink(node);
+	ASSERT_EQ(0, mknod(node, S_IFCHR | 0660, st.st_rdev));
+	ASSERT_EQ(0, chown(node, 0, STREAM_GID));
+	ASSERT_EQ(0, chmod(node, 0660));
+
+	for (member = 0; member <= 1; member++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(open_as(node, STREAM_GID, member));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(member ? 0 : EACCES, WEXITSTATUS(status)) {
+			TH_LOG("%s of group %d: open gave %s", member ?
+			       "member" : "non-member", STREAM_GID,
+			       strerror(WEXITSTATUS(status)));
+		}
+	}
+	EXPECT_EQ(0, unlink(node));
+}
+
+/* ---- nothing of kernel memory reaches user space ---- */
+
+/*
+ * Output buffers are this large, filled with PAT; what the kernel did not
+ * report as returned must still be PAT afterwards.
+ */
+#define BUF 512
+
+static int pattern_intact(const void *buf, size_t from, size_t to)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = from; i < to; i++)
+		if (p[i] != PAT)
+			return 0;
+	return 1;
+}
+
+static int all_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * A request whose output goes into a pattern-filled buffer of BUF bytes;
+ * checks that bytes_returned is @expect_len and the rest kept the pattern.
+ * The ks_ioctl_args block itself is checked too: the kernel writes
+ * bytes_returned and nothing else of it.
+ */
+static int leak_request(struct __test_metadata *_metadata, int fd,
+			unsigned long cmd, const void *in, __u32 in_size,
+			unsigned char *out, __u32 out_size, __u32 open_flags,
+			__u32 expect_len)
+{
+	struct ks_ioctl_args a, before;
+	int ret;
+
+	memset(out, PAT, BUF);
+	memset(&a, 0, sizeof(a));
+	a.in_buffer = (uintptr_t)in;
+	a.out_buffer = (uintptr_t)out;
+	a.in_size = in_size;
+	a.out_size = out_size;
+	a.bytes_returned = 0xa5a5a5a5;
+	a.open_flags = open_flags;
+	before = a;
+	ret = ioctl(fd, cmd, &a) < 0 ? -errno : 0;
+	EXPECT_EQ(expect_len, a.bytes_returned);
+	a.bytes_returned = before.bytes_returned;
+	EXPECT_EQ(0, memcmp(&a, &before, sizeof(a))) {
+		TH_LOG("the kernel wrote to ks_ioctl_args beyond bytes_returned");
+	}
+	EXPECT_TRUE(pattern_intact(out, ret ? 0 : expect_len, BUF)) {
+		TH_LOG("output bytes past bytes_returned (%u) were written",
+		       expect_len);
+	}
+	return ret;
+}
+
+FIXTURE(leak)
+{
+	int pin, alloc;
+	long page;
+	unsigned char *out;
+};
+
+FIXTURE_SETUP(leak)
+{
+	self->page = ksa_page_size();
+	self->alloc = -1;
+	self->out = malloc(BUF);
+	ASSERT_NE(NULL, self->out);
+	self->pin = ksa_open_pin();
+	ASSERT_LE(0, self->pin);
+	self->alloc = ksa_create(self->pin, 3, self->page, O_NONBLOCK);
+	ASSERT_LE(0, self->alloc);
+}
+
+FIXTURE_TEARDOWN(leak)
+{
+	if (self->alloc >= 0)
+		close(self->alloc);
+	if (self->pin >= 0)
+		close(self->pin);
+	free(self->out);
+}
+
+TEST_F(leak, status)
+{
+	struct ksidentifier p = ksa_ident(&ksa_g_allocprops,
+					  KSPROPERTY_STREAMALLOCATOR_STATUS,
+					  KSPROPERTY_TYPE_GET);
+	struct ksstreamallocator_status *st = (void *)self->out;
+
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, BUF, 0,
+				  sizeof(*st)));
+	EXPECT_EQ(0, st->reserved);
+	EXPECT_EQ(0, st->framing.reserved);
+	EXPECT_EQ(3, st->framing.frames);
+}
+
+TEST_F(leak, info)
+{
+	struct ksidentifier p = ksa_ident(&ksa_g_ksalloc_alloc,
+					  KSPROPERTY_KSALLOC_ALLOCATOR_INFO,
+					  KSPROPERTY_TYPE_GET);
+	struct ksalloc_allocator_info *info = (void *)self->out;
+
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, BUF, 0,
+				  sizeof(*info)));
+	EXPECT_EQ(0, info->reserved);
+	EXPECT_EQ(0, info->resetting);
+	EXPECT_EQ(3, info->frames);
+}
+
+TEST_F(leak, allocator_framing)
+{
+	struct ksidentifier p = ksa_ident(&g_connection,
+					  KSPROPERTY_CONNECTION_ALLOCATORFRAMING,
+					  KSPROPERTY_TYPE_GET);
+	struct ksallocator_framing *f = (void *)self->out;
+
+	ASSERT_EQ(0, leak_request(_metadata, self->pin, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, BUF, 0,
+				  sizeof(*f)));
+	EXPECT_EQ(0, f->reserved);
+}
+
+/*
+ * ALLOCATORFRAMING_EX: one item of 88 bytes of which the module fills a
+ * few fields; every other byte (bus type, flags, weights, the rest of the
+ * ranges) must be zero, not stack or heap contents.
+ */
+TEST_F(leak, allocator_framing_ex)
+{
+	static const struct ksguid system = KSMEMORY_TYPE_SYSTEM;
+	struct ksidentifier p = ksa_ident(&g_connection,
+					  KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
+					  KSPROPERTY_TYPE_GET);
+	struct ksallocator_framing_ex *ex = (void *)self->out;
+	struct ks_framing_item item;
+
+	ASSERT_EQ(0, leak_request(_metadata, self->pin, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, BUF, 0,
+				  KSALLOCATOR_FRAMING_EX_SIZE(1)));
+	EXPECT_EQ(1, ex->count_items);
+	EXPECT_EQ(0, ex->pin_flags);
+	EXPECT_EQ(0, ex->output_compression.ratio_constant_margin);
+	EXPECT_EQ(0, ex->pin_weight);
+	/* Clear what the module is meant to set; the rest must be zero. */
+	memcpy(&item, &ex->framing_item[0], sizeof(item));
+	EXPECT_EQ(0, memcmp(&item.memory_type, &system, sizeof(system)));
+	memset(&item.memory_type, 0, sizeof(item.memory_type));
+	item.flags = item.frames = item.file_alignment = 0;
+	item.physical_range.max_frame_size = 0;
+	item.physical_range.stepping = 0;
+	item.framing_range.range.min_frame_size = 0;
+	item.framing_range.range.max_frame_size = 0;
+	item.framing_range.range.stepping = 0;
+	EXPECT_TRUE(all_zero(&item, sizeof(item))) {
+		TH_LOG("a field of the framing item the module does not set is not zero");
+	}
+}
+
+/* Both BASICSUPPORT answers: the 40-byte description and the bare flags */
+TEST_F(leak, basicsupport)
+{
+	struct ksidentifier p = ksa_ident(&ksa_g_allocprops,
+					  KSPROPERTY_STREAMALLOCATOR_STATUS,
+					  KSPROPERTY_TYPE_BASICSUPPORT);
+	struct ksidentifier m = ksa_ident(&ksa_g_allocmethods,
+					  KSMETHOD_STREAMALLOCATOR_ALLOC,
+					  KSMETHOD_TYPE_BASICSUPPORT);
+	struct ksproperty_description *d = (void *)self->out;
+
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, BUF, 0,
+				  sizeof(*d)));
+	EXPECT_EQ(sizeof(*d), d->description_size);
+	EXPECT_EQ(0, d->prop_type_set.flags);
+	EXPECT_EQ(0, d->members_list_count);
+	EXPECT_EQ(0, d->reserved);
+
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_METHOD,
+				  &m, sizeof(m), self->out, BUF, 0,
+				  sizeof(*d)));
+	EXPECT_EQ(0, d->reserved);
+
+	/* Room for the flags only: 4 bytes, nothing past them */
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, sizeof(__u32), 0,
+				  sizeof(__u32)));
+	/* Too small for anything: the size, and the buffer untouched */
+	ASSERT_EQ(-EOVERFLOW, leak_request(_metadata, self->alloc,
+					   IOCTL_KS_PROPERTY, &p, sizeof(p),
+					   self->out, 3, 0, sizeof(*d)));
+}
+
+/* The SETSUPPORT list: exactly one GUID per set, nothing after them */
+TEST_F(leak, setsupport_list)
+{
+	struct ksidentifier p = ksa_ident(&g_null, 0,
+					  KSPROPERTY_TYPE_SETSUPPORT);
+	__u32 returned = 0;
+
+	/* Its size first */
+	EXPECT_EQ(-EOVERFLOW, ksa_ioctl(self->alloc, IOCTL_KS_PROPERTY, &p,
+					sizeof(p), NULL, 0, 0, &returned));
+	ASSERT_LT(0, returned);
+	ASSERT_GE(BUF, returned);
+	EXPECT_EQ(0, returned % sizeof(struct ksguid));
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, BUF, 0, returned));
+	/* Same on a pin, and for methods */
+	ASSERT_EQ(0, ksa_ioctl(self->pin, IOCTL_KS_PROPERTY, &p, sizeof(p),
+			       self->out, BUF, 0, &returned));
+	ASSERT_EQ(0, leak_request(_metadata, self->pin, IOCTL_KS_PROPERTY,
+				  &p, sizeof(p), self->out, BUF, 0, returned));
+	ASSERT_EQ(0, ksa_ioctl(self->alloc, IOCTL_KS_METHOD, &p, sizeof(p),
+			       self->out, BUF, 0, &returned));
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_METHOD,
+				  &p, sizeof(p), self->out, BUF, 0, returned));
+}
+
+TEST_F(leak, alloc_value)
+{
+	struct ksidentifier m = ksa_ident(&ksa_g_allocmethods,
+					  KSMETHOD_STREAMALLOCATOR_ALLOC,
+					  KSMETHOD_TYPE_WRITE);
+	__u64 off;
+
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_METHOD,
+				  &m, sizeof(m), self->out, BUF, 0,
+				  sizeof(__u64)));
+	memcpy(&off, self->out, sizeof(off));
+	EXPECT_EQ(0, off % self->page);
+	EXPECT_EQ(0, ksa_free(self->alloc, off));
+}
+
+/* A batch of 8 from 3 free frames: 24 bytes returned, 40 untouched */
+TEST_F(leak, batch_alloc_short)
+{
+	struct ksalloc_batch_method bm;
+	__u64 off[3];
+	int i;
+
+	memset(&bm, 0, sizeof(bm));
+	bm.method = ksa_ident(&g_batch, KSMETHOD_KSALLOC_BATCH_ALLOC,
+			      KSMETHOD_TYPE_WRITE);
+	bm.count = 8;
+	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_METHOD,
+				  &bm, sizeof(bm), self->out, 8 * sizeof(__u64),
+				  0, 3 * sizeof(__u64)));
+	memcpy(off, self->out, sizeof(off));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, ksa_free(self->alloc, off[i]));
+}
+
+TEST_F(leak, create_result)
+{
+	struct ksallocator_create c;
+	__s64 handle;
+
+	memset(&c, 0, sizeof(c));
+	c.object_type = ksa_g_name_allocator;
+	c.framing.pool_type = KS_POOL_NONPAGED;
+	c.framing.frames = 1;
+	c.framing.frame_size = self->page;
+	ASSERT_EQ(0, leak_request(_metadata, self->pin, IOCTL_KS_CREATE, &c,
+				  sizeof(c), self->out, BUF, O_CLOEXEC,
+				  sizeof(__s64)));
+	memcpy(&handle, self->out, sizeof(handle));
+	ASSERT_LE(0, handle);
+	ASSERT_GE(INT_MAX, handle);
+	EXPECT_EQ(0, close((int)handle));
+}
+
+TEST_F(leak, pin_allocator_fd)
+{
+	struct ksidentifier p = ksa_ident(&g_ksalloc_pin,
+					  KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+					  KSPROPERTY_TYPE_GET);
+	__s64 handle;
+
+	ASSERT_EQ(0, ksa_pin_set_allocator(self->pin, self->alloc));
+	ASSERT_EQ(0, leak_request(_metadata, self->pin, IOCTL_KS_PROPERTY, &p,
+				  sizeof(p), self->out, BUF, O_CLOEXEC,
+				  sizeof(__s64)));
+	memcpy(&handle, self->out, sizeof(handle));
+	ASSERT_LE(0, handle);
+	EXPECT_EQ(0, close((int)handle));
+	EXPECT_EQ(0, ksa_pin_set_allocator(self->pin, KS_NULL_HANDLE));
+}
+
+/* Failed requests copy nothing out at all */
+TEST_F(leak, errors_copy_nothing)
+{
+	struct ksidentifier bad = ksa_ident(&ksa_g_allocprops, 77,
+					    KSPROPERTY_TYPE_GET);
+	struct ksidentifier m = ksa_ident(&ksa_g_allocmethods,
+					  KSMETHOD_STREAMALLOCATOR_ALLOC,
+					  KSMETHOD_TYPE_WRITE);
+	__u64 off[3];
+	int i;
+
+	EXPECT_EQ(-ENOENT, leak_request(_metadata, self->alloc,
+					IOCTL_KS_PROPERTY, &bad, sizeof(bad),
+					self->out, BUF, 0, 0));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ksa_alloc(self->alloc, &off[i]));
+	EXPECT_EQ(-EAGAIN, leak_request(_metadata, self->alloc,
+					IOCTL_KS_METHOD, &m, sizeof(m),
+					self->out, BUF, 0, 0));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, ksa_free(self->alloc, off[i]));
+}
+
+TEST_HARNESS_MAIN
