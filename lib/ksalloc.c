@@ -335,8 +335,12 @@ KSA_PUBLIC int ksa_create_allocator_ex(int pin,
 				       const struct ksallocator_framing_ex *framing_ex,
 				       uint32_t open_flags, int *allocator_fd)
 {
+#ifdef KS_MAX_FRAMING_ITEMS
+	size_t max_items = KS_MAX_FRAMING_ITEMS;
+#else
 	size_t max_items = (KS_MAX_IN_SIZE - sizeof(struct ksguid) - 24) /
 			   sizeof(struct ks_framing_item);
+#endif
 	size_t size;
 	uint8_t *in;
 	int ret;

@@ -18,7 +18,12 @@
  * ksalloc_get() - a counted reference on the allocator behind an fd
  * @fd: an allocator fd of the current process
  *
- * Context: process context.
+ * The usual way for a driver to get the allocator user space created:
+ * user space passes the fd in the driver's own ioctl. The reference keeps
+ * the allocator and its frames alive after user space closed the fd;
+ * drop it with ksalloc_put().
+ *
+ * Context: process context (the fd is looked up in current's table).
  * Return: the allocator, ERR_PTR(-EBADF) if @fd is not open, or
  * ERR_PTR(-EINVAL) if it is not an allocator.
  */
@@ -39,9 +44,14 @@ KSA_EXPORT(ksalloc_get);
 
 /**
  * ksalloc_get_file() - a counted reference on an allocator file
- * @file: a file the caller holds
+ * @file: a file the caller holds, or NULL
  *
- * Return: the allocator, or ERR_PTR(-EINVAL) if @file is not one.
+ * Like ksalloc_get() for a struct file the caller already has a reference
+ * on (from fget() or its own bookkeeping); takes a reference of its own.
+ *
+ * Context: any context.
+ * Return: the allocator, or ERR_PTR(-EINVAL) if @file is NULL or not an
+ * allocator.
  */
 struct ksalloc_allocator *ksalloc_get_file(struct file *file)
 {
@@ -56,6 +66,12 @@ KSA_EXPORT(ksalloc_get_file);
 /**
  * ksalloc_put() - drop a reference from ksalloc_get() or ksalloc_get_file()
  * @a: the allocator
+ *
+ * When it was the last reference (no fd, pin or mapping holds the
+ * allocator any more), the allocator and its frames are freed; every
+ * frame obtained through this reference must have been freed before.
+ *
+ * Context: any context; the final release is deferred by fput().
  */
 void ksalloc_put(struct ksalloc_allocator *a)
 {
@@ -70,9 +86,15 @@ KSA_EXPORT(ksalloc_put);
  * @flags: 0 to sleep until a frame is free, or KSALLOC_NOWAIT
  * @frame: filled in on success
  *
+ * The same pool as the user-space ALLOC method: a frame taken here is
+ * counted in KSPROPERTY_STREAMALLOCATOR_STATUS, and sleepers on both
+ * sides are served in FIFO order. The frame is zeroed only when the
+ * allocator is created; its DMA address belongs to ksalloc_device().
+ *
  * Context: process context; with KSALLOC_NOWAIT any context.
- * Return: 0, -EAGAIN (KSALLOC_NOWAIT and no frame free), -ECANCELED
- * (KSRESET_BEGIN in force) or -ERESTARTSYS (signal while asleep).
+ * Return: 0, -EINVAL (unknown @flags), -EAGAIN (KSALLOC_NOWAIT and no
+ * frame free), -ECANCELED (KSRESET_BEGIN in force, or begun while
+ * asleep) or -ERESTARTSYS (signal while asleep).
  */
 int ksalloc_alloc_frame(struct ksalloc_allocator *a, unsigned int flags,
 			struct ksalloc_frame *frame)
@@ -100,6 +122,10 @@ KSA_EXPORT(ksalloc_alloc_frame);
  * ksalloc_free_frame() - free a frame, waking the oldest waiter
  * @a: the allocator
  * @frame: a frame from ksalloc_alloc_frame() (its offset identifies it)
+ *
+ * Also frees a frame user space allocated, given its offset: the frame
+ * goes to the oldest sleeping ALLOC caller if there is one, and
+ * KSEVENT_STREAMALLOCATOR_FREEFRAME is signalled.
  *
  * Context: any context.
  * Return: 0, or -EINVAL if @frame is not an allocated frame of @a.
@@ -141,7 +167,11 @@ KSA_EXPORT(ksalloc_property);
 /**
  * ksalloc_device() - the device frame DMA addresses belong to
  *
- * Return: the device, for dma_sync_single_for_cpu()/_for_device().
+ * Context: any context.
+ * Return: the device frames are allocated for with the DMA API (its DMA
+ * mask is the dma_bits module parameter), for dma_sync_single_for_cpu()
+ * and dma_sync_single_for_device() on frame DMA addresses. A driver whose
+ * own device is behind an IOMMU maps the frame pages for that device.
  */
 struct device *ksalloc_device(void)
 {

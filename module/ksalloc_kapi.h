@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ksalloc kernel API: frames for other kernel modules.
+ */
+
+/**
+ * DOC: ksalloc kernel API
  *
  * The KS direct-call interface (KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE)
  * for Linux drivers: take a counted reference on an allocator that user
