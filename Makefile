@@ -16,6 +16,8 @@
 #   make lint            checkpatch --strict and W=1 C=1 against 6.1 and 6.12
 #   make check-ks-values the uapi header's numbers against the Windows SDK's
 #                        ks.h (host only; scripts/check-ks-values.sh)
+#   make bench           boot KERNEL (6.12 unless given) with -smp 1 and 2
+#                        and run bench/ksalloc-bench; results in build/bench
 #   make clean           remove build/ and kbuild's output in module/
 #
 # The work is done by scripts/; they install the Debian packages they need
@@ -101,6 +103,21 @@ clean:
 		module/Module.symvers module/modules.order module/.tmp_versions \
 		module/.cache.mk module/.module-common.o
 
-# Later: check-debug (a debug kernel), bench.
+# The benchmark boots 6.12 (where every peer exists) and allows each VM
+# 30 minutes, unless KERNEL or VM_TIMEOUT were given; scripts/bench.sh
+# installs what it needs, then makes bench-prog.
+bench:
+	@KERNEL=$(if $(filter file,$(origin KERNEL)),6.12,$(KERNEL)) \
+	VM_TIMEOUT=$(if $(filter file,$(origin VM_TIMEOUT)),1800,$(VM_TIMEOUT)) \
+		scripts/bench.sh
 
-.PHONY: all module check run lint check-ks-values selftests selftests-list examples clean
+bench-prog: $(BUILD)/bench/ksalloc-bench
+
+$(BUILD)/bench/ksalloc-bench: bench/ksalloc-bench.c $(UAPI_HDRS)
+	@mkdir -p $(@D)
+	$(CC) -static -Wall -O2 -Iuapi -pthread -o $@ $<
+
+# Later: check-debug (a debug kernel).
+
+.PHONY: all module check run lint check-ks-values selftests selftests-list examples clean \
+	bench bench-prog
