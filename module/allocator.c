@@ -107,17 +107,6 @@ static void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n)
 			  KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME, n);
 }
 
-/* The one path for user and kernel allocations */
-int ksa_allocator_alloc(struct ksalloc_allocator *a, bool nonblock, u32 *index)
-{
-	int ret = ksa_pool_alloc(&a->pool, nonblock, index);
-
-	if (!ret)
-		trace_ksalloc_alloc(a->id, *index,
-				    READ_ONCE(a->pool.allocated_count));
-	return ret;
-}
-
 /* The one path for user and kernel frees: the free and its events */
 int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
 {
@@ -125,7 +114,6 @@ int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
 
 	if (ret)
 		return ret;
-	trace_ksalloc_free(a->id, index, READ_ONCE(a->pool.allocated_count));
 	ksa_allocator_freed(a, 1);
 	return 0;
 }
@@ -146,7 +134,7 @@ static int ksa_alloc_method(struct ksa_request *req)
 	u32 index;
 	int ret;
 
-	ret = ksa_allocator_alloc(a, req->file->f_flags & O_NONBLOCK, &index);
+	ret = ksa_pool_alloc(&a->pool, req->file->f_flags & O_NONBLOCK, &index);
 	if (ret)
 		return ret;
 	*(u64 *)req->data = (u64)index * a->pool.stride;
@@ -207,11 +195,8 @@ static int ksa_batch_alloc_method(struct ksa_request *req)
 				   m->count, index, &got);
 	if (ret)
 		return ret;
-	for (i = 0; i < got; i++) {
+	for (i = 0; i < got; i++)
 		offsets[i] = (u64)index[i] * a->pool.stride;
-		trace_ksalloc_alloc(a->id, index[i],
-				    READ_ONCE(a->pool.allocated_count));
-	}
 	req->returned = got * sizeof(u64);
 	req->undo = ksa_batch_alloc_undo;
 	return 0;
@@ -235,9 +220,6 @@ static int ksa_batch_free_method(struct ksa_request *req)
 	ret = ksa_pool_free_batch(&a->pool, index, m->count);
 	if (ret)
 		return ret;
-	for (i = 0; i < m->count; i++)
-		trace_ksalloc_free(a->id, index[i],
-				   READ_ONCE(a->pool.allocated_count));
 	ksa_allocator_freed(a, m->count);
 	return 0;
 }
@@ -486,7 +468,7 @@ struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 		return ERR_PTR(-ENOMEM);
 	a->id = atomic64_inc_return(&ksa_next_id);
 	a->framing = *framing;
-	a->owner_pid = task_tgid_vnr(current);
+	a->owner_pid = task_tgid_nr(current);
 	get_task_comm(a->owner_comm, current);
 	ksa_events_init(&a->events);
 	a->pool.id = a->id;

@@ -105,7 +105,7 @@ int ksalloc_alloc_frame(struct ksalloc_allocator *a, unsigned int flags,
 
 	if (flags & ~KSALLOC_NOWAIT)
 		return -EINVAL;
-	ret = ksa_allocator_alloc(a, flags & KSALLOC_NOWAIT, &index);
+	ret = ksa_pool_alloc(pool, flags & KSALLOC_NOWAIT, &index);
 	if (ret)
 		return ret;
 	frame->vaddr = page_address(pool->frame[index].page);

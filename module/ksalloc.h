@@ -120,7 +120,6 @@ struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 				  u32 open_flags);
 int ksa_framing_validate(const struct ksallocator_framing *framing);
 int ksa_allocator_reset(struct file *file, u32 reset);
-int ksa_allocator_alloc(struct ksalloc_allocator *a, bool nonblock, u32 *index);
 int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index);
 int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
 				  const struct ksidentifier *id, void *data,

@@ -126,6 +126,7 @@ static u32 ksa_pool_take(struct ksa_pool *pool)
 	__set_bit(index, pool->allocated);
 	if (++pool->allocated_count > pool->high_water)
 		pool->high_water = pool->allocated_count;
+	trace_ksalloc_alloc(pool->id, index, pool->allocated_count);
 	return index;
 }
 
@@ -144,6 +145,8 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 	unsigned long flags;
 	int ret = 0;
 
+	if (!nonblock)
+		might_sleep();
 	spin_lock_irqsave(&pool->lock, flags);
 	if (pool->resetting) {
 		ret = -ECANCELED;
@@ -155,7 +158,6 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 		w.task = current;
 		w.frame = -1;
 		w.error = 0;
-		might_sleep();
 		list_add_tail(&w.node, &pool->waiters);
 		pool->nwaiters++;
 		trace_ksalloc_wait_start(pool->id, pool->nwaiters);
@@ -167,6 +169,8 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 			/* A granted frame wins over a signal: nothing is lost */
 			if (w.frame >= 0) {
 				*index = w.frame;
+				trace_ksalloc_alloc(pool->id, w.frame,
+						    pool->allocated_count);
 				break;
 			}
 			if (w.error) {
@@ -207,6 +211,8 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 	}
 	w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter, node);
 	if (w) {
+		/* Handed over: stays allocated */
+		trace_ksalloc_free(pool->id, index, pool->allocated_count - 1);
 		list_del(&w->node);
 		pool->nwaiters--;
 		w->frame = index;
@@ -215,6 +221,7 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 		__clear_bit(index, pool->allocated);
 		pool->allocated_count--;
 		pool->free_stack[pool->nfree++] = index;
+		trace_ksalloc_free(pool->id, index, pool->allocated_count);
 		/* Edge-triggered epoll wants one wake-up per transition. */
 		wake_poll = pool->nfree == 1 && !pool->resetting;
 	}
@@ -308,6 +315,8 @@ int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
 		w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter,
 					     node);
 		if (w) {
+			trace_ksalloc_free(pool->id, index[i],
+					   pool->allocated_count - 1);
 			__set_bit(index[i], pool->allocated);
 			list_del(&w->node);
 			pool->nwaiters--;
@@ -316,6 +325,8 @@ int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
 		} else {
 			pool->allocated_count--;
 			pool->free_stack[pool->nfree++] = index[i];
+			trace_ksalloc_free(pool->id, index[i],
+					   pool->allocated_count);
 		}
 	}
 	wake_poll = was_empty && pool->nfree && !pool->resetting;
