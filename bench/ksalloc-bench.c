@@ -321,12 +321,12 @@ static long sys_futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
 	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
 }
 
-static void pin_to_cpu0(void)
+static void pin_to_cpu(int cpu)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(0, &set);
+	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
@@ -898,7 +898,8 @@ enum pp_kind {
  */
 struct pp_ctx {
 	enum pp_kind kind;
-	int pinned;		/* both threads on CPU 0 */
+	int pinned;		/* 0 where the scheduler puts them, 1 both
+				 * threads on CPU 0, 2 A on CPU 0 and B on 1 */
 	int pin;		/* ksalloc pin for the allocators */
 	int a, b;		/* the two fds: eventfds or allocators */
 	struct upool *up, *up2;
@@ -1042,7 +1043,7 @@ static void *pp_thread_b(void *p)
 	long i;
 
 	if (c->pinned)
-		pin_to_cpu0();
+		pin_to_cpu(c->pinned == 2 ? 1 : 0);
 	pthread_barrier_wait(&c->bar);
 	for (i = 0; i < c->n + PP_WARMUP && !c->err; i++) {
 		int ret = pp_b_step(c);
@@ -1094,7 +1095,7 @@ static double run_pingpong(void *p, long n)
 	}
 	pthread_barrier_init(&c->bar, NULL, 2);
 	if (c->pinned)
-		pin_to_cpu0();
+		pin_to_cpu(0);
 	if (pthread_create(&th, NULL, pp_thread_b, c))
 		die("pthread_create");
 	pthread_barrier_wait(&c->bar);
@@ -1575,13 +1576,13 @@ frames:
 static const char *g_tracefs = "/sys/kernel/tracing";
 static char g_trace_err[256];
 
-static int tracefs_write(const char *file, const char *val)
+static int tracefs_open_write(const char *file, const char *val, int flags)
 {
 	char path[128];
 	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", g_tracefs, file);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
 	if (fd < 0 || write(fd, val, strlen(val)) < 0) {
 		ret = -errno;
 		snprintf(g_trace_err, sizeof(g_trace_err), "%s <- \"%s\": %s",
@@ -1590,6 +1591,17 @@ static int tracefs_write(const char *file, const char *val)
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+static int tracefs_write(const char *file, const char *val)
+{
+	return tracefs_open_write(file, val, O_TRUNC);
+}
+
+/* A filter file takes one more entry when it is appended to. */
+static int tracefs_append(const char *file, const char *val)
+{
+	return tracefs_open_write(file, val, O_APPEND);
 }
 
 /* The calls traced: once untraced (no first-touch faults in the trace),
@@ -1630,9 +1642,10 @@ static void trace_vgem(struct trace_ctx *t, int traced)
 	run_vgem(&c, 1);
 }
 
-/* One function_graph section: @funcs are the graph roots, @depth the
- * deepest level shown (0: all). */
-static void trace_section(const char *title, const char *funcs, const char *depth,
+/* One function_graph section: @func and @func2 (or NULL) are the graph
+ * roots, @depth the deepest level shown (0: all). */
+static void trace_section(const char *title, const char *func, const char *func2,
+			  const char *depth,
 			  void (*fn)(struct trace_ctx *, int), struct trace_ctx *t)
 {
 	char buf[4096], pid[16], path[128];
@@ -1643,7 +1656,8 @@ static void trace_section(const char *title, const char *funcs, const char *dept
 	printf("KSA-BENCH-TRACE-BEGIN\n# %s\n", title);
 	if (tracefs_write("tracing_on", "0") ||
 	    tracefs_write("current_tracer", "nop") ||
-	    tracefs_write("set_graph_function", funcs) ||
+	    tracefs_write("set_graph_function", func) ||
+	    (func2 && tracefs_append("set_graph_function", func2)) ||
 	    tracefs_write("max_graph_depth", depth) ||
 	    tracefs_write("set_ftrace_pid", pid) ||
 	    tracefs_write("trace", "") ||
@@ -1689,10 +1703,10 @@ static void trace_calls(int pin)
 	if (access("/sys/kernel/tracing/trace", F_OK))
 		g_tracefs = "/sys/kernel/debug/tracing";
 	trace_section("null ioctl, ALLOC, FREE, batch ALLOC and FREE of 16",
-		      "__x64_sys_ioctl", "0", trace_ks, &t);
+		      "__x64_sys_ioctl", NULL, "0", trace_ks, &t);
 	if (t.vgem >= 0)
 		trace_section("one vgem frame: CREATE_DUMB, PRIME_HANDLE_TO_FD, close, GEM_CLOSE (6 levels)",
-			      "__x64_sys_ioctl __x64_sys_close", "6", trace_vgem, &t);
+			      "__x64_sys_ioctl", "__x64_sys_close", "6", trace_vgem, &t);
 	close(t.fd);
 	if (t.vgem >= 0)
 		close(t.vgem);
@@ -2067,19 +2081,26 @@ static void bench_all(int pin)
 
 	/* Wake-ups */
 	{
+		static const char *const sfxs[] = { "", "_cpu0", "_cpu01" };
+		static const char *const lsfxs[] = {
+			"", " (both on CPU 0)", " (CPU 0 and CPU 1)"
+		};
+		static const char *const bases[] = {
+			"eventfd ping-pong", "eventfd ping-pong, cpu0",
+			"eventfd ping-pong, cpu0/1"
+		};
 		int pinned;
 
-		for (pinned = 0; pinned <= (g_ncpus > 1); pinned++) {
+		for (pinned = 0; pinned <= (g_ncpus > 1 ? 2 : 0); pinned++) {
 			struct pp_ctx efd = { .kind = PP_EVENTFD, .pinned = pinned };
 			struct pp_ctx ks = { .kind = PP_KS_BLOCK, .pinned = pinned, .pin = pin };
 			struct pp_ctx ksp = { .kind = PP_KS_POLL, .pinned = pinned, .pin = pin };
 			struct pp_ctx efp = { .kind = PP_EVENTFD_POLL, .pinned = pinned };
 			struct pp_ctx upp = { .kind = PP_UPOOL, .pinned = pinned };
 			struct bench efd_b = { .run = run_pingpong, .ctx = &efd, .min_n = 8,
-					       .key = pinned ? "eventfd ping-pong, cpu0"
-							     : "eventfd ping-pong" };
-			const char *sfx = pinned ? "_cpu0" : "";
-			const char *lsfx = pinned ? " (both on CPU 0)" : "";
+					       .key = bases[pinned] };
+			const char *sfx = sfxs[pinned];
+			const char *lsfx = lsfxs[pinned];
 
 			snprintf(key, sizeof(key), "wake_alloc%s", sfx);
 			snprintf(label, sizeof(label), "blocked-ALLOC wake-up round trip%s", lsfx);
@@ -2103,6 +2124,35 @@ static void bench_all(int pin)
 			snprintf(label, sizeof(label), "user-space futex pool round trip%s", lsfx);
 			b = (struct bench){ .run = run_pingpong, .ctx = &upp, .min_n = 8 };
 			figure(key, label, "rtt", &b, &efd_b);
+		}
+	}
+
+	/*
+	 * The null ioctl's own figure: the median of every measurement of it
+	 * taken as a baseline above (the host's load moves absolute times
+	 * between figures; each ratio above used its own paired baseline).
+	 */
+	{
+		struct row *nr = find_row("null_ioctl");
+		double v[MAX_ROWS];
+		int nv = 0, k;
+
+		for (k = 0; k < nrows && nr; k++)
+			if (!strcmp(rows[k].base_key, "null_ioctl") &&
+			    rows[k].status != ST_ERROR && rows[k].status != ST_SKIP)
+				v[nv++] = rows[k].base;
+		if (nr && nv) {
+			double vmin = v[0], vmax = v[0];
+
+			for (k = 1; k < nv; k++) {
+				vmin = v[k] < vmin ? v[k] : vmin;
+				vmax = v[k] > vmax ? v[k] : vmax;
+			}
+			nr->value = median_inplace(v, nv);
+			nr->vmin = vmin;
+			nr->vmax = vmax;
+			row_note(nr, "the floor (syscall, fd lookup, LSM hooks, f_op->unlocked_ioctl); "
+				 "median of its %d pairings, %.0f-%.0f ns", nv, vmin, vmax);
 		}
 	}
 

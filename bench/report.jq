@@ -17,7 +17,9 @@ def target: if .target_op == "" then ""
 . as $all
 | ($all.runs | map(.smp)) as $smps
 | ($all.runs | map(.result.rows | map({(.key): .}) | add)) as $maps
-| (reduce ($all.runs[].result.rows[].key) as $k ([]; if any(.[]; . == $k) then . else . + [$k] end)) as $keys
+# the order of the run with the most rows (the multi-CPU run has extra rows)
+| ($all.runs | map(.result.rows | map(.key)) | sort_by(-length)) as $orders
+| (reduce ($orders[][]) as $k ([]; if any(.[]; . == $k) then . else . + [$k] end)) as $keys
 | "ksalloc-bench, kernel \($all.kernel), \($all.date); \($all.host); "
   + "\($all.runs[0].result.rounds) rounds, medians",
   "",
