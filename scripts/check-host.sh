@@ -218,7 +218,7 @@ man_warnings() {
 # Every command and every long option the tool knows is in the man page
 man_complete() {
 	local text c o missing=
-	text=$(LC_ALL=C MANWIDTH=200 man -l tools/ksalloc.1 2>/dev/null | col -b)
+	text=$(LC_ALL=C MANWIDTH=200 man -l tools/ksalloc.1 2>/dev/null | sed 's/.\x08//g')
 	for c in status create alloc free stress help; do
 		grep -qE "^ +$c\b" <<<"$text" || missing+=" command:$c"
 		for o in $("$TOOL" "$c" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
@@ -231,6 +231,8 @@ man_complete() {
 	[[ -z $missing ]] || { echo "not in the man page:$missing"; return 1; }
 }
 if want man; then
+	command -v groff >/dev/null && command -v man >/dev/null ||
+		"$ROOT/scripts/deps.sh" groff-base man-db >/dev/null 2>&1
 	if command -v groff >/dev/null && command -v man >/dev/null; then
 		check "man: tools/ksalloc.1 renders without warnings" man_warnings
 		if ((built)); then
@@ -239,7 +241,7 @@ if want man; then
 			notok "man: ksalloc not built"
 		fi
 	else
-		skipped "man: tools/ksalloc.1" "no groff/man (apt install groff man-db)"
+		skipped "man: tools/ksalloc.1" "no groff/man (groff-base, man-db)"
 	fi
 fi
 
@@ -317,6 +319,7 @@ install_module() {
 	[[ -z $left ]] || { echo "left after uninstall: $left"; return 1; }
 }
 if want install; then
+	command -v pkg-config >/dev/null || "$ROOT/scripts/deps.sh" pkgconf >/dev/null 2>&1
 	if ((built)) && command -v pkg-config >/dev/null; then
 		check "install: install-user/uninstall in DESTDIR, pkg-config build against the .so" \
 			install_user
