@@ -6,6 +6,9 @@
 #                        go to kbuild)
 #   make check           lint, then every selftest in a QEMU VM on each
 #                        kernel of KERNELS; ends with "N passed, M failed"
+#   make check-debug     every selftest on the debug kernel (KASAN, lockdep,
+#                        kmemleak, fault injection; built once per machine
+#                        by scripts/debug-kernel.sh), and a kmemleak scan
 #   make run             boot KERNEL with the module, the demo program and
 #                        the pipeline example
 #   make selftests       build the selftests into build/selftests
@@ -39,7 +42,8 @@ TEST_TIMEOUT	?= 300
 BUILD		?= $(CURDIR)/build
 
 export KERNELS KERNEL ACCEL SMP MEM VM_TIMEOUT TEST_TIMEOUT BUILD
-export EXTRA_FILES KCMDLINE_EXTRA QEMU_EXTRA LINT
+export EXTRA_FILES KCMDLINE_EXTRA QEMU_EXTRA LINT HOST_CHECKS
+export DEBUG_MEM DEBUG_VM_TIMEOUT DEBUG_TEST_TIMEOUT DEBUG_FUZZ_CALLS
 
 KBUILD_ARGS	:= CONFIG_KSALLOC=m $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
 SELFTEST_ARGS	:= -C selftests OUTPUT=$(BUILD)/selftests KSFT_INC=$(BUILD)/ksft
@@ -50,10 +54,13 @@ UAPI_HDRS	:= $(wildcard uapi/linux/*.h)
 # `make check` must end with its summary line, and GNU make would print
 # "make: *** [check] Error 1" after it when tests fail. In question mode
 # (-q) make runs only '+' recipe lines and exits 1 on failure without that
-# message, so `make check` alone runs in question mode; its recipe builds
-# everything through scripts/check.sh, with a clean MAKEFLAGS.
-ifeq ($(MAKECMDGOALS),check)
+# message, so `make check` (or check-debug) alone runs in question mode;
+# its recipe builds everything through scripts/check.sh, with a clean
+# MAKEFLAGS.
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out check check-debug,$(MAKECMDGOALS)),)
 MAKEFLAGS	+= -q
+endif
 endif
 
 all: module
@@ -67,6 +74,13 @@ module:
 
 check:
 	+@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL scripts/check.sh
+
+# The debug kernel's VM: DEBUG_MEM, DEBUG_VM_TIMEOUT, DEBUG_TEST_TIMEOUT,
+# DEBUG_FUZZ_CALLS (defaults in scripts/kernel.sh). Lint and the host-side
+# checks do not depend on the kernel: they are make check's.
+check-debug:
+	+@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL KERNELS=debug LINT=0 HOST_CHECKS=0 \
+		scripts/check.sh
 
 run: examples
 	@scripts/run.sh $(BUILD)/examples/ksalloc-demo $(BUILD)/examples/pipeline
@@ -117,7 +131,5 @@ $(BUILD)/bench/ksalloc-bench: bench/ksalloc-bench.c $(UAPI_HDRS)
 	@mkdir -p $(@D)
 	$(CC) -static -Wall -O2 -Iuapi -pthread -o $@ $<
 
-# Later: check-debug (a debug kernel).
-
-.PHONY: all module check run lint check-ks-values selftests selftests-list examples clean \
+.PHONY: all module check check-debug run lint check-ks-values selftests selftests-list examples clean \
 	bench bench-prog

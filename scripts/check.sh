@@ -5,16 +5,21 @@
 # exits 1 if anything failed.
 #
 # Environment (see also vm-run.sh):
-#   KERNELS="6.1 6.12"  kernel names (6.1, 6.12, 6.12-rt)
+#   KERNELS="6.1 6.12"  kernel names (6.1, 6.12, 6.12-rt, and debug: the
+#                       debug kernel of scripts/debug-kernel.sh, built
+#                       the first time; it runs with more memory and time,
+#                       see kernel.sh, and adds a kmemleak result)
 #   TEST_TIMEOUT=300    seconds each test program may run in the VM
 #   EXTRA_FILES         more files for the initramfs (initramfs.sh)
 #   LINT=0              leave lint out (it is one result otherwise)
+#   HOST_CHECKS=0       leave the host-side checks out
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNELS=${KERNELS:-6.1 6.12}
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 LINT=${LINT:-1}
+HOST_CHECKS=${HOST_CHECKS:-1}
 
 mkdir -p "$LOGS"
 counts=$LOGS/counts
@@ -65,7 +70,7 @@ fi
 
 # Host-side checks, one result each: scripts/host-checks/*.sh (exit 0
 # pass, 4 skip, anything else fail).
-if compgen -G "$ROOT/scripts/host-checks/*.sh" >/dev/null; then
+if [[ $HOST_CHECKS != 0 ]] && compgen -G "$ROOT/scripts/host-checks/*.sh" >/dev/null; then
 	echo "== host checks"
 	for hc in "$ROOT"/scripts/host-checks/*.sh; do
 		n=$(basename "$hc" .sh)
@@ -110,6 +115,17 @@ grep -E '^selftests: ' "$LOGS/selftests.log" | sed 's/^/  /' || true
 
 for name in $KERNELS; do
 	echo "== kernel $name"
+	# The debug kernel's first build takes long: show its progress (a
+	# failure shows below, as the kernel not being available).
+	if [[ $name == debug ]]; then
+		t0=$SECONDS
+		if "$ROOT/scripts/debug-kernel.sh" 2>&1 >/dev/null | sed 's/^/  /'; then
+			echo "  built   in $((SECONDS - t0)) s (cached: $("$ROOT/scripts/debug-kernel.sh" --dir))"
+		fi
+	fi
+	# What only some kernels set (kernel.sh): VM memory, time limits and
+	# environment for the tests.
+	KMEM= KVM_TIMEOUT= KTEST_TIMEOUT= KGUEST_ENV=
 	if ! kinfo=$("$ROOT/scripts/kernel.sh" "$name" 2>"$LOGS/kernel-$name.log"); then
 		sed 's/^/          | /' "$LOGS/kernel-$name.log"
 		echo "  FAIL    kernel $name: not available"
@@ -118,6 +134,11 @@ for name in $KERNELS; do
 	fi
 	eval "$kinfo"
 	kdir=$BUILD/$KVER
+	mem=${KMEM:-${MEM:-1024M}}
+	vm_timeout=${KVM_TIMEOUT:-${VM_TIMEOUT:-900}}
+	test_timeout=${KTEST_TIMEOUT:-$TEST_TIMEOUT}
+	eargs=()
+	for e in $KGUEST_ENV; do eargs+=(-e "$e"); done
 	if ! "$ROOT/scripts/build-module.sh" "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log"; then
 		tail -n 40 "$LOGS/$KVER.build.log" | sed 's/^/          | /'
 		echo "  FAIL    $KVER: module build (log: $LOGS/$KVER.build.log)"
@@ -129,7 +150,7 @@ for name in $KERNELS; do
 	for t in "${tests[@]}"; do targs+=(-t "$t"); done
 	if ! "$ROOT/scripts/initramfs.sh" -o "$kdir/initramfs.cpio" -m "$kdir/module/ksalloc.ko" \
 		-c "$kdir/selftests/kmod/ksalloc_client.ko" \
-		-T "$TEST_TIMEOUT" "${targs[@]}" 2>"$LOGS/$KVER.initramfs.log"; then
+		-T "$test_timeout" "${targs[@]}" "${eargs[@]}" 2>"$LOGS/$KVER.initramfs.log"; then
 		sed 's/^/          | /' "$LOGS/$KVER.initramfs.log"
 		echo "  FAIL    $KVER: initramfs"
 		result 0 1 0
@@ -138,14 +159,15 @@ for name in $KERNELS; do
 	: >"$kdir/tests.list"
 	for t in "${tests[@]}"; do printf '%s\n' "${t##*/}" >>"$kdir/tests.list"; done
 
-	echo "  boot    $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.log"
+	echo "  boot    $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, $mem); console: $LOGS/$KVER.log"
+	[[ -z $KGUEST_ENV ]] || echo "  env     $KGUEST_ENV"
 	t0=$SECONDS
 	vmrc=0
-	"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$kdir/initramfs.cpio" \
-		-l "$LOGS/$KVER.log" -r "$LOGS/$KVER.results" || vmrc=$?
+	MEM=$mem VM_TIMEOUT=$vm_timeout "$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" \
+		-i "$kdir/initramfs.cpio" -l "$LOGS/$KVER.log" -r "$LOGS/$KVER.results" || vmrc=$?
 	echo "  vm      ran $((SECONDS - t0)) s"
-	"$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.results" -l "$LOGS/$KVER.log" \
-		-n "$KVER" -t "$kdir/tests.list" -e "$vmrc" -c "$counts"
+	VM_TIMEOUT=$vm_timeout "$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.results" \
+		-l "$LOGS/$KVER.log" -n "$KVER" -t "$kdir/tests.list" -e "$vmrc" -c "$counts"
 done
 
 trap - ERR

@@ -5,19 +5,21 @@
 #
 # Usage: scripts/initramfs.sh -o OUT.cpio [-m MODULE.ko] [-c CLIENT.ko]
 #                             [-T SECONDS] [-t PROGRAM]... [-f SRC[:DEST]]...
+#                             [-e NAME=VALUE]...
 #   -m  the module insmod'ed before the tests (none: no insmod/rmmod)
 #   -c  the test client module, insmod'ed right after it (needs -m)
 #   -t  a test program or script, run in the given order
 #   -T  time limit of each program (default 300 s)
 #   -f  an extra file; DEST defaults to /ksalloc/extra/<name of SRC>
+#   -e  an environment variable for the test programs (e.g. KSA_FUZZ_CALLS)
 # EXTRA_FILES (environment, space separated SRC[:DEST]) adds more -f files,
 # e.g. test modules that a test script loads itself.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out= module= client= timeout=300
-tests=() extras=()
-while getopts 'o:m:c:T:t:f:' opt; do
+tests=() extras=() envs=()
+while getopts 'o:m:c:T:t:f:e:' opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	m) module=$OPTARG ;;
@@ -25,7 +27,9 @@ while getopts 'o:m:c:T:t:f:' opt; do
 	T) timeout=$OPTARG ;;
 	t) tests+=("$OPTARG") ;;
 	f) extras+=("$OPTARG") ;;
-	*) die "usage: initramfs.sh -o OUT [-m KO] [-c KO] [-T S] [-t PROG]... [-f SRC[:DEST]]..." ;;
+	e) [[ $OPTARG =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "initramfs.sh: -e wants NAME=VALUE, not '$OPTARG'"
+	   envs+=("$OPTARG") ;;
+	*) die "usage: initramfs.sh -o OUT [-m KO] [-c KO] [-T S] [-t PROG]... [-f SRC[:DEST]]... [-e NAME=VALUE]..." ;;
 	esac
 done
 [[ -n $out ]] || die "initramfs.sh: -o OUT is required"
@@ -67,6 +71,9 @@ chmod 0755 "$stage/init"
 	else
 		printf 'KSA_CLIENT=\n'
 	fi
+	for e in "${envs[@]}"; do
+		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
+	done
 } >"$stage/ksalloc/config"
 
 : >"$stage/ksalloc/tests.list"

@@ -7,10 +7,19 @@
 # NAME is 6.1, 6.12 or 6.12-rt. The newest version that is installed or
 # available from the package lists is chosen; if it is not installed, its
 # image and headers packages are (headers only with --headers-only).
+# NAME debug is the debug test kernel of scripts/debug-kernel.sh (KASAN,
+# lockdep, kmemleak, fault injection), built once and cached: KHDR is its
+# O= tree, and it also prints what its slower VM needs (see below).
 # Prints, for eval:
 #   KVER=6.1.0-56-amd64
 #   VMLINUZ=/boot/vmlinuz-6.1.0-56-amd64      (empty with --headers-only)
 #   KHDR=/usr/src/linux-headers-6.1.0-56-amd64
+# and for debug only, each overridable from the environment:
+#   KMEM=2048M           VM memory (DEBUG_MEM)
+#   KVM_TIMEOUT=5400     seconds before the VM is killed (DEBUG_VM_TIMEOUT)
+#   KTEST_TIMEOUT=1800   seconds per test program (DEBUG_TEST_TIMEOUT)
+#   KGUEST_ENV="..."     NAME=VALUE words for the test programs: the
+#                        fuzzer's call count (DEBUG_FUZZ_CALLS)
 #
 # default-kdir prints the directory `make` builds against when KDIR is not
 # given: /lib/modules/$(uname -r)/build if it exists, else the newest
@@ -52,13 +61,30 @@ name=${1:?usage: kernel.sh NAME [--headers-only]}
 headers_only=
 [[ ${2-} == --headers-only ]] && headers_only=1
 
+if [[ $name == debug ]]; then
+	# Builds it the first time (25-40 min, progress on stderr).
+	dir=$("$ROOT/scripts/debug-kernel.sh") || die "the debug kernel did not build"
+	rel=$(cat "$dir/out/include/config/kernel.release") ||
+		die "no kernel.release in $dir/out"
+	printf 'KVER=%q\n' "debug-$rel"
+	printf 'VMLINUZ=%q\n' "$dir/bzImage"
+	printf 'KHDR=%q\n' "$dir/out"
+	# KASAN, lockdep and kmemleak under TCG: 5-10 times slower, and
+	# KASAN's shadow takes an eighth of the memory.
+	printf 'KMEM=%q\n' "${DEBUG_MEM:-2048M}"
+	printf 'KVM_TIMEOUT=%q\n' "${DEBUG_VM_TIMEOUT:-5400}"
+	printf 'KTEST_TIMEOUT=%q\n' "${DEBUG_TEST_TIMEOUT:-1800}"
+	printf 'KGUEST_ENV=%q\n' "KSA_FUZZ_CALLS=${DEBUG_FUZZ_CALLS:-20000}"
+	exit 0
+fi
+
 # kver_re: the version (uname -r) of every kernel the name stands for;
 # img_fmt: the name of its image package.
 case $name in
 6.1)     kver_re='6\.1\.0-[0-9]+-amd64';            img_fmt='linux-image-%s' ;;
 6.12)    kver_re='6\.12\.[0-9]+\+deb12-amd64';      img_fmt='linux-image-%s-unsigned' ;;
 6.12-rt) kver_re='6\.12\.[0-9]+\+deb12-rt-amd64';   img_fmt='linux-image-%s-unsigned' ;;
-*) die "unknown kernel name '$name' (known: 6.1 6.12 6.12-rt)" ;;
+*) die "unknown kernel name '$name' (known: 6.1 6.12 6.12-rt debug)" ;;
 esac
 
 is_installed() {

@@ -1,0 +1,867 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every allocation on the main paths, failed one at a time.
+ *
+ * With CONFIG_FAULT_INJECTION, writing N to /proc/thread-self/fail-nth
+ * makes the N-th fault-injection point the task passes fail (a slab or a
+ * page allocation here: failslab and fail_page_alloc, with their
+ * ignore-gfp-wait filters off so sleeping allocations count too); reading
+ * it back gives 0 once that happened. A sweep runs an operation with
+ * N = 1, 2, ... until it completes without reaching the N-th point, so
+ * every allocation it makes fails once, each in a fresh process:
+ *
+ *   open of /dev/ksalloc (the pin), IOCTL_KS_CREATE (both object types,
+ *   single- and multi-page frames, and with the fd table full so the fd
+ *   itself needs memory), ALLOC and FREE, the batch methods (their value
+ *   buffer is allocated), mmap of an allocator, IOCTL_KS_ENABLE_EVENT,
+ *   and the fd a pin hands out for its allocator (PIN_ALLOCATOR_FD).
+ *
+ * Each injected failure must fail the operation with ENOMEM and leave
+ * nothing behind: the module's counters (live allocators, frame bytes),
+ * the process's fds and mappings, frames taken, events enabled; and the
+ * same operation must work right after. An operation that succeeds even
+ * though a fault was injected is fine (e.g. kmemleak's metadata or
+ * KASAN's stack depot took the failure); one that fails without an
+ * injected fault is not. Kernel-side leaks show in kmemleak (make
+ * check-debug scans it after the tests).
+ *
+ * Skipped where the kernel has no fault injection (the stock Debian
+ * kernels): /sys/kernel/debug/failslab is absent there.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "frames_lib.h"
+#include "kselftest_harness.h"
+
+#define FAILSLAB	"/sys/kernel/debug/failslab/"
+#define FAILPAGE	"/sys/kernel/debug/fail_page_alloc/"
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+#define DEBUGFS_STATUS	"/sys/kernel/debug/ksalloc/allocators"
+
+/* No path of ours comes near this many injection points */
+#define MAX_STEPS	3000
+
+static const struct ksguid g_ksalloc_pin = KSPROPSETID_KsallocPin;
+static const struct ksguid g_batch = KSMETHODSETID_KsallocBatch;
+static const struct ksguid g_name_ex = KSNAME_AllocatorEx;
+static const struct ksguid g_mem_system = KSMEMORY_TYPE_SYSTEM;
+
+/* ---- debugfs knobs, put back by the teardown ---- */
+
+struct knob {
+	const char *path;
+	const char *value;	/* what the sweeps need */
+	char saved[32];
+};
+
+/*
+ * fail-nth overrides probability, interval, times and the task filter,
+ * but not the per-type filters: sleeping allocations (ignore-gfp-wait)
+ * and small pages (min-order) must be eligible. verbose=0: an injected
+ * failure must not print a stack trace (the runner treats those as
+ * splats). ignore-gfp-highmem stays Y: user pages are highmem
+ * allocations, and a fault in our own page-fault handling is not the
+ * module's path.
+ */
+static struct knob knobs[] = {
+	{ FAILSLAB "ignore-gfp-wait", "N" },
+	{ FAILSLAB "verbose", "0" },
+	{ FAILPAGE "ignore-gfp-wait", "N" },
+	{ FAILPAGE "ignore-gfp-highmem", "Y" },
+	{ FAILPAGE "min-order", "0" },
+	{ FAILPAGE "verbose", "0" },
+};
+#define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
+
+static int put_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	ssize_t len = strlen(s);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int get_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* ---- what must not change ---- */
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
+}
+
+static int count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, c;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Events enabled on all allocators together (debugfs "events" column) */
+static long count_events(void)
+{
+	FILE *f = fopen(DEBUGFS_STATUS, "r");
+	char line[512];
+	long sum = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+		int col;
+
+		if (line[0] == '#' || !strncmp(line, "id\t", 3))
+			continue;
+		/* id pid comm frames frame_size stride allocated hw waiters events */
+		for (col = 0; col < 9 && p; col++) {
+			p = strchr(p, '\t');
+			if (p)
+				p++;
+		}
+		if (p)
+			sum += atol(p);
+	}
+	fclose(f);
+	return sum;
+}
+
+struct state {
+	long long allocators, total_bytes;
+	int fds, maps;
+	long events;
+};
+
+static void snapshot(struct state *s)
+{
+	s->allocators = ksa_read_ll(KSA_SYSFS_DIR "allocators");
+	s->total_bytes = ksa_read_ll(KSA_SYSFS_DIR "total_bytes");
+	s->fds = count_dir("/proc/self/fd");
+	s->maps = count_maps();
+	s->events = count_events();
+}
+
+/* 0 if equal, else prints what differs (in a sweep child: no harness) */
+static int compare(const struct state *a, const struct state *b,
+		   const char *when)
+{
+	int bad = 0;
+
+#define CMP(field, fmt)							\
+	if (a->field != b->field) {					\
+		fprintf(stderr, "# %s: " #field " " fmt " -> " fmt "\n", \
+			when, a->field, b->field);			\
+		bad = 1;						\
+	}
+	CMP(allocators, "%lld");
+	CMP(total_bytes, "%lld");
+	CMP(fds, "%d");
+	CMP(maps, "%d");
+	CMP(events, "%ld");
+#undef CMP
+	return bad;
+}
+
+/* ---- the sweep ---- */
+
+/*
+ * An operation under test. prepare() sets up what it needs (not under
+ * injection), run() is the operation itself and returns 0 or -errno,
+ * check() (optional) verifies its effect after a success and
+ * check_failed() that a failure changed nothing, undo() releases what a
+ * successful run() made, cleanup() what prepare() made.
+ */
+struct op {
+	const char *name;
+	int (*prepare)(struct op *op);
+	int (*run)(struct op *op);
+	int (*check)(struct op *op);
+	int (*check_failed)(struct op *op);
+	void (*undo)(struct op *op);
+	void (*cleanup)(struct op *op);
+	int fill_fds;		/* open fds until the next one needs a new table */
+	/* objects */
+	int pin, alloc, efd, result;
+	long page;
+	__u64 offsets[KSALLOC_BATCH_MAX];
+	__u32 got;
+	void *map;
+	struct kseventdata ev;
+};
+
+enum step_result {
+	STEP_DONE = 0,		/* completed without reaching the N-th point */
+	STEP_FAILED_CLEANLY,	/* the injected fault failed it, nothing left */
+	STEP_SURVIVED,		/* a fault was injected and it still worked */
+	STEP_BAD = 10,		/* anything else (printed) */
+};
+
+static int fill_fd_table(void)
+{
+	int fd;
+
+	/*
+	 * A new process's table has BITS_PER_LONG slots: take them all, so
+	 * the operation's fd needs a bigger table, allocated under injection.
+	 */
+	for (;;) {
+		fd = open("/dev/null", O_RDONLY);
+		if (fd < 0)
+			return -errno;
+		if (fd >= (int)(8 * sizeof(long)) - 1)
+			return 0;
+	}
+}
+
+/* One step, in a fresh child: run @op with the @n-th point failing. */
+static int sweep_step(struct op *op, int n)
+{
+	struct state before, after;
+	char buf[32];
+	int nth, ret, ret2, injected;
+
+	if (op->prepare && op->prepare(op)) {
+		fprintf(stderr, "# %s: prepare failed\n", op->name);
+		return STEP_BAD;
+	}
+	if (op->fill_fds && fill_fd_table())
+		return STEP_BAD;
+	snapshot(&before);
+	nth = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	if (nth < 0)
+		return STEP_BAD;
+	snprintf(buf, sizeof(buf), "%d", n);
+	if (write(nth, buf, strlen(buf)) < 0)
+		return STEP_BAD;
+	ret = op->run(op);
+	/* 0 once the fault was injected, else the points still to go */
+	memset(buf, 0, sizeof(buf));
+	if (pread(nth, buf, sizeof(buf) - 1, 0) < 0)
+		return STEP_BAD;
+	if (write(nth, "0", 1) < 0)
+		return STEP_BAD;
+	close(nth);
+	injected = atoi(buf) == 0;
+
+	if (!ret) {
+		if (op->check && op->check(op)) {
+			fprintf(stderr, "# %s, fault %d (%s): wrong result\n",
+				op->name, n, injected ? "injected" : "none");
+			return STEP_BAD;
+		}
+		op->undo(op);
+		snapshot(&after);
+		if (compare(&before, &after, "after undoing a success"))
+			return STEP_BAD;
+		if (op->cleanup)
+			op->cleanup(op);
+		return injected ? STEP_SURVIVED : STEP_DONE;
+	}
+	if (!injected) {
+		fprintf(stderr, "# %s failed with %s without an injected fault\n",
+			op->name, strerror(-ret));
+		return STEP_BAD;
+	}
+	if (ret != -ENOMEM) {
+		fprintf(stderr, "# %s, fault %d: %s, expected ENOMEM\n",
+			op->name, n, strerror(-ret));
+		return STEP_BAD;
+	}
+	snapshot(&after);
+	if (compare(&before, &after, "after an injected failure"))
+		return STEP_BAD;
+	if (op->check_failed && op->check_failed(op)) {
+		fprintf(stderr, "# %s, fault %d: the failure changed something\n",
+			op->name, n);
+		return STEP_BAD;
+	}
+	/* And without injection it works. */
+	ret2 = op->run(op);
+	if (ret2) {
+		fprintf(stderr, "# %s, fault %d: the retry failed: %s\n",
+			op->name, n, strerror(-ret2));
+		return STEP_BAD;
+	}
+	if (op->check && op->check(op)) {
+		fprintf(stderr, "# %s: wrong result of the retry\n", op->name);
+		return STEP_BAD;
+	}
+	op->undo(op);
+	if (op->cleanup)
+		op->cleanup(op);
+	return STEP_FAILED_CLEANLY;
+}
+
+/*
+ * Sweep @op: N = 1, 2, ... each in a child, until one completes without
+ * reaching the N-th point. Module counters are checked again once each
+ * child is gone (a leaked file reference outlives the process).
+ */
+static void sweep(struct __test_metadata *_metadata, struct op *op)
+{
+	int n, status, failed = 0, survived = 0;
+	long long allocators0, total0;
+	pid_t pid;
+
+	allocators0 = ksa_read_ll(KSA_SYSFS_DIR "allocators");
+	total0 = ksa_read_ll(KSA_SYSFS_DIR "total_bytes");
+	for (n = 1; n <= MAX_STEPS; n++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(sweep_step(op, n));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status)) {
+			TH_LOG("%s, fault %d: killed by signal %d", op->name, n,
+			       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		}
+		ASSERT_GT(STEP_BAD, WEXITSTATUS(status)) {
+			TH_LOG("%s, fault %d: see above", op->name, n);
+		}
+		EXPECT_EQ(allocators0, ksa_read_ll(KSA_SYSFS_DIR "allocators"));
+		EXPECT_EQ(total0, ksa_read_ll(KSA_SYSFS_DIR "total_bytes"));
+		if (WEXITSTATUS(status) == STEP_DONE)
+			break;
+		if (WEXITSTATUS(status) == STEP_FAILED_CLEANLY)
+			failed++;
+		else
+			survived++;
+	}
+	ASSERT_GE(MAX_STEPS, n) {
+		TH_LOG("%s never completed", op->name);
+	}
+	TH_LOG("%s: %d injection points, %d failed cleanly, %d survived",
+	       op->name, n - 1, failed, survived);
+}
+
+/* ---- operations ---- */
+
+static int prep_pin(struct op *op)
+{
+	op->pin = ksa_open_pin();
+	return op->pin < 0 ? op->pin : 0;
+}
+
+/* A pin and an allocator of 8 frames, the event fd, all before injection */
+static int prep_allocator(struct op *op)
+{
+	int ret = prep_pin(op);
+
+	if (ret)
+		return ret;
+	op->alloc = ksa_create(op->pin, 8, op->page, O_NONBLOCK);
+	if (op->alloc < 0)
+		return op->alloc;
+	op->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return op->efd < 0 ? -errno : 0;
+}
+
+static void cleanup_all(struct op *op)
+{
+	if (op->alloc > 0)
+		close(op->alloc);
+	if (op->pin > 0)
+		close(op->pin);
+	if (op->efd > 0)
+		close(op->efd);
+	op->alloc = op->pin = op->efd = -1;
+}
+
+static void undo_close_result(struct op *op)
+{
+	close(op->result);
+}
+
+/* open(): the pin */
+static int run_open(struct op *op)
+{
+	op->result = ksa_open_pin();
+	return op->result < 0 ? op->result : 0;
+}
+
+/* IOCTL_KS_CREATE, KSNAME_Allocator */
+static int run_create(struct op *op)
+{
+	op->result = ksa_create(op->pin, 2, op->page, 0);
+	return op->result < 0 ? op->result : 0;
+}
+
+/* Frames of two pages: order-1 blocks, and a failure between frames */
+static int run_create_multipage(struct op *op)
+{
+	op->result = ksa_create(op->pin, 3, 2 * op->page, 0);
+	return op->result < 0 ? op->result : 0;
+}
+
+/* IOCTL_KS_CREATE, KSNAME_AllocatorEx: a larger input, copied whole */
+static int run_create_ex(struct op *op)
+{
+	unsigned char in[16 + KSALLOCATOR_FRAMING_EX_SIZE(2)];
+	struct ksallocator_framing_ex *ex = (void *)(in + 16);
+	struct ks_framing_item *item = &ex->framing_item[0];
+	__s64 handle = -1;
+	int ret;
+
+	memset(in, 0, sizeof(in));
+	memcpy(in, &g_name_ex, 16);
+	ex->count_items = 2;
+	item->memory_type = g_mem_system;
+	item->frames = 2;
+	item->framing_range.range.min_frame_size = op->page;
+	item->framing_range.range.max_frame_size = op->page;
+	ret = ksa_ioctl(op->pin, IOCTL_KS_CREATE, in, sizeof(in), &handle,
+			sizeof(handle), O_CLOEXEC, NULL);
+	op->result = ret ? ret : (int)handle;
+	return ret;
+}
+
+static int check_allocator_result(struct op *op)
+{
+	struct ksalloc_allocator_info info;
+	__u64 off;
+
+	if (ksa_info(op->result, &info) || info.allocated_frames ||
+	    info.frames < 2)
+		return -1;
+	/* Its frames are really there */
+	if (ksa_alloc(op->result, &off) || ksa_free(op->result, off))
+		return -1;
+	return 0;
+}
+
+/* ALLOC and FREE of one frame: no allocation expected on the way */
+static int run_alloc_free(struct op *op)
+{
+	int ret = ksa_alloc(op->alloc, &op->offsets[0]);
+
+	if (ret)
+		return ret;
+	ret = ksa_free(op->alloc, op->offsets[0]);
+	return ret;
+}
+
+static void undo_nothing(struct op *op)
+{
+	(void)op;
+}
+
+static int check_no_frames(struct op *op)
+{
+	return ksa_allocated(op->alloc) == 0 ? 0 : -1;
+}
+
+/* BATCH_ALLOC of 64: the offsets (512 bytes) are a kernel allocation */
+static int run_batch_alloc(struct op *op)
+{
+	struct ksalloc_batch_method m;
+	__u32 returned = 0;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	m.method = ksa_ident(&g_batch, KSMETHOD_KSALLOC_BATCH_ALLOC,
+			     KSMETHOD_TYPE_WRITE);
+	m.count = KSALLOC_BATCH_MAX;
+	ret = ksa_ioctl(op->alloc, IOCTL_KS_METHOD, &m, sizeof(m), op->offsets,
+			sizeof(op->offsets), 0, &returned);
+	op->got = returned / sizeof(__u64);
+	return ret;
+}
+
+static int check_batch_alloc(struct op *op)
+{
+	/* All 8 frames, and the allocator agrees */
+	return op->got == 8 && ksa_allocated(op->alloc) == 8 ? 0 : -1;
+}
+
+static void undo_batch_alloc(struct op *op)
+{
+	__u32 i;
+
+	for (i = 0; i < op->got; i++)
+		ksa_free(op->alloc, op->offsets[i]);
+}
+
+/*
+ * BATCH_FREE of 8 frames (a 64-entry buffer: the copy-in is allocated).
+ * Taking the frames is part of prepare; a failed free must leave all 8
+ * allocated, a successful one none.
+ */
+static int prep_batch_free(struct op *op)
+{
+	int ret = prep_allocator(op), i;
+
+	for (i = 0; !ret && i < 8; i++)
+		ret = ksa_alloc(op->alloc, &op->offsets[i]);
+	return ret;
+}
+
+static int run_batch_free(struct op *op)
+{
+	unsigned char in[sizeof(struct ksalloc_batch_method)];
+	struct ksalloc_batch_method *m = (void *)in;
+	__u64 buf[KSALLOC_BATCH_MAX];
+
+	memset(in, 0, sizeof(in));
+	m->method = ksa_ident(&g_batch, KSMETHOD_KSALLOC_BATCH_FREE,
+			      KSMETHOD_TYPE_READ);
+	m->count = 8;
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, op->offsets, 8 * sizeof(__u64));
+	return ksa_ioctl(op->alloc, IOCTL_KS_METHOD, in, sizeof(in), buf,
+			 sizeof(buf), 0, NULL);
+}
+
+/* All or nothing: a failed batch free freed none */
+static int check_all_held(struct op *op)
+{
+	return ksa_allocated(op->alloc) == 8 ? 0 : -1;
+}
+
+static void undo_batch_free(struct op *op)
+{
+	int i;
+
+	/* Take them again for the retry of the same step */
+	for (i = 0; i < 8; i++)
+		ksa_alloc(op->alloc, &op->offsets[i]);
+}
+
+/* mmap of all 8 frames: the vma and page tables */
+static int run_mmap(struct op *op)
+{
+	op->map = mmap(NULL, 8 * op->page, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       op->alloc, 0);
+	return op->map == MAP_FAILED ? -errno : 0;
+}
+
+static int check_mmap(struct op *op)
+{
+	volatile char *p = op->map;
+
+	p[0] = 1;
+	p[7 * op->page] = 1;
+	return 0;
+}
+
+static void undo_mmap(struct op *op)
+{
+	munmap(op->map, 8 * op->page);
+}
+
+/* IOCTL_KS_ENABLE_EVENT: the event's kernel record */
+static int run_enable(struct op *op)
+{
+	ksa_event_handle(&op->ev, op->efd);
+	return ksa_event_enable(op->alloc, KSEVENT_TYPE_ENABLE, &op->ev);
+}
+
+/* The event works: a FREE signals the eventfd */
+static int check_enable(struct op *op)
+{
+	__u64 off;
+
+	ksa_eventfd_take(op->efd);
+	if (ksa_alloc(op->alloc, &off) || ksa_free(op->alloc, off))
+		return -1;
+	return ksa_eventfd_take(op->efd) == 1 ? 0 : -1;
+}
+
+static void undo_enable(struct op *op)
+{
+	ksa_event_disable(op->alloc, &op->ev);
+}
+
+/* A failed enable left no event behind: a FREE signals nothing */
+static int check_no_event(struct op *op)
+{
+	__u64 off;
+
+	ksa_eventfd_take(op->efd);
+	if (ksa_alloc(op->alloc, &off) || ksa_free(op->alloc, off))
+		return -1;
+	return ksa_eventfd_take(op->efd) == 0 ? 0 : -1;
+}
+
+/* PIN_ALLOCATOR_FD: a new fd for the pin's allocator */
+static int prep_pin_fd(struct op *op)
+{
+	int ret = prep_allocator(op);
+
+	return ret ? ret : ksa_pin_set_allocator(op->pin, op->alloc);
+}
+
+static int run_pin_fd(struct op *op)
+{
+	struct ksidentifier p = ksa_ident(&g_ksalloc_pin,
+					  KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+					  KSPROPERTY_TYPE_GET);
+	__s64 fd = -1;
+	int ret;
+
+	ret = ksa_ioctl(op->pin, IOCTL_KS_PROPERTY, &p, sizeof(p), &fd,
+			sizeof(fd), O_CLOEXEC, NULL);
+	op->result = ret ? ret : (int)fd;
+	return ret;
+}
+
+static int check_pin_fd(struct op *op)
+{
+	struct ksalloc_allocator_info a, b;
+
+	/* The same allocator through both fds */
+	if (ksa_info(op->result, &a) || ksa_info(op->alloc, &b))
+		return -1;
+	return a.id == b.id ? 0 : -1;
+}
+
+/* ---- the tests ---- */
+
+FIXTURE(fi)
+{
+	int skip;
+	struct knob knobs[NKNOBS];
+};
+
+/* Why this kernel cannot run the sweeps, or NULL */
+static const char *missing_fault_injection(void)
+{
+	if (access(FAILSLAB, F_OK) || access(FAILPAGE, F_OK))
+		return "no failslab/fail_page_alloc in debugfs (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC)";
+	if (access(FAIL_NTH, W_OK))
+		return "no " FAIL_NTH " (CONFIG_FAULT_INJECTION)";
+	return NULL;
+}
+
+FIXTURE_SETUP(fi)
+{
+	const char *why = missing_fault_injection();
+	unsigned int i;
+
+	self->skip = why != NULL;
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, access(KSA_DEV, R_OK | W_OK));
+	memcpy(self->knobs, knobs, sizeof(knobs));
+	for (i = 0; i < NKNOBS; i++) {
+		struct knob *k = &self->knobs[i];
+
+		ASSERT_EQ(0, get_str(k->path, k->saved, sizeof(k->saved))) {
+			TH_LOG("cannot read %s", k->path);
+		}
+		ASSERT_EQ(0, put_str(k->path, k->value)) {
+			TH_LOG("cannot set %s", k->path);
+		}
+	}
+}
+
+FIXTURE_TEARDOWN(fi)
+{
+	unsigned int i;
+
+	if (self->skip)
+		return;
+	for (i = 0; i < NKNOBS; i++)
+		if (self->knobs[i].saved[0])
+			put_str(self->knobs[i].path, self->knobs[i].saved);
+}
+
+/* The 6.1 harness runs the body after a SKIP in the setup: stop here. */
+#define SKIP_IF_NEEDED() do {						\
+	if (self->skip)							\
+		return;							\
+} while (0)
+
+#define OP(...) { .pin = -1, .alloc = -1, .efd = -1, .result = -1,	\
+		  .page = ksa_page_size(), __VA_ARGS__ }
+
+TEST_F_TIMEOUT(fi, open_pin, 300)
+{
+	struct op op = OP(.name = "open", .run = run_open,
+			  .undo = undo_close_result);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, create, 300)
+{
+	struct op op = OP(.name = "create", .prepare = prep_pin,
+			  .run = run_create, .check = check_allocator_result,
+			  .undo = undo_close_result, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, create_multipage_frames, 300)
+{
+	struct op op = OP(.name = "create (2-page frames)",
+			  .prepare = prep_pin, .run = run_create_multipage,
+			  .check = check_allocator_result,
+			  .undo = undo_close_result, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, create_ex, 300)
+{
+	struct op op = OP(.name = "create (AllocatorEx)", .prepare = prep_pin,
+			  .run = run_create_ex, .check = check_allocator_result,
+			  .undo = undo_close_result, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+/* The new fd needs a bigger fd table: that allocation fails too */
+TEST_F_TIMEOUT(fi, create_fd_table_full, 300)
+{
+	struct op op = OP(.name = "create (fd table full)",
+			  .prepare = prep_pin, .run = run_create,
+			  .check = check_allocator_result,
+			  .undo = undo_close_result, .cleanup = cleanup_all,
+			  .fill_fds = 1);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, alloc_free, 300)
+{
+	struct op op = OP(.name = "alloc+free", .prepare = prep_allocator,
+			  .run = run_alloc_free, .check = check_no_frames,
+			  .undo = undo_nothing, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, batch_alloc, 300)
+{
+	struct op op = OP(.name = "batch alloc", .prepare = prep_allocator,
+			  .run = run_batch_alloc, .check = check_batch_alloc,
+			  .check_failed = check_no_frames,
+			  .undo = undo_batch_alloc, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, batch_free, 300)
+{
+	struct op op = OP(.name = "batch free", .prepare = prep_batch_free,
+			  .run = run_batch_free, .check = check_no_frames,
+			  .check_failed = check_all_held,
+			  .undo = undo_batch_free, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, mmap, 300)
+{
+	struct op op = OP(.name = "mmap", .prepare = prep_allocator,
+			  .run = run_mmap, .check = check_mmap,
+			  .undo = undo_mmap, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, enable_event, 300)
+{
+	struct op op = OP(.name = "enable event", .prepare = prep_allocator,
+			  .run = run_enable, .check = check_enable,
+			  .check_failed = check_no_event,
+			  .undo = undo_enable, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, pin_allocator_fd, 300)
+{
+	struct op op = OP(.name = "pin allocator fd", .prepare = prep_pin_fd,
+			  .run = run_pin_fd, .check = check_pin_fd,
+			  .undo = undo_close_result, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+TEST_F_TIMEOUT(fi, pin_allocator_fd_table_full, 300)
+{
+	struct op op = OP(.name = "pin allocator fd (fd table full)",
+			  .prepare = prep_pin_fd, .run = run_pin_fd,
+			  .check = check_pin_fd, .undo = undo_close_result,
+			  .cleanup = cleanup_all, .fill_fds = 1);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op);
+}
+
+/*
+ * Without fault injection (the stock kernels) the program is one skip,
+ * not one per test.
+ */
+#define main harness_main
+TEST_HARNESS_MAIN
+#undef main
+
+int main(int argc, char **argv)
+{
+	const char *why = missing_fault_injection();
+
+	if (why) {
+		ksft_print_header();
+		ksft_exit_skip("%s\n", why);
+	}
+	return harness_main(argc, argv);
+}
