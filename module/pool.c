@@ -23,6 +23,12 @@
 #include "ksalloc.h"
 #include "trace/ksalloc.h"
 
+/*
+ * Charged to the creator's memory cgroup; over its limit creation fails
+ * with -ENOMEM rather than waking the OOM killer.
+ */
+#define KSA_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
+
 static size_t ksa_pool_frame_bytes(const struct ksa_pool *pool)
 {
 	return PAGE_SIZE << pool->order;
@@ -73,10 +79,10 @@ int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size)
 	pool->bytes = bytes;
 
 	ret = -ENOMEM;
-	pool->frame = kvcalloc(frames, sizeof(*pool->frame), GFP_KERNEL_ACCOUNT);
-	pool->free_stack = kvcalloc(frames, sizeof(u32), GFP_KERNEL_ACCOUNT);
+	pool->frame = kvcalloc(frames, sizeof(*pool->frame), KSA_GFP);
+	pool->free_stack = kvcalloc(frames, sizeof(u32), KSA_GFP);
 	pool->allocated = kvcalloc(BITS_TO_LONGS(frames), sizeof(long),
-				   GFP_KERNEL_ACCOUNT);
+				   KSA_GFP);
 	if (!pool->frame || !pool->free_stack || !pool->allocated)
 		goto err_arrays;
 
@@ -87,8 +93,7 @@ int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size)
 		}
 		pool->frame[i].page =
 			dma_alloc_pages(dev, pool->stride, &pool->frame[i].dma,
-					DMA_BIDIRECTIONAL,
-					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+					DMA_BIDIRECTIONAL, KSA_GFP | __GFP_NOWARN);
 		if (!pool->frame[i].page)
 			goto err_frames;
 		/* Lowest index on top: frame 0 is handed out first. */
@@ -169,8 +174,6 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 			/* A granted frame wins over a signal: nothing is lost */
 			if (w.frame >= 0) {
 				*index = w.frame;
-				trace_ksalloc_alloc(pool->id, w.frame,
-						    pool->allocated_count);
 				break;
 			}
 			if (w.error) {
@@ -186,6 +189,9 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 		}
 		__set_current_state(TASK_RUNNING);
 		trace_ksalloc_wait_end(pool->id, ret);
+		if (!ret)
+			trace_ksalloc_alloc(pool->id, *index,
+					    pool->allocated_count);
 	}
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return ret;
@@ -212,7 +218,7 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 	w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter, node);
 	if (w) {
 		/* Handed over: stays allocated */
-		trace_ksalloc_free(pool->id, index, pool->allocated_count - 1);
+		trace_ksalloc_free(pool->id, index, pool->allocated_count);
 		list_del(&w->node);
 		pool->nwaiters--;
 		w->frame = index;
@@ -316,7 +322,7 @@ int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
 					     node);
 		if (w) {
 			trace_ksalloc_free(pool->id, index[i],
-					   pool->allocated_count - 1);
+					   pool->allocated_count);
 			__set_bit(index[i], pool->allocated);
 			list_del(&w->node);
 			pool->nwaiters--;
