@@ -316,9 +316,19 @@ static int free_all(int fd, uint64_t *offs, uint32_t n)
 	return 0;
 }
 
+/* FUTEX_WAIT calls that went to sleep, and all of them */
+static atomic_long g_futex_slept, g_futex_waits;
+
 static long sys_futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
 {
-	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+	long ret = syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+
+	if (op == FUTEX_WAIT) {
+		atomic_fetch_add(&g_futex_waits, 1);
+		if (!ret)
+			atomic_fetch_add(&g_futex_slept, 1);
+	}
+	return ret;
 }
 
 static void pin_to_cpu(int cpu)
@@ -906,6 +916,7 @@ struct pp_ctx {
 	long n;
 	pthread_barrier_t bar;
 	volatile int err;	/* B's failure, or A's (which ends B) */
+	long total;		/* round trips over all runs */
 };
 
 #define PP_WARMUP 8
@@ -1099,6 +1110,7 @@ static double run_pingpong(void *p, long n)
 	if (pthread_create(&th, NULL, pp_thread_b, c))
 		die("pthread_create");
 	pthread_barrier_wait(&c->bar);
+	c->total += n + PP_WARMUP;
 	for (i = 0; i < PP_WARMUP && !ret; i++)
 		ret = pp_a_step(c);
 	t0 = now_ns();
@@ -2123,7 +2135,14 @@ static void bench_all(int pin)
 			snprintf(key, sizeof(key), "wake_upool%s", sfx);
 			snprintf(label, sizeof(label), "user-space futex pool round trip%s", lsfx);
 			b = (struct bench){ .run = run_pingpong, .ctx = &upp, .min_n = 8 };
-			figure(key, label, "rtt", &b, &efd_b);
+			atomic_store(&g_futex_slept, 0);
+			atomic_store(&g_futex_waits, 0);
+			r = figure(key, label, "rtt", &b, &efd_b);
+			/* How often a side found the token already there */
+			if (r && upp.total)
+				row_note(r, "FUTEX_WAIT per round trip %.2f, of them slept %.2f",
+					 (double)atomic_load(&g_futex_waits) / upp.total,
+					 (double)atomic_load(&g_futex_slept) / upp.total);
 		}
 	}
 
