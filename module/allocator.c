@@ -341,10 +341,52 @@ int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
 				  KSA_PROPERTY, id, data, size, returned);
 }
 
+/* IOCTL_KSALLOC_ALLOC_FRAME: ALLOC without the KS request framing */
+static long ksa_allocator_alloc_frame(struct ksalloc_allocator *a,
+				      struct file *file, u64 __user *uoffset)
+{
+	u32 index;
+	int ret;
+
+	ret = ksa_pool_alloc(&a->pool, file->f_flags & O_NONBLOCK, &index);
+	if (ret)
+		return ret;
+	if (put_user((u64)index * a->pool.stride, uoffset)) {
+		/* The caller never learnt of the frame: it goes back. */
+		ksa_allocator_free_index(a, index);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* IOCTL_KSALLOC_FREE_FRAME: FREE without the KS request framing */
+static long ksa_allocator_free_frame(struct ksalloc_allocator *a,
+				     u64 __user *uoffset)
+{
+	u64 offset;
+	u32 index;
+
+	if (get_user(offset, uoffset))
+		return -EFAULT;
+	index = ksa_pool_frame_index(&a->pool, offset);
+	if (index == U32_MAX)
+		return -EINVAL;
+	return ksa_allocator_free_index(a, index);
+}
+
 static long ksa_allocator_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {
-	return ksa_dispatch(file, &ksa_allocator_automation, cmd, arg);
+	struct ksalloc_allocator *a = file->private_data;
+
+	switch (cmd) {
+	case IOCTL_KSALLOC_ALLOC_FRAME:
+		return ksa_allocator_alloc_frame(a, file, (u64 __user *)arg);
+	case IOCTL_KSALLOC_FREE_FRAME:
+		return ksa_allocator_free_frame(a, (u64 __user *)arg);
+	default:
+		return ksa_dispatch(file, &ksa_allocator_automation, cmd, arg);
+	}
 }
 
 static int ksa_allocator_mmap(struct file *file, struct vm_area_struct *vma)

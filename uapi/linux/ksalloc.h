@@ -465,4 +465,14 @@ struct ks_ioctl_args {
 /* IRP_MJ_CREATE relative to a pin (KsCreateAllocator) */
 #define IOCTL_KS_CREATE		_IOWR(KS_IOCTL_TYPE, 0x40, struct ks_ioctl_args)
 
+/*
+ * Direct calls on an allocator, the user-space counterpart of the
+ * FUNCTIONTABLE that KS gives kernel clients: KSMETHOD_STREAMALLOCATOR_ALLOC
+ * and _FREE without the request framing. The argument is the frame's
+ * __u64 mmap offset (written by ALLOC, read by FREE); blocking, O_NONBLOCK,
+ * FIFO order, FREEFRAME events and errors are those of the methods.
+ */
+#define IOCTL_KSALLOC_ALLOC_FRAME	_IOR(KS_IOCTL_TYPE, 0x41, __u64)
+#define IOCTL_KSALLOC_FREE_FRAME	_IOW(KS_IOCTL_TYPE, 0x42, __u64)
+
 #endif /* _UAPI_LINUX_KSALLOC_H */
