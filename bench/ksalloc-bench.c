@@ -285,6 +285,17 @@ static inline int ks_free(int fd, uint64_t off)
 			sizeof(off), 0, NULL);
 }
 
+/* The direct calls: the same frames without the request framing */
+static inline int ks_alloc_direct(int fd, uint64_t *off)
+{
+	return ioctl(fd, IOCTL_KSALLOC_ALLOC_FRAME, off) ? -errno : 0;
+}
+
+static inline int ks_free_direct(int fd, uint64_t off)
+{
+	return ioctl(fd, IOCTL_KSALLOC_FREE_FRAME, &off) ? -errno : 0;
+}
+
 static inline int ks_batch(int fd, uint32_t id, uint64_t *offs, uint32_t n)
 {
 	struct ksalloc_batch_method m;
@@ -606,6 +617,7 @@ struct fd_ctx {
 	int fd;
 	uint32_t batch;
 	int mode;	/* what a combined loop times: 0 alloc, 1 free, 2 both */
+	int direct;	/* IOCTL_KSALLOC_{ALLOC,FREE}_FRAME, not the methods */
 	uint64_t *offs;
 };
 
@@ -704,7 +716,9 @@ static double run_single(void *p, long n)
 				m = k - j < SUB ? k - j : SUB;
 				t0 = now_ns();
 				for (long x = j; x < j + m; x++)
-					if (ks_alloc(c->fd, &c->offs[x]))
+					if (c->direct ?
+					    ks_alloc_direct(c->fd, &c->offs[x]) :
+					    ks_alloc(c->fd, &c->offs[x]))
 						return -errno;
 				t += batch_end(t0, m);
 			}
@@ -723,7 +737,8 @@ static double run_single(void *p, long n)
 			m = k - j < SUB ? k - j : SUB;
 			t0 = now_ns();
 			for (long x = j; x < j + m; x++)
-				if (ks_free(c->fd, c->offs[x]))
+				if (c->direct ? ks_free_direct(c->fd, c->offs[x]) :
+				    ks_free(c->fd, c->offs[x]))
 					return -errno;
 			t += batch_end(t0, m);
 		}
@@ -743,7 +758,9 @@ static double run_pair(void *p, long n)
 		k = n - i < SUB / 2 ? n - i : SUB / 2;
 		t0 = now_ns();
 		for (j = 0; j < k; j++)
-			if (ks_alloc(c->fd, &off) || ks_free(c->fd, off))
+			if (c->direct ?
+			    ks_alloc_direct(c->fd, &off) || ks_free_direct(c->fd, off) :
+			    ks_alloc(c->fd, &off) || ks_free(c->fd, off))
 				return -errno;
 		t += batch_end(t0, k);
 	}
@@ -1874,6 +1891,7 @@ static void bench_all(int pin)
 {
 	static uint64_t offs[BLOCK];
 	struct fd_ctx null_c, alloc_c, free_c, pair_c, rej_c, batch_c, bt16_c;
+	struct fd_ctx dalloc_c, dfree_c, dpair_c;
 	struct bench null_b = { .run = run_null_ioctl, .ctx = &null_c };
 	struct bench b, pair_b, bt16_b;
 	struct row *r;
@@ -1953,6 +1971,26 @@ static void bench_all(int pin)
 	pair_c = (struct fd_ctx){ .fd = fd64 };
 	b = (struct bench){ .run = run_pair, .ctx = &pair_c, .units = 2 };
 	r = figure("pair_per_call", "ALLOC+FREE round trip, per call", "call", &b, &null_b);
+	if (r) {
+		set_target(r, "<=", 1.3);
+		row_note(r, "one pair = %.2f us", 2 * r->value / 1e3);
+	}
+
+	/* The direct calls (IOCTL_KSALLOC_ALLOC_FRAME / _FREE_FRAME) */
+	dalloc_c = (struct fd_ctx){ .fd = fd64, .mode = 0, .direct = 1, .offs = offs };
+	b = (struct bench){ .run = run_single, .ctx = &dalloc_c };
+	r = figure("alloc_direct", "ALLOC, direct ioctl", "op", &b, &null_b);
+	if (r)
+		set_target(r, "<=", 1.3);
+	dfree_c = (struct fd_ctx){ .fd = fd64, .mode = 1, .direct = 1, .offs = offs };
+	b = (struct bench){ .run = run_single, .ctx = &dfree_c };
+	r = figure("free_direct", "FREE, direct ioctl", "op", &b, &null_b);
+	if (r)
+		set_target(r, "<=", 1.3);
+	dpair_c = (struct fd_ctx){ .fd = fd64, .direct = 1 };
+	b = (struct bench){ .run = run_pair, .ctx = &dpair_c, .units = 2 };
+	r = figure("pair_direct_per_call", "ALLOC+FREE round trip, direct, per call",
+		   "call", &b, &null_b);
 	if (r) {
 		set_target(r, "<=", 1.3);
 		row_note(r, "one pair = %.2f us", 2 * r->value / 1e3);
