@@ -40,7 +40,6 @@ static const struct ksguid ksa_stream = KSPROPSETID_Stream;
 static const struct ksguid ksa_connection = KSPROPSETID_Connection;
 static const struct ksguid ksa_ksalloc_pin = KSPROPSETID_KsallocPin;
 static const struct ksguid ksa_alloc_props = KSPROPSETID_StreamAllocator;
-static const struct ksguid ksa_alloc_methods = KSMETHODSETID_StreamAllocator;
 static const struct ksguid ksa_alloc_events = KSEVENTSETID_StreamAllocator;
 static const struct ksguid ksa_ksalloc_alloc = KSPROPSETID_KsallocAllocator;
 static const struct ksguid ksa_batch = KSMETHODSETID_KsallocBatch;
@@ -657,10 +656,9 @@ static int ksa_alloc_offset(struct ksa_allocator *a, unsigned int flags,
 			if (!ret && got != sizeof(*offset))
 				ret = -EPROTO;
 		} else {
-			ret = ksa_method(a->fd, &ksa_alloc_methods,
-					 KSMETHOD_STREAMALLOCATOR_ALLOC,
-					 KSMETHOD_TYPE_SEND, offset,
-					 sizeof(*offset), NULL);
+			/* ALLOC without the request framing: the fast call */
+			ret = ioctl(a->fd, IOCTL_KSALLOC_ALLOC_FRAME, offset) ?
+			      -errno : 0;
 		}
 		if (ret != -EAGAIN || !(flags & KSA_FRAME_WAIT))
 			return ret;
@@ -711,9 +709,7 @@ KSA_PUBLIC int ksa_frame_free(struct ksa_allocator *a, void *frame)
 	if (offset < 0)
 		return -EINVAL;
 	value = offset;
-	return ksa_method(a->fd, &ksa_alloc_methods,
-			  KSMETHOD_STREAMALLOCATOR_FREE, KSMETHOD_TYPE_SEND,
-			  &value, sizeof(value), NULL);
+	return ioctl(a->fd, IOCTL_KSALLOC_FREE_FRAME, &value) ? -errno : 0;
 }
 
 KSA_PUBLIC int ksa_frame_alloc_batch(struct ksa_allocator *a, void **frames,
