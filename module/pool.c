@@ -96,6 +96,12 @@ int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size)
 					DMA_BIDIRECTIONAL, KSA_GFP | __GFP_NOWARN);
 		if (!pool->frame[i].page)
 			goto err_frames;
+		/* The handle is a mapping: DMA_API_DEBUG wants it checked. */
+		if (dma_mapping_error(dev, pool->frame[i].dma)) {
+			dma_free_pages(dev, pool->stride, pool->frame[i].page,
+				       pool->frame[i].dma, DMA_BIDIRECTIONAL);
+			goto err_frames;
+		}
 		/* Lowest index on top: frame 0 is handed out first. */
 		pool->free_stack[frames - 1 - i] = i;
 	}
