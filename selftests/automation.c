@@ -36,9 +36,9 @@
 
 #include <linux/ksalloc.h>
 
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
-#define KSA_DEV		"/dev/ksalloc"
 #define PATTERN		0xa5
 #define DEADBEEF	0xdeadbeefu
 
@@ -147,47 +147,12 @@ static inline uint64_t ptr(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
-/* One KS ioctl; returns 0 or -errno and what bytes_returned came back as. */
-static int ks_ioctl(int fd, unsigned long cmd, const void *in, uint32_t in_size,
-		    void *out, uint32_t out_size, uint32_t open_flags,
-		    uint32_t *returned)
-{
-	struct ks_ioctl_args a = {
-		.in_buffer = ptr(in),
-		.out_buffer = ptr(out),
-		.in_size = in_size,
-		.out_size = out_size,
-		.bytes_returned = DEADBEEF,
-		.open_flags = open_flags,
-	};
-	int ret;
-
-	ret = ioctl(fd, cmd, &a);
-	if (returned)
-		*returned = a.bytes_returned;
-	return ret ? -errno : 0;
-}
-
-static struct ksidentifier ident(const struct ksguid *set, uint32_t id,
-				 uint32_t flags)
-{
-	struct ksidentifier k;
-
-	memset(&k, 0, sizeof(k));
-	k.set = *set;
-	k.id = id;
-	k.flags = flags;
-	return k;
-}
-
 /* A request with just a KSIDENTIFIER as input. */
 static int ks_req(int fd, unsigned long cmd, const struct ksguid *set,
 		  uint32_t id, uint32_t flags, void *out, uint32_t out_size,
 		  uint32_t *returned)
 {
-	struct ksidentifier k = ident(set, id, flags);
-
-	return ks_ioctl(fd, cmd, &k, sizeof(k), out, out_size, 0, returned);
+	return kst_req(fd, cmd, set, id, flags, out, out_size, 0, returned);
 }
 
 /* Nothing at or after @from in @buf was written. */
@@ -202,37 +167,10 @@ static bool untouched(const void *buf, size_t from, size_t len)
 	return true;
 }
 
+/* The fixtures' allocator: four page-sized frames in system memory */
 static int create_allocator(int pin, uint32_t open_flags)
 {
-	struct ksallocator_create c = {
-		.object_type = KSNAME_Allocator,
-		.framing = {
-			.options_flags = KSALLOCATOR_OPTIONF_SYSTEM_MEMORY,
-			.pool_type = KS_POOL_NONPAGED,
-			.frames = 4,
-			.frame_size = 4096,
-			.file_alignment = 4095,
-		},
-	};
-	int64_t fd = -2;
-	uint32_t ret_bytes;
-	int ret;
-
-	ret = ks_ioctl(pin, IOCTL_KS_CREATE, &c, sizeof(c), &fd, sizeof(fd),
-		       open_flags, &ret_bytes);
-	if (ret)
-		return ret;
-	if (ret_bytes != sizeof(fd) || fd < 0 || fd > INT32_MAX)
-		return -EPROTO;
-	return (int)fd;
-}
-
-/* Assign @alloc to @pin (KSPROPERTY_STREAM_ALLOCATOR Set). */
-static int pin_set_allocator(int pin, int64_t handle)
-{
-	return ks_req(pin, IOCTL_KS_PROPERTY, &set_stream,
-		      KSPROPERTY_STREAM_ALLOCATOR, KSPROPERTY_TYPE_SET,
-		      &handle, sizeof(handle), NULL);
+	return kst_create_system(pin, 4, open_flags);
 }
 
 /* The lowest free fd: it moves if a call leaks an fd. */
@@ -451,13 +389,13 @@ FIXTURE_VARIANT_ADD(item, allocator_event_freeframe)
 FIXTURE_SETUP(item)
 {
 	self->pin = self->alloc = self->fd = self->efd = -1;
-	if (access(KSA_DEV, F_OK)) {
+	if (access(KST_DEV, F_OK)) {
 		self->missing = true;
-		SKIP(return, KSA_DEV " is missing (module not loaded)");
+		SKIP(return, KST_DEV " is missing (module not loaded)");
 	}
-	self->pin = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	self->pin = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->pin) {
-		TH_LOG("open %s: %s", KSA_DEV, strerror(errno));
+		TH_LOG("open %s: %s", KST_DEV, strerror(errno));
 	}
 	/* O_NONBLOCK: a broken pool fails with EAGAIN instead of hanging. */
 	self->alloc = create_allocator(self->pin, O_CLOEXEC | O_NONBLOCK);
@@ -482,7 +420,7 @@ FIXTURE_TEARDOWN(item)
 /* The 6.1 harness runs the body after a SKIP in the setup. */
 #define NEED_DEVICE() do {						\
 	if (self->missing)						\
-		SKIP(return, KSA_DEV " is missing");			\
+		SKIP(return, KST_DEV " is missing");			\
 } while (0)
 
 static unsigned long item_cmd(const FIXTURE_VARIANT(item) *v)
@@ -518,11 +456,11 @@ static int item_req(FIXTURE_DATA(item) *self, const FIXTURE_VARIANT(item) *v,
 	struct ksalloc_batch_method in;
 
 	memset(&in, 0, sizeof(in));
-	in.method = ident(&v->set, v->id, flags);
+	in.method = kst_ident(&v->set, v->id, flags);
 	in.count = 1;
-	return ks_ioctl(self->fd, item_cmd(v), &in,
-			v->batch ? sizeof(in) : sizeof(in.method), out,
-			out_size, 0, returned);
+	return kst_ioctl(self->fd, item_cmd(v), &in,
+			 v->batch ? sizeof(in) : sizeof(in.method), out,
+			 out_size, 0, returned);
 }
 
 /* The item's value is an allocated frame's offset (FREE, BATCH_FREE). */
@@ -540,8 +478,8 @@ static void event_data(struct kseventdata *ed, int efd)
 
 static int disable_event(int fd, struct kseventdata *ed)
 {
-	return ks_ioctl(fd, IOCTL_KS_DISABLE_EVENT, ed, sizeof(*ed), NULL, 0,
-			0, NULL);
+	return kst_ioctl(fd, IOCTL_KS_DISABLE_EVENT, ed, sizeof(*ed), NULL, 0,
+			 0, NULL);
 }
 
 static int alloc_frame(int fd, uint64_t *offset)
@@ -568,7 +506,7 @@ static void item_prepare(struct __test_metadata *_metadata,
 			 const FIXTURE_VARIANT(item) *v, void *value)
 {
 	if (v->tag == T_ALLOCATOR_FD)
-		ASSERT_EQ(0, pin_set_allocator(self->pin, self->alloc));
+		ASSERT_EQ(0, kst_set_allocator(self->pin, self->alloc));
 	if (item_frees(v))
 		ASSERT_EQ(0, alloc_frame(self->alloc, value));
 	if (v->kind == EVENT)
@@ -779,11 +717,11 @@ TEST_F(item, unsupported_types)
 			event_data((struct kseventdata *)out, self->efd);
 		/* TOPOLOGY requests carry a node id after the identifier */
 		memset(&node, 0, sizeof(node));
-		node.property = ident(&variant->set, variant->id, list[i]);
+		node.property = kst_ident(&variant->set, variant->id, list[i]);
 		EXPECT_EQ(-EOPNOTSUPP,
-			  ks_ioctl(self->fd, item_cmd(variant), &node,
-				   sizeof(node), out, sizeof(out), 0,
-				   &ret_bytes)) TH_LOG("type 0x%x", list[i]);
+			  kst_ioctl(self->fd, item_cmd(variant), &node,
+				    sizeof(node), out, sizeof(out), 0,
+				    &ret_bytes)) TH_LOG("type 0x%x", list[i]);
 		EXPECT_EQ(0, ret_bytes);
 		if (variant->kind != EVENT)
 			EXPECT_TRUE(untouched(out, 0, sizeof(out)));
@@ -1155,7 +1093,7 @@ TEST_F(item, truncated_parameters)
 		item_prepare(_metadata, self, variant, sent);
 	for (f = 0; f < ARRAY_SIZE(flags); f++) {
 		memset(&in, 0, sizeof(in));
-		in.method = ident(&variant->set, variant->id, flags[f]);
+		in.method = kst_ident(&variant->set, variant->id, flags[f]);
 		in.count = 1;
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 			if (sizes[i] >= min)
@@ -1168,10 +1106,10 @@ TEST_F(item, truncated_parameters)
 			    sizes[i] >= sizeof(struct ksidentifier))
 				continue;
 			memcpy(out, sent, sizeof(out));
-			EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, item_cmd(variant),
-						    &in, sizes[i], out,
-						    variant->size, 0,
-						    &ret_bytes))
+			EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, item_cmd(variant),
+						     &in, sizes[i], out,
+						     variant->size, 0,
+						     &ret_bytes))
 				TH_LOG("type 0x%x in_size %u", flags[f], sizes[i]);
 			EXPECT_EQ(0, ret_bytes);
 			EXPECT_EQ(0, memcmp(out, sent, sizeof(out)));
@@ -1251,8 +1189,8 @@ TEST_F(item, set_under_other_ioctl)
  */
 TEST_F(item, open_flags)
 {
-	struct ksidentifier k = ident(&variant->set, variant->id,
-				      item_op(variant));
+	struct ksidentifier k = kst_ident(&variant->set, variant->id,
+					  item_op(variant));
 	unsigned char out[256], sent[256];
 	uint32_t ret_bytes;
 	int64_t fd;
@@ -1262,8 +1200,8 @@ TEST_F(item, open_flags)
 	memset(out, PATTERN, sizeof(out));
 	item_prepare(_metadata, self, variant, out);
 	memcpy(sent, out, sizeof(out));
-	ret = ks_ioctl(self->fd, item_cmd(variant), &k, sizeof(k), out,
-		       sizeof(out), O_CLOEXEC, &ret_bytes);
+	ret = kst_ioctl(self->fd, item_cmd(variant), &k, sizeof(k), out,
+			sizeof(out), O_CLOEXEC, &ret_bytes);
 	if (variant->kernel_only) {
 		EXPECT_EQ(-EOPNOTSUPP, ret);
 		EXPECT_EQ(0, ret_bytes);
@@ -1287,8 +1225,8 @@ TEST_F(item, open_flags)
 		return;
 	k.flags = KSPROPERTY_TYPE_BASICSUPPORT;
 	EXPECT_EQ(variant->kernel_only ? -EOPNOTSUPP : -EINVAL,
-		  ks_ioctl(self->fd, item_cmd(variant), &k, sizeof(k), out,
-			   sizeof(out), O_CLOEXEC, &ret_bytes));
+		  kst_ioctl(self->fd, item_cmd(variant), &k, sizeof(k), out,
+			    sizeof(out), O_CLOEXEC, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 }
 
@@ -1340,13 +1278,13 @@ FIXTURE_VARIANT_ADD(obj, allocator)
 FIXTURE_SETUP(obj)
 {
 	self->pin = self->alloc = self->fd = -1;
-	if (access(KSA_DEV, F_OK)) {
+	if (access(KST_DEV, F_OK)) {
 		self->missing = true;
-		SKIP(return, KSA_DEV " is missing (module not loaded)");
+		SKIP(return, KST_DEV " is missing (module not loaded)");
 	}
-	self->pin = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	self->pin = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->pin) {
-		TH_LOG("open %s: %s", KSA_DEV, strerror(errno));
+		TH_LOG("open %s: %s", KST_DEV, strerror(errno));
 	}
 	self->alloc = create_allocator(self->pin, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, self->alloc) {
@@ -1368,8 +1306,8 @@ static int obj_get(FIXTURE_DATA(obj) *self, const FIXTURE_VARIANT(obj) *v,
 		   const void *in, uint32_t in_size, void *out,
 		   uint32_t open_flags, uint32_t *returned)
 {
-	return ks_ioctl(self->fd, IOCTL_KS_PROPERTY, in, in_size, out,
-			v->get_size, open_flags, returned);
+	return kst_ioctl(self->fd, IOCTL_KS_PROPERTY, in, in_size, out,
+			 v->get_size, open_flags, returned);
 }
 
 /* SETSUPPORT on GUID_NULL: a size query, then the list of sets. */
@@ -1471,13 +1409,13 @@ TEST_F(obj, truncated_input)
 	NEED_DEVICE();
 	for (kind = PROPERTY; kind <= EVENT; kind++) {
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-			k = ident(variant->get_set, variant->get_id,
-				  KSPROPERTY_TYPE_GET);
+			k = kst_ident(variant->get_set, variant->get_id,
+				      KSPROPERTY_TYPE_GET);
 			memset(out, PATTERN, sizeof(out));
 			EXPECT_EQ(-EINVAL,
-				  ks_ioctl(self->fd, kind_cmd[kind], &k,
-					   sizes[i], out, sizeof(out), 0,
-					   &ret_bytes))
+				  kst_ioctl(self->fd, kind_cmd[kind], &k,
+					    sizes[i], out, sizeof(out), 0,
+					    &ret_bytes))
 				TH_LOG("kind %d in_size %u", kind, sizes[i]);
 			EXPECT_EQ(0, ret_bytes);
 			EXPECT_TRUE(untouched(out, 0, sizeof(out)));
@@ -1503,7 +1441,7 @@ TEST_F(obj, input_size_limit)
 	NEED_DEVICE();
 	in = calloc(1, KS_MAX_IN_SIZE + 1);
 	ASSERT_TRUE(in != NULL);
-	k = ident(variant->get_set, variant->get_id, KSPROPERTY_TYPE_GET);
+	k = kst_ident(variant->get_set, variant->get_id, KSPROPERTY_TYPE_GET);
 	memcpy(in, &k, sizeof(k));
 
 	memset(out, PATTERN, sizeof(out));
@@ -1517,13 +1455,13 @@ TEST_F(obj, input_size_limit)
 				IOCTL_KS_DISABLE_EVENT))
 			continue;
 		memset(out, PATTERN, sizeof(out));
-		EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, cmds[i], in,
-					    KS_MAX_IN_SIZE + 1, out,
-					    sizeof(out), 0, &ret_bytes))
+		EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, cmds[i], in,
+					     KS_MAX_IN_SIZE + 1, out,
+					     sizeof(out), 0, &ret_bytes))
 			TH_LOG("cmd 0x%lx", cmds[i]);
 		EXPECT_TRUE(untouched(out, 0, sizeof(out)));
-		EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, cmds[i], in, 0xffffffff,
-					    out, sizeof(out), 0, &ret_bytes));
+		EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, cmds[i], in, 0xffffffff,
+					     out, sizeof(out), 0, &ret_bytes));
 	}
 	free(in);
 }
@@ -1531,8 +1469,8 @@ TEST_F(obj, input_size_limit)
 /* Bad user pointers: EFAULT, and bytes_returned 0. */
 TEST_F(obj, bad_buffers)
 {
-	struct ksidentifier k = ident(variant->get_set, variant->get_id,
-				      KSPROPERTY_TYPE_GET);
+	struct ksidentifier k = kst_ident(variant->get_set, variant->get_id,
+					  KSPROPERTY_TYPE_GET);
 	unsigned char out[256], *page;
 	uint32_t ret_bytes;
 	size_t ps;
@@ -1579,12 +1517,12 @@ TEST_F(obj, bad_buffers)
 
 	/* BASICSUPPORT and SETSUPPORT answers go through the same copy */
 	k.flags = KSPROPERTY_TYPE_BASICSUPPORT;
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->fd, IOCTL_KS_PROPERTY, &k, sizeof(k),
-				    page + ps, 40, 0, &ret_bytes));
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->fd, IOCTL_KS_PROPERTY, &k, sizeof(k),
+				     page + ps, 40, 0, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
-	k = ident(&guid_null, 0, KSPROPERTY_TYPE_SETSUPPORT);
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->fd, IOCTL_KS_PROPERTY, &k, sizeof(k),
-				    page + ps, 256, 0, &ret_bytes));
+	k = kst_ident(&guid_null, 0, KSPROPERTY_TYPE_SETSUPPORT);
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->fd, IOCTL_KS_PROPERTY, &k, sizeof(k),
+				     page + ps, 256, 0, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 
 	EXPECT_EQ(0, munmap(page, 2 * ps));
@@ -1593,8 +1531,8 @@ TEST_F(obj, bad_buffers)
 /* The ks_ioctl_args block itself at a bad address: EFAULT. */
 TEST_F(obj, bad_args_pointer)
 {
-	struct ksidentifier k = ident(variant->get_set, variant->get_id,
-				      KSPROPERTY_TYPE_GET);
+	struct ksidentifier k = kst_ident(variant->get_set, variant->get_id,
+					  KSPROPERTY_TYPE_GET);
 	unsigned char out[256], *page;
 	struct ks_ioctl_args a = {
 		.in_buffer = ptr(&k), .out_buffer = ptr(out),
@@ -1636,8 +1574,8 @@ TEST_F(obj, bad_args_pointer)
 /* reserved[] must be 0, on every ioctl the object answers. */
 TEST_F(obj, reserved_fields)
 {
-	struct ksidentifier k = ident(variant->get_set, variant->get_id,
-				      KSPROPERTY_TYPE_GET);
+	struct ksidentifier k = kst_ident(variant->get_set, variant->get_id,
+					  KSPROPERTY_TYPE_GET);
 	struct ks_ioctl_args a;
 	unsigned char out[256];
 	int r;
@@ -1695,8 +1633,8 @@ TEST_F(obj, open_flags_bits)
 		O_RDWR, O_WRONLY, O_APPEND, O_SYNC, O_CREAT, O_NOCTTY,
 		O_CLOEXEC | O_APPEND, O_NONBLOCK | O_DIRECT, 0x80000000u,
 	};
-	struct ksidentifier k = ident(variant->get_set, variant->get_id,
-				      KSPROPERTY_TYPE_GET);
+	struct ksidentifier k = kst_ident(variant->get_set, variant->get_id,
+					  KSPROPERTY_TYPE_GET);
 	unsigned char out[256];
 	uint32_t ret_bytes;
 	unsigned int i;
@@ -1724,8 +1662,8 @@ TEST_F(obj, open_flags_bits)
  */
 TEST_F(obj, bytes_returned_after_invalid_args)
 {
-	struct ksidentifier k = ident(variant->get_set, variant->get_id,
-				      KSPROPERTY_TYPE_GET);
+	struct ksidentifier k = kst_ident(variant->get_set, variant->get_id,
+					  KSPROPERTY_TYPE_GET);
 	static const char *const what[] = {
 		"reserved[0] = 1", "reserved[1] = 1", "open_flags O_APPEND",
 		"in_size KS_MAX_IN_SIZE + 1",
@@ -1816,41 +1754,41 @@ TEST_F(obj, reset_state_input)
 
 	NEED_DEVICE();
 	for (size = 0; size < 4; size++) {
-		EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, v,
-					    size, NULL, 0, 0, &ret_bytes))
+		EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, v,
+					     size, NULL, 0, 0, &ret_bytes))
 			TH_LOG("in_size %u", size);
 		EXPECT_EQ(0, ret_bytes);
 	}
 	for (v[0] = KSRESET_END + 1; v[0] < KSRESET_END + 3; v[0]++)
-		EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, v,
-					    4, NULL, 0, 0, &ret_bytes));
+		EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, v,
+					     4, NULL, 0, 0, &ret_bytes));
 	v[0] = 0xffffffff;
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, 4,
-				    NULL, 0, 0, NULL));
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, NULL, 4,
-				    NULL, 0, 0, &ret_bytes));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, 4,
+				     NULL, 0, 0, NULL));
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, NULL, 4,
+				     NULL, 0, 0, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 	page = guarded_page(&ps);
 	ASSERT_TRUE(page != NULL);
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, page + ps,
-				    4, NULL, 0, 0, NULL));
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE,
-				    page + ps - 2, 4, NULL, 0, 0, NULL));
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, page + ps,
+				     4, NULL, 0, 0, NULL));
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE,
+				     page + ps - 2, 4, NULL, 0, 0, NULL));
 	EXPECT_EQ(0, munmap(page, 2 * ps));
 	/* It returns no fd */
 	v[0] = KSRESET_END;
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, 4,
-				    NULL, 0, O_CLOEXEC, NULL));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, 4,
+				     NULL, 0, O_CLOEXEC, NULL));
 
 	/* Control: BEGIN then END, with a longer input (only 4 bytes count) */
 	v[0] = KSRESET_BEGIN;
 	v[1] = 0xffffffff;
-	EXPECT_EQ(0, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, sizeof(v),
-			      NULL, 0, 0, &ret_bytes));
+	EXPECT_EQ(0, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, sizeof(v),
+			       NULL, 0, 0, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 	v[0] = KSRESET_END;
-	EXPECT_EQ(0, ks_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, 4, NULL, 0,
-			      0, &ret_bytes));
+	EXPECT_EQ(0, kst_ioctl(self->fd, IOCTL_KS_RESET_STATE, v, 4, NULL, 0,
+			       0, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 }
 
@@ -1866,28 +1804,28 @@ TEST_F(obj, disable_event_input)
 	NEED_DEVICE();
 	event_data(&ed, 0);
 	if (!variant->on_allocator) {
-		EXPECT_EQ(-ENOTTY, ks_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT,
-					    &ed, sizeof(ed), NULL, 0, 0, NULL));
-		EXPECT_EQ(-ENOTTY, ks_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT,
-					    NULL, 0, NULL, 0, 0, NULL));
+		EXPECT_EQ(-ENOTTY, kst_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT,
+					     &ed, sizeof(ed), NULL, 0, 0, NULL));
+		EXPECT_EQ(-ENOTTY, kst_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT,
+					     NULL, 0, NULL, 0, 0, NULL));
 		return;
 	}
 	for (size = 1; size < sizeof(ed); size++) {
-		EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT,
-					    &ed, size, NULL, 0, 0, &ret_bytes))
+		EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT,
+					     &ed, size, NULL, 0, 0, &ret_bytes))
 			TH_LOG("in_size %u", size);
 		EXPECT_EQ(0, ret_bytes);
 	}
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, NULL,
-				    sizeof(ed), NULL, 0, 0, NULL));
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, NULL, 0,
-				    NULL, 0, O_CLOEXEC, NULL));
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, NULL,
+				     sizeof(ed), NULL, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, NULL, 0,
+				     NULL, 0, O_CLOEXEC, NULL));
 	/* Nothing enabled with this KSEVENTDATA */
-	EXPECT_EQ(-ENOENT, ks_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, &ed,
-				    sizeof(ed), NULL, 0, 0, NULL));
+	EXPECT_EQ(-ENOENT, kst_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, &ed,
+				     sizeof(ed), NULL, 0, 0, NULL));
 	/* No input: every event, also when there are none */
-	EXPECT_EQ(0, ks_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, NULL, 0, NULL,
-			      0, 0, &ret_bytes));
+	EXPECT_EQ(0, kst_ioctl(self->fd, IOCTL_KS_DISABLE_EVENT, NULL, 0, NULL,
+			       0, 0, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 }
 
@@ -1907,8 +1845,8 @@ TEST_F(obj, requests_the_object_has_no_table_for)
 	int ret;
 
 	NEED_DEVICE();
-	ret = ks_ioctl(self->fd, IOCTL_KS_CREATE, &c, sizeof(c), &fd,
-		       sizeof(fd), O_CLOEXEC, &ret_bytes);
+	ret = kst_ioctl(self->fd, IOCTL_KS_CREATE, &c, sizeof(c), &fd,
+			sizeof(fd), O_CLOEXEC, &ret_bytes);
 	if (variant->on_allocator) {
 		/* Refused by its number, like any ioctl the object lacks */
 		EXPECT_EQ(-ENOTTY, ret);
@@ -1944,36 +1882,36 @@ TEST(efault_publishes_no_fd)
 			.frames = 1, .frame_size = 4096,
 		},
 	};
-	struct ksidentifier k = ident(&set_ksalloc_pin,
-				      KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
-				      KSPROPERTY_TYPE_GET);
+	struct ksidentifier k = kst_ident(&set_ksalloc_pin,
+					  KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+					  KSPROPERTY_TYPE_GET);
 	int pin, alloc, lowest;
 	unsigned char *page;
 	uint32_t ret_bytes;
 	size_t ps;
 
-	if (access(KSA_DEV, F_OK))
-		SKIP(return, KSA_DEV " is missing");
-	pin = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	if (access(KST_DEV, F_OK))
+		SKIP(return, KST_DEV " is missing");
+	pin = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pin);
 	alloc = create_allocator(pin, O_CLOEXEC);
 	ASSERT_LE(0, alloc);
-	ASSERT_EQ(0, pin_set_allocator(pin, alloc));
+	ASSERT_EQ(0, kst_set_allocator(pin, alloc));
 	page = guarded_page(&ps);
 	ASSERT_TRUE(page != NULL);
 	ASSERT_EQ(0, mprotect(page, ps, PROT_READ));
 
 	lowest = lowest_free_fd();
-	EXPECT_EQ(-EFAULT, ks_ioctl(pin, IOCTL_KS_CREATE, &c, sizeof(c), page,
-				    8, O_CLOEXEC, &ret_bytes));
+	EXPECT_EQ(-EFAULT, kst_ioctl(pin, IOCTL_KS_CREATE, &c, sizeof(c), page,
+				     8, O_CLOEXEC, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 	EXPECT_EQ(lowest, lowest_free_fd());
-	EXPECT_EQ(-EFAULT, ks_ioctl(pin, IOCTL_KS_PROPERTY, &k, sizeof(k), page,
-				    8, O_CLOEXEC, &ret_bytes));
+	EXPECT_EQ(-EFAULT, kst_ioctl(pin, IOCTL_KS_PROPERTY, &k, sizeof(k), page,
+				     8, O_CLOEXEC, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 	EXPECT_EQ(lowest, lowest_free_fd());
-	EXPECT_EQ(-EFAULT, ks_ioctl(pin, IOCTL_KS_PROPERTY, &k, sizeof(k),
-				    page + ps - 4, 8, 0, &ret_bytes));
+	EXPECT_EQ(-EFAULT, kst_ioctl(pin, IOCTL_KS_PROPERTY, &k, sizeof(k),
+				     page + ps - 4, 8, 0, &ret_bytes));
 	EXPECT_EQ(lowest, lowest_free_fd());
 
 	EXPECT_EQ(0, munmap(page, 2 * ps));

@@ -34,9 +34,9 @@
 #define main ksalloc_tool_main
 #include "../tools/ksalloc.c"
 #undef main
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
-#define SYSFS_ALLOCATORS	"/sys/class/misc/ksalloc/allocators"
 #define OUT_MAX			65536
 
 /*
@@ -81,19 +81,6 @@ static void multi_call(int argc, char **argv)
 		exit(ksalloc_tool_main(argc, argv));
 	if (!strcmp(name, "ksalloc-probe"))
 		exit(probe_main(argc, argv));
-}
-
-static long long sysfs_allocators(void)
-{
-	long long v = -1;
-	FILE *f = fopen(SYSFS_ALLOCATORS, "re");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
 }
 
 struct run {
@@ -199,9 +186,9 @@ FIXTURE_SETUP(cli)
 	snprintf(self->probe, sizeof(self->probe), "%s/ksalloc-probe", self->dir);
 	ASSERT_EQ(0, symlink(self_path, self->tool));
 	ASSERT_EQ(0, symlink(self_path, self->probe));
-	self->before = sysfs_allocators();
+	self->before = kst_sysfs_allocators();
 	ASSERT_LE(0, self->before) {
-		TH_LOG("no %s: is the module loaded?", SYSFS_ALLOCATORS);
+		TH_LOG("no %s: is the module loaded?", KST_SYS_ALLOCATORS);
 	}
 }
 
@@ -282,7 +269,7 @@ TEST_F(cli, usage_errors)
 	EXPECT_EQ(2, tool(self, "stress", "--frames", "2", "--batch", "3", NULL));
 	EXPECT_EQ(2, tool(self, "help", "nope", NULL));
 	/* nothing was created by any of them */
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 
 	/* help is not an error */
 	EXPECT_EQ(0, tool(self, "--help", NULL));
@@ -350,7 +337,8 @@ TEST_F(cli, status_shows_allocator)
 	ASSERT_EQ(0, tool(self, "status", NULL)) {
 		TH_LOG("stderr: %s", ERR);
 	}
-	snprintf(want, sizeof(want), "allocators:  %lld\n", sysfs_allocators());
+	snprintf(want, sizeof(want), "allocators:  %lld\n",
+		 kst_sysfs_allocators());
 	EXPECT_NE(NULL, strstr(OUT, want)) {
 		TH_LOG("no '%s' in:\n%s", want, OUT);
 	}
@@ -421,7 +409,7 @@ TEST_F(cli, create_runs_command)
 				    "frame_size=4096")) {
 		TH_LOG("probe said: %s", OUT);
 	}
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 
 	/* the command's exit status, O_NONBLOCK, a chosen fd, size suffixes */
 	EXPECT_EQ(7, tool(self, "create", "-n", "2", "-s", "8k", "--nonblock",
@@ -441,7 +429,7 @@ TEST_F(cli, create_runs_command)
 	EXPECT_EQ(127, tool(self, "create", "-n", "1", "-s", "100", "--",
 			    "/nonexistent/command", NULL));
 	EXPECT_NE(NULL, strstr(ERR, "cannot run"));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 }
 
 /* create alone checks a framing; the kernel's refusals are exit status 1 */
@@ -452,7 +440,7 @@ TEST_F(cli, create_framing)
 		TH_LOG("stderr: %s", ERR);
 	}
 	EXPECT_NE(NULL, strstr(OUT, "3 frames of 5000 bytes (stride 8192)"));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 
 	/* more frames than max_frames */
 	EXPECT_EQ(1, tool(self, "create", "--frames", "1000000", "--frame-size",
@@ -472,7 +460,7 @@ TEST_F(cli, create_framing)
 	/* alignment above a page */
 	EXPECT_EQ(1, tool(self, "create", "--frames", "1", "--frame-size", "1",
 			  "--alignment", "1M", NULL));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 }
 
 /* --hold keeps the allocator until the time is up or a signal ends it */
@@ -499,18 +487,18 @@ TEST_F(cli, create_hold)
 	EXPECT_NE(NULL, strstr(line, "holding it for 600 s")) {
 		TH_LOG("it said: %s", line);
 	}
-	EXPECT_EQ(self->before + 1, sysfs_allocators());
+	EXPECT_EQ(self->before + 1, kst_sysfs_allocators());
 	EXPECT_EQ(0, kill(pid, SIGTERM));
 	status = wait_status(pid);
 	close(ofd);
 	close(efd);
 	EXPECT_EQ(0, status);
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 
 	/* a short hold ends by itself */
 	EXPECT_EQ(0, tool(self, "create", "-n", "1", "-s", "1", "--hold", "0.1",
 			  NULL));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 }
 
 /* The alloc and free demos pass, and say what they showed */
@@ -534,7 +522,7 @@ TEST_F(cli, demos)
 	}
 	EXPECT_NE(NULL, strstr(OUT, "FREEFRAME signalled 3 times"));
 	EXPECT_NE(NULL, strstr(OUT, "STATUS_INVALID_PARAMETER"));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 
 	/* a demo the kernel refuses */
 	EXPECT_EQ(1, tool(self, "alloc", "--frames", "100000", NULL));
@@ -558,19 +546,19 @@ TEST_F(cli, stress)
 	EXPECT_LT(0, ops);
 	EXPECT_NE(NULL, strstr(OUT, " ops/s\n"));
 	EXPECT_NE(NULL, strstr(OUT, "latency of one alloc + free round trip:\n  ["));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 
 	EXPECT_EQ(0, tool(self, "stress", "-t", "2", "-n", "8", "-b", "4",
 			  "-S", "0.3", NULL)) {
 		TH_LOG("stdout: %s stderr: %s", OUT, ERR);
 	}
 	EXPECT_NE(NULL, strstr(OUT, "batch 4"));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 
 	/* allocators it cannot have: a runtime failure, nothing left over */
 	EXPECT_EQ(1, tool(self, "stress", "--frames", "100000", "-S", "0.1", NULL));
 	EXPECT_NE(NULL, strstr(ERR, "STATUS_INSUFFICIENT_RESOURCES"));
-	EXPECT_EQ(self->before, sysfs_allocators());
+	EXPECT_EQ(self->before, kst_sysfs_allocators());
 }
 
 TEST_HARNESS_MAIN

@@ -17,23 +17,10 @@
 
 #include <linux/ksalloc.h>
 
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
 #define FRAMES	4
-
-static int ks(int fd, unsigned long cmd, const void *in, uint32_t in_size,
-	      void *out, uint32_t out_size, uint32_t open_flags)
-{
-	struct ks_ioctl_args a = {
-		.in_buffer = (uintptr_t)in,
-		.out_buffer = (uintptr_t)out,
-		.in_size = in_size,
-		.out_size = out_size,
-		.open_flags = open_flags,
-	};
-
-	return ioctl(fd, cmd, &a) ? -errno : 0;
-}
 
 static int direct(int fd, unsigned long cmd, uint64_t *offset)
 {
@@ -42,39 +29,7 @@ static int direct(int fd, unsigned long cmd, uint64_t *offset)
 
 static int method(int fd, uint32_t id, uint64_t *offset)
 {
-	struct ksidentifier m = {
-		.set = KSMETHODSETID_StreamAllocator,
-		.id = id,
-		.flags = KSMETHOD_TYPE_SEND,
-	};
-
-	return ks(fd, IOCTL_KS_METHOD, &m, sizeof(m), offset, sizeof(*offset), 0);
-}
-
-static int allocated(int fd)
-{
-	struct ksidentifier p = {
-		.set = KSPROPSETID_StreamAllocator,
-		.id = KSPROPERTY_STREAMALLOCATOR_STATUS,
-		.flags = KSPROPERTY_TYPE_GET,
-	};
-	struct ksstreamallocator_status st;
-	int ret = ks(fd, IOCTL_KS_PROPERTY, &p, sizeof(p), &st, sizeof(st), 0);
-
-	return ret ? ret : (int)st.allocated_frames;
-}
-
-static int waiters(int fd)
-{
-	struct ksidentifier p = {
-		.set = KSPROPSETID_KsallocAllocator,
-		.id = KSPROPERTY_KSALLOC_ALLOCATOR_INFO,
-		.flags = KSPROPERTY_TYPE_GET,
-	};
-	struct ksalloc_allocator_info info;
-	int ret = ks(fd, IOCTL_KS_PROPERTY, &p, sizeof(p), &info, sizeof(info), 0);
-
-	return ret ? ret : (int)info.waiters;
+	return kst_method(fd, id, KSMETHOD_TYPE_SEND, offset);
 }
 
 FIXTURE(direct) {
@@ -85,20 +40,7 @@ FIXTURE(direct) {
 
 static int create(int pin, uint32_t open_flags)
 {
-	struct ksallocator_create c = {
-		.object_type = KSNAME_Allocator,
-		.framing = {
-			.options_flags = KSALLOCATOR_OPTIONF_SYSTEM_MEMORY,
-			.frames = FRAMES,
-			.frame_size = 4096,
-			.file_alignment = 4095,
-		},
-	};
-	int64_t fd = -1;
-	int ret = ks(pin, IOCTL_KS_CREATE, &c, sizeof(c), &fd, sizeof(fd),
-		     open_flags | O_CLOEXEC);
-
-	return ret ? ret : (int)fd;
+	return kst_create_system(pin, FRAMES, open_flags | O_CLOEXEC);
 }
 
 FIXTURE_SETUP(direct)
@@ -137,11 +79,11 @@ TEST_F(direct, same_frames_as_the_methods)
 	EXPECT_NE(a, b);
 	EXPECT_EQ(0, a % 4096);
 	EXPECT_EQ(0, b % 4096);
-	EXPECT_EQ(2, allocated(self->nb));
+	EXPECT_EQ(2, kst_allocated(self->nb));
 	/* freed one way, allocated the other */
 	EXPECT_EQ(0, method(self->nb, KSMETHOD_STREAMALLOCATOR_FREE, &a));
 	EXPECT_EQ(0, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &b));
-	EXPECT_EQ(0, allocated(self->nb));
+	EXPECT_EQ(0, kst_allocated(self->nb));
 	ASSERT_EQ(0, direct(self->nb, IOCTL_KSALLOC_ALLOC_FRAME, &c));
 	EXPECT_EQ(0, method(self->nb, KSMETHOD_STREAMALLOCATOR_FREE, &c));
 }
@@ -156,7 +98,7 @@ TEST_F(direct, nonblocking_empty_pool_is_eagain)
 		ASSERT_EQ(0, direct(self->nb, IOCTL_KSALLOC_ALLOC_FRAME, &off[i]));
 	EXPECT_EQ(-EAGAIN, direct(self->nb, IOCTL_KSALLOC_ALLOC_FRAME, &extra));
 	EXPECT_EQ(0x5a5a, extra);
-	EXPECT_EQ(FRAMES, allocated(self->nb));
+	EXPECT_EQ(FRAMES, kst_allocated(self->nb));
 	for (i = 0; i < FRAMES; i++)
 		EXPECT_EQ(0, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &off[i]));
 }
@@ -175,10 +117,10 @@ TEST_F(direct, bad_frees_change_nothing)
 	EXPECT_EQ(-EINVAL, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &bad));
 	bad = off == 0 ? 4096 : 0;	/* a frame that is free */
 	EXPECT_EQ(-EINVAL, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &bad));
-	EXPECT_EQ(1, allocated(self->nb));
+	EXPECT_EQ(1, kst_allocated(self->nb));
 	EXPECT_EQ(0, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &off));
 	EXPECT_EQ(-EINVAL, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &off));
-	EXPECT_EQ(0, allocated(self->nb));
+	EXPECT_EQ(0, kst_allocated(self->nb));
 }
 
 /* A frame whose offset cannot be written back is not lost. */
@@ -191,7 +133,7 @@ TEST_F(direct, efault_loses_no_frame)
 	ASSERT_TRUE(ro != MAP_FAILED);
 	EXPECT_EQ(-EFAULT, direct(self->nb, IOCTL_KSALLOC_ALLOC_FRAME, NULL));
 	EXPECT_EQ(-EFAULT, direct(self->nb, IOCTL_KSALLOC_ALLOC_FRAME, ro));
-	EXPECT_EQ(0, allocated(self->nb));
+	EXPECT_EQ(0, kst_allocated(self->nb));
 	EXPECT_EQ(-EFAULT, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, NULL));
 	EXPECT_EQ(0, munmap(ro, 4096));
 }
@@ -222,13 +164,13 @@ TEST_F(direct, blocking_alloc_is_woken_by_free)
 	for (i = 0; i < FRAMES; i++)
 		ASSERT_EQ(0, direct(self->alloc, IOCTL_KSALLOC_ALLOC_FRAME, &off[i]));
 	ASSERT_EQ(0, pthread_create(&t, NULL, sleep_in_alloc, &s));
-	while (waiters(self->alloc) != 1)
+	while (kst_waiters(self->alloc) != 1)
 		usleep(1000);
 	EXPECT_EQ(0, direct(self->alloc, IOCTL_KSALLOC_FREE_FRAME, &off[2]));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, s.ret);
 	EXPECT_EQ(off[2], s.off);
-	EXPECT_EQ(FRAMES, allocated(self->alloc));
+	EXPECT_EQ(FRAMES, kst_allocated(self->alloc));
 	for (i = 0; i < FRAMES; i++)
 		EXPECT_EQ(0, direct(self->alloc, IOCTL_KSALLOC_FREE_FRAME, &off[i]));
 }
@@ -246,14 +188,16 @@ TEST_F(direct, reset_cancels)
 	for (i = 0; i < FRAMES; i++)
 		ASSERT_EQ(0, direct(self->alloc, IOCTL_KSALLOC_ALLOC_FRAME, &off[i]));
 	ASSERT_EQ(0, pthread_create(&t, NULL, sleep_in_alloc, &s));
-	while (waiters(self->alloc) != 1)
+	while (kst_waiters(self->alloc) != 1)
 		usleep(1000);
-	ASSERT_EQ(0, ks(self->alloc, IOCTL_KS_RESET_STATE, &begin, 4, NULL, 0, 0));
+	ASSERT_EQ(0, kst_ioctl(self->alloc, IOCTL_KS_RESET_STATE, &begin, 4, NULL,
+			       0, 0, NULL));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(-ECANCELED, s.ret);
 	EXPECT_EQ(0, direct(self->alloc, IOCTL_KSALLOC_FREE_FRAME, &off[0]));
 	EXPECT_EQ(-ECANCELED, direct(self->alloc, IOCTL_KSALLOC_ALLOC_FRAME, &o));
-	ASSERT_EQ(0, ks(self->alloc, IOCTL_KS_RESET_STATE, &end, 4, NULL, 0, 0));
+	ASSERT_EQ(0, kst_ioctl(self->alloc, IOCTL_KS_RESET_STATE, &end, 4, NULL,
+			       0, 0, NULL));
 	EXPECT_EQ(0, direct(self->alloc, IOCTL_KSALLOC_ALLOC_FRAME, &off[0]));
 	for (i = 0; i < FRAMES; i++)
 		EXPECT_EQ(0, direct(self->alloc, IOCTL_KSALLOC_FREE_FRAME, &off[i]));
@@ -277,8 +221,8 @@ TEST_F(direct, free_signals_freeframe)
 	memset(&ed, 0, sizeof(ed));
 	ed.notification_type = KSEVENTF_EVENT_HANDLE;
 	ed.event_handle.event = efd;
-	ASSERT_EQ(0, ks(self->nb, IOCTL_KS_ENABLE_EVENT, &e, sizeof(e), &ed,
-			sizeof(ed), 0));
+	ASSERT_EQ(0, kst_ioctl(self->nb, IOCTL_KS_ENABLE_EVENT, &e, sizeof(e),
+			       &ed, sizeof(ed), 0, NULL));
 	ASSERT_EQ(0, direct(self->nb, IOCTL_KSALLOC_ALLOC_FRAME, &off));
 	EXPECT_EQ(-1, read(efd, &count, sizeof(count)));	/* nothing yet */
 	ASSERT_EQ(0, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &off));
@@ -286,8 +230,8 @@ TEST_F(direct, free_signals_freeframe)
 	ASSERT_EQ(0, direct(self->nb, IOCTL_KSALLOC_FREE_FRAME, &off));
 	EXPECT_EQ(sizeof(count), read(efd, &count, sizeof(count)));
 	EXPECT_EQ(2, count);
-	EXPECT_EQ(0, ks(self->nb, IOCTL_KS_DISABLE_EVENT, &ed, sizeof(ed),
-			NULL, 0, 0));
+	EXPECT_EQ(0, kst_ioctl(self->nb, IOCTL_KS_DISABLE_EVENT, &ed, sizeof(ed),
+			       NULL, 0, 0, NULL));
 	close(efd);
 }
 

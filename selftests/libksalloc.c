@@ -28,9 +28,9 @@
 
 #include "../lib/ksalloc.c"
 #include "../lib/ks-compat.h"
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
-#define SYSFS_ALLOCATORS	"/sys/class/misc/ksalloc/allocators"
 /* Upper bound of every wait for a state change (not a timing check) */
 #define LT_WAIT_MS		20000
 
@@ -46,36 +46,12 @@ static const struct ksguid g_bogus = {
 	.b = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }
 };
 
-static struct ksallocator_framing lt_framing(__u32 frames, __u32 frame_size)
-{
-	struct ksallocator_framing f;
-
-	memset(&f, 0, sizeof(f));
-	f.pool_type = KS_POOL_NONPAGED;
-	f.frames = frames;
-	f.frame_size = frame_size;
-	return f;
-}
-
 static long lt_allocated(int fd)
 {
 	struct ksstreamallocator_status st;
 	int ret = ksa_allocator_status(fd, &st);
 
 	return ret ? ret : (long)st.allocated_frames;
-}
-
-static long long lt_sysfs_allocators(void)
-{
-	long long v = -1;
-	FILE *f = fopen(SYSFS_ALLOCATORS, "re");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
 }
 
 static long long lt_now_ms(void)
@@ -179,7 +155,7 @@ TEST_F(lib, open_pin)
 /* KsCreateAllocator: the framing reaches the kernel as given. */
 TEST_F(lib, create_allocator)
 {
-	struct ksallocator_framing f = lt_framing(3, 5000);
+	struct ksallocator_framing f = kst_framing(3, 5000);
 	struct ksstreamallocator_status st;
 	struct ksalloc_allocator_info info;
 	long page = sysconf(_SC_PAGESIZE);
@@ -210,9 +186,9 @@ TEST_F(lib, create_allocator)
 	fd2 = 5;
 	EXPECT_EQ(-EINVAL, ksa_create_allocator(self->pin, &f, 0, &fd2));
 	EXPECT_EQ(-1, fd2);
-	f = lt_framing(0x10000, 0x10000);
+	f = kst_framing(0x10000, 0x10000);
 	EXPECT_EQ(-EOVERFLOW, ksa_create_allocator(self->pin, &f, 0, &fd2));
-	f = lt_framing(1, 4096);
+	f = kst_framing(1, 4096);
 	f.reserved = 1;
 	EXPECT_EQ(-EINVAL, ksa_create_allocator(self->pin, &f, 0, &fd2));
 	f.reserved = 0;
@@ -263,7 +239,7 @@ TEST_F(lib, create_allocator_ex)
  */
 TEST_F(lib, frame_pointers)
 {
-	struct ksallocator_framing f = lt_framing(4, 4096);
+	struct ksallocator_framing f = kst_framing(4, 4096);
 	struct ksa_allocator *a = NULL;
 	void *fr[4], *extra;
 	int64_t off;
@@ -329,7 +305,7 @@ TEST_F(lib, frame_pointers)
  */
 TEST_F(lib, mapping_is_shared)
 {
-	struct ksallocator_framing f = lt_framing(2, 8192);
+	struct ksallocator_framing f = kst_framing(2, 8192);
 	struct ksa_allocator *a, *b;
 	int64_t off;
 	char *p, *q;
@@ -385,13 +361,13 @@ TEST_F(lib, mapping_is_shared)
  */
 TEST_F(lib, mapping_outlives_fd)
 {
-	struct ksallocator_framing f = lt_framing(1, 4096);
+	struct ksallocator_framing f = kst_framing(1, 4096);
 	struct ksa_allocator *a;
 	long long before;
 	int fd;
 	char *p;
 
-	before = lt_sysfs_allocators();
+	before = kst_sysfs_allocators();
 	ASSERT_LE(0, before);
 	ASSERT_EQ(0, ksa_create_allocator(self->pin, &f, O_CLOEXEC, &fd));
 	ASSERT_EQ(0, ksa_allocator_open(fd, 0, &a));
@@ -399,10 +375,10 @@ TEST_F(lib, mapping_outlives_fd)
 	ASSERT_NE(NULL, p);
 	strcpy(p, "still here");
 	close(fd);
-	EXPECT_EQ(before + 1, lt_sysfs_allocators());
+	EXPECT_EQ(before + 1, kst_sysfs_allocators());
 	EXPECT_STREQ("still here", p);
 	ksa_allocator_close(a);
-	EXPECT_EQ(before, lt_sysfs_allocators());
+	EXPECT_EQ(before, kst_sysfs_allocators());
 
 	/* KSA_ALLOCATOR_OWN_FD: the fd goes with the object */
 	ASSERT_EQ(0, ksa_create_allocator(self->pin, &f, O_CLOEXEC, &fd));
@@ -410,7 +386,7 @@ TEST_F(lib, mapping_outlives_fd)
 	ksa_allocator_close(a);
 	EXPECT_EQ(-1, fcntl(fd, F_GETFD));
 	EXPECT_EQ(EBADF, errno);
-	EXPECT_EQ(before, lt_sysfs_allocators());
+	EXPECT_EQ(before, kst_sysfs_allocators());
 
 	/* a pin is not an allocator; unknown flags */
 	EXPECT_EQ(-ENOENT, ksa_allocator_open(self->pin, 0, &a));
@@ -422,7 +398,7 @@ TEST_F(lib, mapping_outlives_fd)
 /* KSA_FRAME_NONBLOCK does not sleep on a blocking allocator. */
 TEST_F(lib, nonblock_flag_on_blocking_fd)
 {
-	struct ksallocator_framing f = lt_framing(1, 4096);
+	struct ksallocator_framing f = kst_framing(1, 4096);
 	struct ksa_allocator *a;
 	void *p;
 
@@ -462,7 +438,7 @@ static void *wait_alloc(void *arg)
  */
 TEST_F(lib, wait_flag_on_nonblocking_fd)
 {
-	struct ksallocator_framing f = lt_framing(1, 4096);
+	struct ksallocator_framing f = kst_framing(1, 4096);
 	struct waiter w = { 0 };
 	struct ksa_allocator *a;
 	pthread_t th;
@@ -499,7 +475,7 @@ TEST_F(lib, wait_flag_on_nonblocking_fd)
 /* The batch helpers: counts, all-or-nothing, non-blocking, all-or-none frees */
 TEST_F(lib, batch)
 {
-	struct ksallocator_framing f = lt_framing(4, 4096);
+	struct ksallocator_framing f = kst_framing(4, 4096);
 	struct ksa_allocator *a;
 	void *fr[KSALLOC_BATCH_MAX + 1], *more[4], *dup[2];
 	int n, i;
@@ -561,7 +537,7 @@ TEST_F(lib, batch)
  */
 TEST_F(lib, size_queries)
 {
-	struct ksallocator_framing f = lt_framing(2, 4096);
+	struct ksallocator_framing f = kst_framing(2, 4096);
 	struct ksallocator_framing_ex *ex;
 	struct ksstreamallocator_status *st;
 	__u32 size = 0, returned = 0;
@@ -674,7 +650,7 @@ TEST_F(lib, size_queries)
 /* BASICSUPPORT: access flags and the description's value type */
 TEST_F(lib, basic_support)
 {
-	struct ksallocator_framing f = lt_framing(1, 4096);
+	struct ksallocator_framing f = kst_framing(1, 4096);
 	struct ksproperty_description d;
 	__u32 access = 0xffff;
 	int fd;
@@ -708,7 +684,7 @@ TEST_F(lib, basic_support)
 /* FREEFRAME on an eventfd: one count per freed frame, and the variants */
 TEST_F(lib, freeframe_events)
 {
-	struct ksallocator_framing f = lt_framing(3, 4096);
+	struct ksallocator_framing f = kst_framing(3, 4096);
 	struct ksa_allocator *a;
 	struct ksa_event *ev, *ev2;
 	void *fr[3];
@@ -782,7 +758,7 @@ TEST_F(lib, freeframe_events)
 /* KSPROPERTY_STREAM_ALLOCATOR, state and framing through the pin helpers */
 TEST_F(lib, pin_helpers)
 {
-	struct ksallocator_framing f = lt_framing(2, 4096), got;
+	struct ksallocator_framing f = kst_framing(2, 4096), got;
 	struct ksalloc_allocator_info i1, i2;
 	__u32 state = 99;
 	int fd, fd2 = -5;
@@ -795,7 +771,7 @@ TEST_F(lib, pin_helpers)
 	f.file_alignment = 5;
 	EXPECT_EQ(-EINVAL, ksa_pin_set_framing(self->pin, &f));
 
-	f = lt_framing(2, 4096);
+	f = kst_framing(2, 4096);
 	ASSERT_EQ(0, ksa_create_allocator(self->pin, &f, O_CLOEXEC, &fd));
 	EXPECT_EQ(-ENOENT, ksa_pin_get_allocator(self->pin, O_CLOEXEC, &fd2));
 	EXPECT_EQ(-1, fd2);
@@ -840,7 +816,7 @@ TEST_F(lib, pin_helpers)
 /* KSRESET through ksa_reset_state(): STATUS_CANCELLED until the end */
 TEST_F(lib, reset)
 {
-	struct ksallocator_framing f = lt_framing(2, 4096);
+	struct ksallocator_framing f = kst_framing(2, 4096);
 	struct ksa_allocator *a;
 	void *p;
 
@@ -862,7 +838,7 @@ TEST_F(lib, reset)
 /* ks-compat.h: the KS names return NTSTATUS values, errno on failure */
 TEST_F(lib, ks_compat)
 {
-	KSALLOCATOR_FRAMING framing = lt_framing(2, 4096);
+	KSALLOCATOR_FRAMING framing = kst_framing(2, 4096);
 	KSSTREAMALLOCATOR_STATUS st;
 	KSPROPERTY prop;
 	HANDLE allocator = INVALID_HANDLE_VALUE;

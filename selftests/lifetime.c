@@ -39,247 +39,50 @@
 
 #include <linux/ksalloc.h>
 
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
-#define KSA_DEV			"/dev/ksalloc"
-#define SYS_ALLOCATORS		"/sys/class/misc/ksalloc/allocators"
-#define SYS_TOTAL_BYTES		"/sys/class/misc/ksalloc/total_bytes"
-#define SYS_REFCNT		"/sys/module/ksalloc/refcnt"
 #define SYS_MODULE		"/sys/module/ksalloc"
-
-static const struct ksguid set_stream = KSPROPSETID_Stream;
-static const struct ksguid set_connection = KSPROPSETID_Connection;
-static const struct ksguid set_streamallocator = KSPROPSETID_StreamAllocator;
-static const struct ksguid mset_streamallocator = KSMETHODSETID_StreamAllocator;
-static const struct ksguid set_ksalloc_pin = KSPROPSETID_KsallocPin;
-static const struct ksguid set_ksalloc_allocator = KSPROPSETID_KsallocAllocator;
-static const struct ksguid name_allocator = KSNAME_Allocator;
-
-/* ---- request helpers: each returns 0 / an fd, or -errno ---- */
-
-static int ks_ioctl(int fd, unsigned long cmd, const void *in, __u32 in_size,
-		    void *out, __u32 out_size, __u32 open_flags)
-{
-	struct ks_ioctl_args a = {
-		.in_buffer = (uintptr_t)in,
-		.out_buffer = (uintptr_t)out,
-		.in_size = in_size,
-		.out_size = out_size,
-		.open_flags = open_flags,
-	};
-
-	return ioctl(fd, cmd, &a) < 0 ? -errno : 0;
-}
-
-static int ks_prop(int fd, const struct ksguid *set, __u32 id, __u32 flags,
-		   void *val, __u32 size, __u32 open_flags)
-{
-	struct ksidentifier p = { .set = *set, .id = id, .flags = flags };
-
-	return ks_ioctl(fd, IOCTL_KS_PROPERTY, &p, sizeof(p), val, size,
-			open_flags);
-}
-
-static int ks_method(int fd, __u32 id, __u32 flags, __u64 *val)
-{
-	struct ksidentifier m = { .set = mset_streamallocator, .id = id,
-				  .flags = flags };
-
-	return ks_ioctl(fd, IOCTL_KS_METHOD, &m, sizeof(m), val, sizeof(*val),
-			0);
-}
 
 static int alloc_frame(int fd, __u64 *off)
 {
-	return ks_method(fd, KSMETHOD_STREAMALLOCATOR_ALLOC,
-			 KSMETHOD_TYPE_WRITE, off);
+	return kst_method(fd, KSMETHOD_STREAMALLOCATOR_ALLOC,
+			  KSMETHOD_TYPE_WRITE, off);
 }
 
 static int free_frame(int fd, __u64 off)
 {
-	return ks_method(fd, KSMETHOD_STREAMALLOCATOR_FREE, KSMETHOD_TYPE_READ,
-			 &off);
-}
-
-static int set_allocator(int pin, __s64 handle)
-{
-	return ks_prop(pin, &set_stream, KSPROPERTY_STREAM_ALLOCATOR,
-		       KSPROPERTY_TYPE_SET, &handle, sizeof(handle), 0);
-}
-
-static int set_state(int pin, __u32 state)
-{
-	return ks_prop(pin, &set_connection, KSPROPERTY_CONNECTION_STATE,
-		       KSPROPERTY_TYPE_SET, &state, sizeof(state), 0);
-}
-
-static int pin_allocator_fd(int pin, __u32 open_flags)
-{
-	__s64 fd = -100;
-	int ret;
-
-	ret = ks_prop(pin, &set_ksalloc_pin, KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
-		      KSPROPERTY_TYPE_GET, &fd, sizeof(fd), open_flags);
-	return ret ? ret : (int)fd;
-}
-
-static int get_status(int fd, struct ksstreamallocator_status *st)
-{
-	return ks_prop(fd, &set_streamallocator,
-		       KSPROPERTY_STREAMALLOCATOR_STATUS, KSPROPERTY_TYPE_GET,
-		       st, sizeof(*st), 0);
-}
-
-static int get_info(int fd, struct ksalloc_allocator_info *info)
-{
-	return ks_prop(fd, &set_ksalloc_allocator,
-		       KSPROPERTY_KSALLOC_ALLOCATOR_INFO, KSPROPERTY_TYPE_GET,
-		       info, sizeof(*info), 0);
-}
-
-static __u64 allocator_id(int fd)
-{
-	struct ksalloc_allocator_info info;
-
-	return get_info(fd, &info) ? 0 : info.id;
-}
-
-static int create_allocator(int pin, __u32 frames, __u32 frame_size,
-			    __u32 open_flags)
-{
-	struct ksallocator_create c = {
-		.object_type = name_allocator,
-		.framing = {
-			.pool_type = KS_POOL_NONPAGED,
-			.frames = frames,
-			.frame_size = frame_size,
-		},
-	};
-	__s64 fd = -100;
-	int ret;
-
-	ret = ks_ioctl(pin, IOCTL_KS_CREATE, &c, sizeof(c), &fd, sizeof(fd),
-		       open_flags);
-	return ret ? ret : (int)fd;
-}
-
-static int open_pin(void)
-{
-	int fd = open(KSA_DEV, O_RDWR | O_CLOEXEC);
-
-	return fd < 0 ? -errno : fd;
-}
-
-/* ---- counters ---- */
-
-static long read_long(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return LONG_MIN;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return LONG_MIN;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
-static int count_fds(void)
-{
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-struct counts {
-	long allocators;
-	long total_bytes;
-	long refcnt;
-	int fds;
-};
-
-static void read_counts(struct counts *c)
-{
-	c->allocators = read_long(SYS_ALLOCATORS);
-	c->total_bytes = read_long(SYS_TOTAL_BYTES);
-	c->refcnt = read_long(SYS_REFCNT);
-	c->fds = count_fds();
-}
-
-static int counts_equal(const struct counts *a, const struct counts *b)
-{
-	return a->allocators == b->allocators &&
-	       a->total_bytes == b->total_bytes &&
-	       a->refcnt == b->refcnt && a->fds == b->fds;
-}
-
-/*
- * Releases normally run before close(), munmap() or exit return, so the
- * counters already match; the wait (at most 2 s) only absorbs a release the
- * kernel chose to defer. It never makes a wrong count pass.
- */
-static void wait_counts(const struct counts *want, struct counts *got)
-{
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		read_counts(got);
-		if (counts_equal(want, got))
-			return;
-		usleep(10000);
-	}
+	return kst_method(fd, KSMETHOD_STREAMALLOCATOR_FREE,
+			  KSMETHOD_TYPE_READ, &off);
 }
 
 /*
  * Counters are the fixture's baseline plus: live allocators, their frame
- * bytes, module references (open pin and allocator files), fds.
+ * bytes, module references (open pin and allocator files), fds. The wait
+ * for a deferred release is at most 2 s.
  */
-#define ASSERT_COUNTS(_dalloc, _dbytes, _dref, _dfds) do {		\
-	struct counts _want = {						\
+#define ASSERT_COUNTS(_dalloc, _dbytes, _dref, _dfds)			\
+	KST_ASSERT_COUNTS(((struct kst_counts){				\
 		.allocators = self->base.allocators + (_dalloc),	\
 		.total_bytes = self->base.total_bytes + (_dbytes),	\
 		.refcnt = self->base.refcnt + (_dref),			\
 		.fds = self->base.fds + (_dfds),			\
-	}, _got;							\
-	wait_counts(&_want, &_got);					\
-	ASSERT_EQ(_want.allocators, _got.allocators)			\
-		TH_LOG("allocators in sysfs");				\
-	ASSERT_EQ(_want.total_bytes, _got.total_bytes)			\
-		TH_LOG("total_bytes in sysfs");				\
-	ASSERT_EQ(_want.refcnt, _got.refcnt)				\
-		TH_LOG("module refcnt");				\
-	ASSERT_EQ(_want.fds, _got.fds)					\
-		TH_LOG("entries in /proc/self/fd");			\
-} while (0)
+	}), 200)
 
 FIXTURE(life)
 {
 	long page;
-	struct counts base;
+	struct kst_counts base;
 };
 
 FIXTURE_SETUP(life)
 {
 	self->page = sysconf(_SC_PAGESIZE);
-	ASSERT_EQ(0, access(KSA_DEV, R_OK | W_OK)) {
-		TH_LOG("%s: %s (is the module loaded?)", KSA_DEV,
+	ASSERT_EQ(0, access(KST_DEV, R_OK | W_OK)) {
+		TH_LOG("%s: %s (is the module loaded?)", KST_DEV,
 		       strerror(errno));
 	}
-	read_counts(&self->base);
+	kst_read_counts(&self->base);
 	ASSERT_LE(0, self->base.allocators);
 	ASSERT_LE(0, self->base.total_bytes);
 	ASSERT_LE(0, self->base.refcnt);
@@ -295,13 +98,13 @@ TEST_F(life, module_reference_per_file)
 {
 	int p1, p2, a;
 
-	p1 = open_pin();
+	p1 = kst_open_pin();
 	ASSERT_LE(0, p1);
 	ASSERT_COUNTS(0, 0, 1, 1);
-	p2 = open_pin();
+	p2 = kst_open_pin();
 	ASSERT_LE(0, p2);
 	ASSERT_COUNTS(0, 0, 2, 2);
-	a = create_allocator(p1, 2, self->page, O_CLOEXEC);
+	a = kst_create_allocator(p1, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
 	ASSERT_COUNTS(1, 2 * self->page, 3, 3);
 	/* A second fd of the same file is not a second reference */
@@ -326,13 +129,13 @@ TEST_F(life, creator_pin_closed_first)
 	struct ksstreamallocator_status st;
 	int pin, a;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 1, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
 	EXPECT_EQ(0, close(pin));
 	ASSERT_COUNTS(1, self->page, 1, 1);
-	EXPECT_EQ(0, get_status(a, &st));
+	EXPECT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(1, st.framing.frames);
 	EXPECT_EQ(0, close(a));
 	ASSERT_COUNTS(0, 0, 0, 0);
@@ -344,11 +147,11 @@ TEST_F(life, pin_closed_then_allocator)
 	__u64 off;
 	int pin, a;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, set_allocator(pin, a));
+	ASSERT_EQ(0, kst_set_allocator(pin, a));
 	ASSERT_COUNTS(1, 2 * self->page, 2, 2);
 
 	EXPECT_EQ(0, close(pin));
@@ -369,26 +172,26 @@ TEST_F(life, allocator_fd_closed_first)
 	__u64 id, off;
 	int pin, a, got;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
+	id = kst_allocator_id(a);
 	ASSERT_NE(0, id);
 	ASSERT_EQ(0, alloc_frame(a, &off));
-	ASSERT_EQ(0, set_allocator(pin, a));
+	ASSERT_EQ(0, kst_set_allocator(pin, a));
 
 	EXPECT_EQ(0, close(a));
 	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
 
 	/* The pin holds the only reference; the allocator is intact */
-	got = pin_allocator_fd(pin, O_CLOEXEC);
+	got = kst_pin_allocator_fd(pin, O_CLOEXEC);
 	ASSERT_LE(0, got);
-	ASSERT_EQ(0, get_info(got, &info));
+	ASSERT_EQ(0, kst_get_info(got, &info));
 	EXPECT_EQ(id, info.id);
 	EXPECT_EQ(2, info.frames);
 	EXPECT_EQ(1, info.allocated_frames);
-	ASSERT_EQ(0, get_status(got, &st));
+	ASSERT_EQ(0, kst_get_status(got, &st));
 	EXPECT_EQ(1, st.allocated_frames);
 	EXPECT_EQ(0, free_frame(got, off));
 	EXPECT_EQ(0, close(got));
@@ -404,21 +207,21 @@ TEST_F(life, other_pin_only_reference)
 	int creator, holder, a, got;
 	__u64 id;
 
-	creator = open_pin();
+	creator = kst_open_pin();
 	ASSERT_LE(0, creator);
-	holder = open_pin();
+	holder = kst_open_pin();
 	ASSERT_LE(0, holder);
-	a = create_allocator(creator, 3, self->page, O_CLOEXEC);
+	a = kst_create_allocator(creator, 3, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
-	ASSERT_EQ(0, set_allocator(holder, a));
+	id = kst_allocator_id(a);
+	ASSERT_EQ(0, kst_set_allocator(holder, a));
 	EXPECT_EQ(0, close(a));
 	EXPECT_EQ(0, close(creator));
 	ASSERT_COUNTS(1, 3 * self->page, 2, 1);
 
-	got = pin_allocator_fd(holder, 0);
+	got = kst_pin_allocator_fd(holder, 0);
 	ASSERT_LE(0, got);
-	EXPECT_EQ(id, allocator_id(got));
+	EXPECT_EQ(id, kst_allocator_id(got));
 	EXPECT_EQ(0, close(got));
 
 	EXPECT_EQ(0, close(holder));
@@ -430,24 +233,24 @@ TEST_F(life, replace_and_clear)
 {
 	int pin, a, b;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 1, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	b = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	b = kst_create_allocator(pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, set_allocator(pin, a));
+	ASSERT_EQ(0, kst_set_allocator(pin, a));
 	EXPECT_EQ(0, close(a));
 	EXPECT_EQ(0, close(b));
 	/* b is gone (no holder), a is held by the pin */
 	ASSERT_COUNTS(1, self->page, 2, 1);
 
-	b = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	b = kst_create_allocator(pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, set_allocator(pin, b));
+	ASSERT_EQ(0, kst_set_allocator(pin, b));
 	EXPECT_EQ(0, close(b));
 	ASSERT_COUNTS(1, 2 * self->page, 2, 1);
-	ASSERT_EQ(0, set_allocator(pin, KS_NULL_HANDLE));
+	ASSERT_EQ(0, kst_set_allocator(pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(0, 0, 1, 1);
 	EXPECT_EQ(0, close(pin));
 	ASSERT_COUNTS(0, 0, 0, 0);
@@ -492,14 +295,14 @@ TEST_F(life, child_exits_holding)
 
 		close(ready[0]);
 		close(go[1]);
-		pin = open_pin();
+		pin = kst_open_pin();
 		if (pin < 0)
 			_exit(10);
-		a = create_allocator(pin, 2, 4096, 0);
+		a = kst_create_allocator(pin, 2, 4096, 0);
 		if (a < 0)
 			_exit(11);
-		id = allocator_id(a);
-		if (set_allocator(pin, a))
+		id = kst_allocator_id(a);
+		if (kst_set_allocator(pin, a))
 			_exit(12);
 		if (close(a))
 			_exit(13);
@@ -544,12 +347,12 @@ TEST_F(life, child_killed_holding_everything)
 		void *m;
 
 		close(ready[0]);
-		pin = open_pin();
-		a = create_allocator(pin, 2, 4096, 0);
-		b = create_allocator(pin, 1, 4096, 0);
+		pin = kst_open_pin();
+		a = kst_create_allocator(pin, 2, 4096, 0);
+		b = kst_create_allocator(pin, 1, 4096, 0);
 		if (pin < 0 || a < 0 || b < 0)
 			_exit(10);
-		if (set_allocator(pin, a) || alloc_frame(a, &off) ||
+		if (kst_set_allocator(pin, a) || alloc_frame(a, &off) ||
 		    alloc_frame(b, &off))
 			_exit(11);
 		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
@@ -585,17 +388,17 @@ TEST_F(life, mapping_outlives_fds)
 	size_t i;
 	int pin, a;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 3, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 3, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, get_info(a, &info));
+	ASSERT_EQ(0, kst_get_info(a, &info));
 	ASSERT_EQ(3 * self->page, info.mmap_size);
 	m = mmap(NULL, info.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	for (i = 0; i < info.mmap_size; i++)
 		m[i] = (unsigned char)(i * 7 + 1);
-	ASSERT_EQ(0, set_allocator(pin, a));
+	ASSERT_EQ(0, kst_set_allocator(pin, a));
 
 	EXPECT_EQ(0, close(a));
 	EXPECT_EQ(0, close(pin));
@@ -623,9 +426,9 @@ TEST_F(life, two_mappings)
 	unsigned char *m1, *m2;
 	int pin, a;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
 	EXPECT_EQ(0, close(pin));
 	m1 = mmap(NULL, self->page, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
@@ -655,28 +458,28 @@ static int child_use(int pin, int a, __u64 id)
 	__u64 off;
 	int got;
 
-	if (get_status(a, &st))
+	if (kst_get_status(a, &st))
 		return 20;
 	if (st.framing.frames != 2 || st.allocated_frames != 0)
 		return 21;
-	if (allocator_id(a) != id)
+	if (kst_allocator_id(a) != id)
 		return 22;
-	if (set_allocator(pin, a))
+	if (kst_set_allocator(pin, a))
 		return 23;
 	if (close(a))
 		return 24;
-	got = pin_allocator_fd(pin, O_CLOEXEC);
+	got = kst_pin_allocator_fd(pin, O_CLOEXEC);
 	if (got < 0)
 		return 25;
-	if (allocator_id(got) != id)
+	if (kst_allocator_id(got) != id)
 		return 26;
 	if (alloc_frame(got, &off))
 		return 27;
-	if (get_status(got, &st) || st.allocated_frames != 1)
+	if (kst_get_status(got, &st) || st.allocated_frames != 1)
 		return 28;
 	if (free_frame(got, off))
 		return 29;
-	if (get_status(got, &st) || st.allocated_frames != 0)
+	if (kst_get_status(got, &st) || st.allocated_frames != 0)
 		return 30;
 	if (close(got))
 		return 31;
@@ -693,11 +496,11 @@ TEST_F(life, fork_parent_closes_first)
 	char c;
 	pid_t pid;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
+	id = kst_allocator_id(a);
 	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
 
 	pid = fork();
@@ -798,11 +601,11 @@ TEST_F(life, scm_rights_parent_closes_first)
 	}
 	close(sv[1]);
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 2, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
+	id = kst_allocator_id(a);
 	fds[0] = pin;
 	fds[1] = a;
 	ASSERT_EQ(0, send_fds(sv[0], fds, 2));
@@ -844,13 +647,13 @@ TEST_F(life, scm_rights_from_exited_child)
 		__u64 cid;
 
 		close(sv[0]);
-		pin = open_pin();
+		pin = kst_open_pin();
 		if (pin < 0)
 			_exit(10);
-		a = create_allocator(pin, 2, 4096, 0);
+		a = kst_create_allocator(pin, 2, 4096, 0);
 		if (a < 0)
 			_exit(11);
-		cid = allocator_id(a);
+		cid = kst_allocator_id(a);
 		fds[0] = pin;
 		fds[1] = a;
 		if (send_fds(sv[1], fds, 2))
@@ -880,11 +683,11 @@ TEST_F(life, scm_rights_never_received)
 	int sv[2], fds[2], pin, a;
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
-	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 1, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, set_allocator(pin, a));
+	ASSERT_EQ(0, kst_set_allocator(pin, a));
 	fds[0] = pin;
 	fds[1] = a;
 	ASSERT_EQ(0, send_fds(sv[0], fds, 2));
@@ -969,7 +772,7 @@ static void *race_setter(void *arg)
 			h = KS_NULL_HANDLE;
 			break;
 		}
-		ret = set_allocator(pin, h);
+		ret = kst_set_allocator(pin, h);
 		if (!ret)
 			__atomic_add_fetch(&r->sets_ok, 1, __ATOMIC_RELAXED);
 		else if (ret == -EBUSY)
@@ -980,13 +783,13 @@ static void *race_setter(void *arg)
 			race_bad(r, 1, -ret);
 
 		if (i % 4 == me) {
-			int got = pin_allocator_fd(pin, O_CLOEXEC);
+			int got = kst_pin_allocator_fd(pin, O_CLOEXEC);
 
 			if (got >= 0) {
 				struct ksstreamallocator_status st;
 
 				/* A published fd is always a live allocator */
-				if (get_status(got, &st))
+				if (kst_get_status(got, &st))
 					race_bad(r, 2, errno);
 				close(got);
 				__atomic_add_fetch(&r->gets_ok, 1,
@@ -1003,7 +806,7 @@ static void *race_setter(void *arg)
 static void *race_alloc_churn(void *arg)
 {
 	struct race *r = arg;
-	int creator = open_pin();
+	int creator = kst_open_pin();
 	int i;
 
 	if (creator < 0) {
@@ -1011,7 +814,7 @@ static void *race_alloc_churn(void *arg)
 		return NULL;
 	}
 	for (i = 0; i < RACE_ITERATIONS && !race_expired(r); i++) {
-		int fd = create_allocator(creator, 1 + (i & 1), 4096, O_CLOEXEC);
+		int fd = kst_create_allocator(creator, 1 + (i & 1), 4096, O_CLOEXEC);
 		int old;
 
 		if (fd < 0) {
@@ -1024,7 +827,7 @@ static void *race_alloc_churn(void *arg)
 		__atomic_add_fetch(&r->allocs_made, 1, __ATOMIC_RELAXED);
 		if (i % 64 == 63) {
 			close(creator);
-			creator = open_pin();
+			creator = kst_open_pin();
 			if (creator < 0) {
 				race_bad(r, 6, -creator);
 				return NULL;
@@ -1047,15 +850,15 @@ static void *race_pin_churn(void *arg)
 		if (i % 3 == 0) {
 			int pin = load_fd(&r->pins[slot]);
 
-			ret = set_state(pin, KSSTATE_RUN);
+			ret = kst_set_state(pin, KSSTATE_RUN);
 			if (ret && ret != -EBADF && ret != -ENOENT)
 				race_bad(r, 7, -ret);
-			ret = set_state(pin, KSSTATE_STOP);
+			ret = kst_set_state(pin, KSSTATE_STOP);
 			if (ret && ret != -EBADF && ret != -ENOENT)
 				race_bad(r, 8, -ret);
 			continue;
 		}
-		fd = open_pin();
+		fd = kst_open_pin();
 		if (fd < 0) {
 			race_bad(r, 9, -fd);
 			continue;
@@ -1073,12 +876,12 @@ TEST_F(life, race_set_close_recreate)
 	pthread_t t[4];
 	int i, creator;
 
-	creator = open_pin();
+	creator = kst_open_pin();
 	ASSERT_LE(0, creator);
 	for (i = 0; i < 2; i++) {
-		r.pins[i] = open_pin();
+		r.pins[i] = kst_open_pin();
 		ASSERT_LE(0, r.pins[i]);
-		r.allocs[i] = create_allocator(creator, 1, self->page, O_CLOEXEC);
+		r.allocs[i] = kst_create_allocator(creator, 1, self->page, O_CLOEXEC);
 		ASSERT_LE(0, r.allocs[i]);
 	}
 	EXPECT_EQ(0, close(creator));
@@ -1131,7 +934,7 @@ static void *swap_thread(void *arg)
 		__s64 h = (i + me) % 3 == 0 ? s->a :
 			  (i + me) % 3 == 1 ? s->b : KS_NULL_HANDLE;
 
-		if (!set_allocator(s->pin, h))
+		if (!kst_set_allocator(s->pin, h))
 			__atomic_add_fetch(&s->ok, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
@@ -1143,11 +946,11 @@ TEST_F(life, race_swap_one_pin)
 	pthread_t t[3];
 	int i, got;
 
-	s.pin = open_pin();
+	s.pin = kst_open_pin();
 	ASSERT_LE(0, s.pin);
-	s.a = create_allocator(s.pin, 1, self->page, O_CLOEXEC);
+	s.a = kst_create_allocator(s.pin, 1, self->page, O_CLOEXEC);
 	ASSERT_LE(0, s.a);
-	s.b = create_allocator(s.pin, 2, self->page, O_CLOEXEC);
+	s.b = kst_create_allocator(s.pin, 2, self->page, O_CLOEXEC);
 	ASSERT_LE(0, s.b);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, swap_thread, &s));
@@ -1158,12 +961,12 @@ TEST_F(life, race_swap_one_pin)
 
 	EXPECT_EQ(0, close(s.a));
 	EXPECT_EQ(0, close(s.b));
-	got = pin_allocator_fd(s.pin, O_CLOEXEC);
+	got = kst_pin_allocator_fd(s.pin, O_CLOEXEC);
 	if (got >= 0) {
 		/* The pin holds one of them, the other is gone */
 		struct ksalloc_allocator_info info;
 
-		ASSERT_EQ(0, get_info(got, &info));
+		ASSERT_EQ(0, kst_get_info(got, &info));
 		EXPECT_EQ(0, close(got));
 		ASSERT_COUNTS(1, info.frames * self->page, 2, 1);
 	} else {
@@ -1194,10 +997,10 @@ TEST_F(life, unload_refused_while_open)
 	void *m;
 	int pin, a, err;
 
-	pin = open_pin();
+	pin = kst_open_pin();
 	ASSERT_LE(0, pin);
 	ASSERT_COUNTS(0, 0, 1, 1);
-	ASSERT_LT(0, read_long(SYS_REFCNT));
+	ASSERT_LT(0, kst_read_long(KST_SYS_REFCNT));
 	err = try_unload();
 	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY) {
 		TH_LOG("delete_module with a pin open: %s",
@@ -1206,25 +1009,25 @@ TEST_F(life, unload_refused_while_open)
 	ASSERT_EQ(0, stat(SYS_MODULE, &sb));
 
 	/* Only an allocator fd */
-	a = create_allocator(pin, 1, self->page, O_CLOEXEC);
+	a = kst_create_allocator(pin, 1, self->page, O_CLOEXEC);
 	ASSERT_LE(0, a);
 	EXPECT_EQ(0, close(pin));
 	ASSERT_COUNTS(1, self->page, 1, 1);
-	ASSERT_LT(0, read_long(SYS_REFCNT));
+	ASSERT_LT(0, kst_read_long(KST_SYS_REFCNT));
 	err = try_unload();
 	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY) {
 		TH_LOG("delete_module with an allocator open: %s",
 		       err ? strerror(err) : "succeeded");
 	}
 	ASSERT_EQ(0, stat(SYS_MODULE, &sb));
-	EXPECT_EQ(0, get_status(a, &st));
+	EXPECT_EQ(0, kst_get_status(a, &st));
 
 	/* Only a mapping */
 	m = mmap(NULL, self->page, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	EXPECT_EQ(0, close(a));
 	ASSERT_COUNTS(1, self->page, 1, 0);
-	ASSERT_LT(0, read_long(SYS_REFCNT));
+	ASSERT_LT(0, kst_read_long(KST_SYS_REFCNT));
 	err = try_unload();
 	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY) {
 		TH_LOG("delete_module with a mapping: %s",
@@ -1234,7 +1037,7 @@ TEST_F(life, unload_refused_while_open)
 	memset(m, 1, 16);
 	EXPECT_EQ(0, munmap(m, self->page));
 	ASSERT_COUNTS(0, 0, 0, 0);
-	ASSERT_EQ(0, access(KSA_DEV, F_OK));
+	ASSERT_EQ(0, access(KST_DEV, F_OK));
 }
 
 TEST_HARNESS_MAIN

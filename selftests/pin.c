@@ -34,11 +34,9 @@
 
 #include <linux/ksalloc.h>
 
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
-#define KSA_DEV			"/dev/ksalloc"
-#define SYS_ALLOCATORS		"/sys/class/misc/ksalloc/allocators"
-#define SYS_TOTAL_BYTES		"/sys/class/misc/ksalloc/total_bytes"
 #define PARAM_MAX_BYTES		"/sys/module/ksalloc/parameters/max_allocator_bytes"
 #define PARAM_MAX_FRAMES	"/sys/module/ksalloc/parameters/max_frames"
 
@@ -47,145 +45,11 @@
 
 static const struct ksguid set_stream = KSPROPSETID_Stream;
 static const struct ksguid set_connection = KSPROPSETID_Connection;
-static const struct ksguid set_streamallocator = KSPROPSETID_StreamAllocator;
-static const struct ksguid mset_streamallocator = KSMETHODSETID_StreamAllocator;
 static const struct ksguid set_ksalloc_pin = KSPROPSETID_KsallocPin;
-static const struct ksguid set_ksalloc_allocator = KSPROPSETID_KsallocAllocator;
 static const struct ksguid name_allocator = KSNAME_Allocator;
 static const struct ksguid name_allocator_ex = KSNAME_AllocatorEx;
 static const struct ksguid mem_system = KSMEMORY_TYPE_SYSTEM;
 static const struct ksguid mem_paged = KSMEMORY_TYPE_KERNEL_PAGED;
-
-/* ---- request helpers: each returns 0 / an fd, or -errno ---- */
-
-static int ks_ioctl(int fd, unsigned long cmd, const void *in, __u32 in_size,
-		    void *out, __u32 out_size, __u32 open_flags,
-		    __u32 *returned)
-{
-	struct ks_ioctl_args a = {
-		.in_buffer = (uintptr_t)in,
-		.out_buffer = (uintptr_t)out,
-		.in_size = in_size,
-		.out_size = out_size,
-		.bytes_returned = 0xdeadbeef,
-		.open_flags = open_flags,
-	};
-	int ret = ioctl(fd, cmd, &a);
-
-	if (returned)
-		*returned = a.bytes_returned;
-	return ret < 0 ? -errno : ret;
-}
-
-static int ks_prop(int fd, const struct ksguid *set, __u32 id, __u32 flags,
-		   void *val, __u32 size, __u32 open_flags, __u32 *returned)
-{
-	struct ksidentifier p = { .set = *set, .id = id, .flags = flags };
-
-	return ks_ioctl(fd, IOCTL_KS_PROPERTY, &p, sizeof(p), val, size,
-			open_flags, returned);
-}
-
-static int ks_method(int fd, __u32 id, __u32 flags, __u64 *val)
-{
-	struct ksidentifier m = { .set = mset_streamallocator, .id = id,
-				  .flags = flags };
-
-	return ks_ioctl(fd, IOCTL_KS_METHOD, &m, sizeof(m), val, sizeof(*val),
-			0, NULL);
-}
-
-static int set_allocator(int pin, __s64 handle)
-{
-	return ks_prop(pin, &set_stream, KSPROPERTY_STREAM_ALLOCATOR,
-		       KSPROPERTY_TYPE_SET, &handle, sizeof(handle), 0, NULL);
-}
-
-/* KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD: the fd, or -errno */
-static int pin_allocator_fd(int pin, __u32 open_flags)
-{
-	__s64 fd = -100;
-	int ret;
-
-	ret = ks_prop(pin, &set_ksalloc_pin, KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
-		      KSPROPERTY_TYPE_GET, &fd, sizeof(fd), open_flags, NULL);
-	return ret ? ret : (int)fd;
-}
-
-static int get_state(int pin, __u32 *state)
-{
-	return ks_prop(pin, &set_connection, KSPROPERTY_CONNECTION_STATE,
-		       KSPROPERTY_TYPE_GET, state, sizeof(*state), 0, NULL);
-}
-
-static int set_state(int pin, __u32 state)
-{
-	return ks_prop(pin, &set_connection, KSPROPERTY_CONNECTION_STATE,
-		       KSPROPERTY_TYPE_SET, &state, sizeof(state), 0, NULL);
-}
-
-static int get_status(int fd, struct ksstreamallocator_status *st)
-{
-	memset(st, 0xa5, sizeof(*st));
-	return ks_prop(fd, &set_streamallocator,
-		       KSPROPERTY_STREAMALLOCATOR_STATUS, KSPROPERTY_TYPE_GET,
-		       st, sizeof(*st), 0, NULL);
-}
-
-static int get_info(int fd, struct ksalloc_allocator_info *info)
-{
-	memset(info, 0xa5, sizeof(*info));
-	return ks_prop(fd, &set_ksalloc_allocator,
-		       KSPROPERTY_KSALLOC_ALLOCATOR_INFO, KSPROPERTY_TYPE_GET,
-		       info, sizeof(*info), 0, NULL);
-}
-
-/* The allocator's id, or 0 if @fd is not a working allocator fd */
-static __u64 allocator_id(int fd)
-{
-	struct ksalloc_allocator_info info;
-
-	return get_info(fd, &info) ? 0 : info.id;
-}
-
-static struct ksallocator_framing mk_framing(__u32 frames, __u32 frame_size)
-{
-	struct ksallocator_framing f = {
-		.options_flags = 0,
-		.pool_type = KS_POOL_NONPAGED,
-		.frames = frames,
-		.frame_size = frame_size,
-		.file_alignment = 0,
-	};
-
-	return f;
-}
-
-static int create_framing(int pin, const struct ksallocator_framing *f,
-			  __u32 open_flags)
-{
-	struct ksallocator_create c = { .object_type = name_allocator,
-					.framing = *f };
-	__s64 fd = -100;
-	__u32 ret_bytes;
-	int ret;
-
-	ret = ks_ioctl(pin, IOCTL_KS_CREATE, &c, sizeof(c), &fd, sizeof(fd),
-		       open_flags, &ret_bytes);
-	if (ret)
-		return ret;
-	if (ret_bytes != sizeof(fd) || fd < 0 || fd > INT_MAX)
-		return -1000;	/* a malformed success: no errno is this */
-	return (int)fd;
-}
-
-static int create_allocator(int pin, __u32 frames, __u32 frame_size,
-			    __u32 open_flags)
-{
-	struct ksallocator_framing f = mk_framing(frames, frame_size);
-
-	return create_framing(pin, &f, open_flags);
-}
 
 /* The _EX request: object type, header and up to four framing items. */
 struct ex_create {
@@ -233,109 +97,30 @@ static int create_ex(int pin, struct ex_create *c, __u32 in_size)
 	__s64 fd = -100;
 	int ret;
 
-	ret = ks_ioctl(pin, IOCTL_KS_CREATE, c, in_size, &fd, sizeof(fd), 0,
-		       NULL);
+	ret = kst_ioctl(pin, IOCTL_KS_CREATE, c, in_size, &fd, sizeof(fd), 0,
+			NULL);
 	return ret ? ret : (int)fd;
 }
 
-/* ---- counters ---- */
-
-static long read_long(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return LONG_MIN;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return LONG_MIN;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
-static int count_fds(void)
-{
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-struct counts {
-	long allocators;
-	long total_bytes;
-	int fds;
-};
-
-static void read_counts(struct counts *c)
-{
-	c->allocators = read_long(SYS_ALLOCATORS);
-	c->total_bytes = read_long(SYS_TOTAL_BYTES);
-	c->fds = count_fds();
-}
-
-/*
- * Releases run before close() or the ioctl returns to user space, so the
- * counters should already match; the short wait only absorbs a release the
- * kernel chose to defer (delayed fput), it is not what is being tested.
- */
-static void wait_counts(const struct counts *want, struct counts *got)
-{
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		read_counts(got);
-		if (got->allocators == want->allocators &&
-		    got->total_bytes == want->total_bytes &&
-		    got->fds == want->fds)
-			return;
-		usleep(10000);
-	}
-}
-
 /* Counters are @base plus the given deltas (after any pending release). */
-#define ASSERT_COUNTS(_base, _dalloc, _dbytes, _dfds) do {		\
-	struct counts _want = {						\
+#define ASSERT_COUNTS(_base, _dalloc, _dbytes, _dfds)			\
+	KST_ASSERT_COUNTS(((struct kst_counts){				\
 		.allocators = (_base).allocators + (_dalloc),		\
 		.total_bytes = (_base).total_bytes + (_dbytes),		\
+		.refcnt = KST_ANY,					\
 		.fds = (_base).fds + (_dfds),				\
-	}, _got;							\
-	wait_counts(&_want, &_got);					\
-	ASSERT_EQ(_want.allocators, _got.allocators)			\
-		TH_LOG("allocators in sysfs");				\
-	ASSERT_EQ(_want.total_bytes, _got.total_bytes)			\
-		TH_LOG("total_bytes in sysfs");				\
-	ASSERT_EQ(_want.fds, _got.fds)					\
-		TH_LOG("entries in /proc/self/fd");			\
-} while (0)
+	}), 100)
 
 static int fd_flags(int fd)
 {
 	return fcntl(fd, F_GETFD);
 }
 
-static int write_str(const char *path, const char *s)
+/* Module parameters a test lowers; the teardown puts them back. */
+static void restore_params(long *saved_max_bytes, long *saved_max_frames)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+	kst_restore_param(PARAM_MAX_BYTES, saved_max_bytes);
+	kst_restore_param(PARAM_MAX_FRAMES, saved_max_frames);
 }
 
 /* ---- the pin fixture ---- */
@@ -344,7 +129,7 @@ FIXTURE(pin)
 {
 	int pin;
 	long page;
-	struct counts base;
+	struct kst_counts base;
 	long saved_max_bytes;	/* LONG_MIN: not changed */
 	long saved_max_frames;
 };
@@ -354,12 +139,12 @@ FIXTURE_SETUP(pin)
 	self->saved_max_bytes = LONG_MIN;
 	self->saved_max_frames = LONG_MIN;
 	self->page = sysconf(_SC_PAGESIZE);
-	self->pin = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	self->pin = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->pin) {
-		TH_LOG("open %s: %s (is the module loaded?)", KSA_DEV,
+		TH_LOG("open %s: %s (is the module loaded?)", KST_DEV,
 		       strerror(errno));
 	}
-	read_counts(&self->base);
+	kst_read_counts(&self->base);
 	ASSERT_LE(0, self->base.allocators);
 	ASSERT_LE(0, self->base.total_bytes);
 	ASSERT_LT(0, self->base.fds);
@@ -367,39 +152,16 @@ FIXTURE_SETUP(pin)
 
 FIXTURE_TEARDOWN(pin)
 {
-	char buf[32];
-
-	if (self->saved_max_bytes != LONG_MIN) {
-		snprintf(buf, sizeof(buf), "%ld", self->saved_max_bytes);
-		write_str(PARAM_MAX_BYTES, buf);
-	}
-	if (self->saved_max_frames != LONG_MIN) {
-		snprintf(buf, sizeof(buf), "%ld", self->saved_max_frames);
-		write_str(PARAM_MAX_FRAMES, buf);
-	}
+	restore_params(&self->saved_max_bytes, &self->saved_max_frames);
 	if (self->pin >= 0)
 		close(self->pin);
-}
-
-/* Lower a module parameter for this test; the teardown puts it back. */
-static int lower_param(const char *path, long *saved, long value)
-{
-	char buf[32];
-
-	if (*saved == LONG_MIN) {
-		*saved = read_long(path);
-		if (*saved == LONG_MIN)
-			return -ENOENT;
-	}
-	snprintf(buf, sizeof(buf), "%ld", value);
-	return write_str(path, buf);
 }
 
 /* ---- IOCTL_KS_CREATE ---- */
 
 TEST_F(pin, create_simple)
 {
-	struct ksallocator_framing f = mk_framing(2, 4096);
+	struct ksallocator_framing f = kst_framing(2, 4096);
 	struct ksallocator_create c = { .object_type = name_allocator };
 	struct ksstreamallocator_status st;
 	__u32 ret_bytes = 0;
@@ -408,8 +170,8 @@ TEST_F(pin, create_simple)
 
 	f.options_flags = KSALLOCATOR_OPTIONF_SYSTEM_MEMORY;
 	c.framing = f;
-	ASSERT_EQ(0, ks_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c), &out,
-			      sizeof(out), 0, &ret_bytes));
+	ASSERT_EQ(0, kst_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c), &out,
+			       sizeof(out), 0, &ret_bytes));
 	EXPECT_EQ(sizeof(__s64), ret_bytes);
 	ASSERT_LE(0, out);
 	ASSERT_GE(INT_MAX, out);
@@ -417,12 +179,12 @@ TEST_F(pin, create_simple)
 	ASSERT_COUNTS(self->base, 1, 2 * self->page, 1);
 
 	/* It is an allocator: STATUS answers with the creation framing. */
-	ASSERT_EQ(0, get_status(fd, &st));
+	ASSERT_EQ(0, kst_get_status(fd, &st));
 	EXPECT_EQ(0, memcmp(&f, &st.framing, sizeof(f)));
 	EXPECT_EQ(0, st.allocated_frames);
 	EXPECT_EQ(0, st.reserved);
 	/* ... and the pin is not one: STATUS is not a pin property. */
-	EXPECT_EQ(-ENOENT, get_status(self->pin, &st));
+	EXPECT_EQ(-ENOENT, kst_get_status(self->pin, &st));
 
 	/* No open_flags: no close-on-exec, blocking, read-write. */
 	EXPECT_EQ(0, fd_flags(fd) & FD_CLOEXEC);
@@ -439,7 +201,7 @@ TEST_F(pin, create_cloexec)
 {
 	int fd;
 
-	fd = create_allocator(self->pin, 1, 4096, O_CLOEXEC);
+	fd = kst_create_allocator(self->pin, 1, 4096, O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(FD_CLOEXEC, fd_flags(fd) & FD_CLOEXEC);
 	/* O_CLOEXEC is an fd flag, not a file status flag */
@@ -453,19 +215,19 @@ TEST_F(pin, create_nonblock)
 	__u64 off;
 	int fd;
 
-	fd = create_allocator(self->pin, 1, 4096, O_NONBLOCK);
+	fd = kst_create_allocator(self->pin, 1, 4096, O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(O_NONBLOCK, fcntl(fd, F_GETFL) & O_NONBLOCK);
 	EXPECT_EQ(0, fd_flags(fd) & FD_CLOEXEC);
 
 	/* The flag is live: an empty pool says EAGAIN instead of sleeping. */
-	ASSERT_EQ(0, ks_method(fd, KSMETHOD_STREAMALLOCATOR_ALLOC,
-			       KSMETHOD_TYPE_WRITE, &off));
-	EXPECT_EQ(-EAGAIN, ks_method(fd, KSMETHOD_STREAMALLOCATOR_ALLOC,
-				     KSMETHOD_TYPE_WRITE, &off));
+	ASSERT_EQ(0, kst_method(fd, KSMETHOD_STREAMALLOCATOR_ALLOC,
+				KSMETHOD_TYPE_WRITE, &off));
+	EXPECT_EQ(-EAGAIN, kst_method(fd, KSMETHOD_STREAMALLOCATOR_ALLOC,
+				      KSMETHOD_TYPE_WRITE, &off));
 	EXPECT_EQ(0, close(fd));
 
-	fd = create_allocator(self->pin, 1, 4096, O_NONBLOCK | O_CLOEXEC);
+	fd = kst_create_allocator(self->pin, 1, 4096, O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(O_NONBLOCK, fcntl(fd, F_GETFL) & O_NONBLOCK);
 	EXPECT_EQ(FD_CLOEXEC, fd_flags(fd) & FD_CLOEXEC);
@@ -476,35 +238,35 @@ TEST_F(pin, create_nonblock)
 /* open_flags takes only O_CLOEXEC and O_NONBLOCK. */
 TEST_F(pin, create_bad_open_flags)
 {
-	EXPECT_EQ(-EINVAL, create_allocator(self->pin, 1, 4096, O_APPEND));
-	EXPECT_EQ(-EINVAL, create_allocator(self->pin, 1, 4096, O_RDWR));
-	EXPECT_EQ(-EINVAL, create_allocator(self->pin, 1, 4096,
-					    O_CLOEXEC | O_TRUNC));
+	EXPECT_EQ(-EINVAL, kst_create_allocator(self->pin, 1, 4096, O_APPEND));
+	EXPECT_EQ(-EINVAL, kst_create_allocator(self->pin, 1, 4096, O_RDWR));
+	EXPECT_EQ(-EINVAL, kst_create_allocator(self->pin, 1, 4096,
+						O_CLOEXEC | O_TRUNC));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
 TEST_F(pin, create_wrong_in_size)
 {
 	struct ksallocator_create c[2] = {
-		{ .object_type = name_allocator, .framing = mk_framing(1, 4096) },
+		{ .object_type = name_allocator, .framing = kst_framing(1, 4096) },
 	};
 	__s64 out = -100;
 
 	/* Shorter than the object type GUID */
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->pin, IOCTL_KS_CREATE, c, 15, &out,
-				    sizeof(out), 0, NULL));
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->pin, IOCTL_KS_CREATE, c, 0, &out,
-				    sizeof(out), 0, NULL));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->pin, IOCTL_KS_CREATE, c, 15, &out,
+				     sizeof(out), 0, NULL));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->pin, IOCTL_KS_CREATE, c, 0, &out,
+				     sizeof(out), 0, NULL));
 	/* KSNAME_Allocator needs exactly one framing, no more, no less */
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->pin, IOCTL_KS_CREATE, c,
-				    sizeof(c[0]) - 1, &out, sizeof(out), 0,
-				    NULL));
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->pin, IOCTL_KS_CREATE, c,
-				    sizeof(c[0]) + 8, &out, sizeof(out), 0,
-				    NULL));
-	EXPECT_EQ(-EINVAL, ks_ioctl(self->pin, IOCTL_KS_CREATE, c,
-				    sizeof(struct ksguid), &out, sizeof(out), 0,
-				    NULL));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->pin, IOCTL_KS_CREATE, c,
+				     sizeof(c[0]) - 1, &out, sizeof(out), 0,
+				     NULL));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->pin, IOCTL_KS_CREATE, c,
+				     sizeof(c[0]) + 8, &out, sizeof(out), 0,
+				     NULL));
+	EXPECT_EQ(-EINVAL, kst_ioctl(self->pin, IOCTL_KS_CREATE, c,
+				     sizeof(struct ksguid), &out, sizeof(out), 0,
+				     NULL));
 	EXPECT_EQ(-100, out);
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
@@ -512,14 +274,14 @@ TEST_F(pin, create_wrong_in_size)
 TEST_F(pin, create_unknown_object_type)
 {
 	struct ksallocator_create c = { .object_type = set_stream,
-					.framing = mk_framing(1, 4096) };
-	struct ksallocator_create z = { .framing = mk_framing(1, 4096) };
+					.framing = kst_framing(1, 4096) };
+	struct ksallocator_create z = { .framing = kst_framing(1, 4096) };
 	__s64 out = -100;
 
-	EXPECT_EQ(-ENOENT, ks_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c),
-				    &out, sizeof(out), 0, NULL));
-	EXPECT_EQ(-ENOENT, ks_ioctl(self->pin, IOCTL_KS_CREATE, &z, sizeof(z),
-				    &out, sizeof(out), 0, NULL));
+	EXPECT_EQ(-ENOENT, kst_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c),
+				     &out, sizeof(out), 0, NULL));
+	EXPECT_EQ(-ENOENT, kst_ioctl(self->pin, IOCTL_KS_CREATE, &z, sizeof(z),
+				     &out, sizeof(out), 0, NULL));
 	EXPECT_EQ(-100, out);
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
@@ -528,14 +290,14 @@ TEST_F(pin, create_unknown_object_type)
 TEST_F(pin, create_on_allocator_enotty)
 {
 	struct ksallocator_create c = { .object_type = name_allocator,
-					.framing = mk_framing(1, 4096) };
+					.framing = kst_framing(1, 4096) };
 	__s64 out = -100;
 	int fd;
 
-	fd = create_allocator(self->pin, 1, 4096, 0);
+	fd = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ENOTTY, ks_ioctl(fd, IOCTL_KS_CREATE, &c, sizeof(c), &out,
-				    sizeof(out), 0, NULL));
+	EXPECT_EQ(-ENOTTY, kst_ioctl(fd, IOCTL_KS_CREATE, &c, sizeof(c), &out,
+				     sizeof(out), 0, NULL));
 	EXPECT_EQ(0, close(fd));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
@@ -543,7 +305,7 @@ TEST_F(pin, create_on_allocator_enotty)
 TEST_F(pin, create_out_too_small)
 {
 	struct ksallocator_create c = { .object_type = name_allocator,
-					.framing = mk_framing(1, 4096) };
+					.framing = kst_framing(1, 4096) };
 	__u32 sizes[] = { 0, 1, 4, 7 };
 	__u32 ret_bytes;
 	__s64 out;
@@ -552,9 +314,9 @@ TEST_F(pin, create_out_too_small)
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		out = -100;
 		ret_bytes = 0;
-		EXPECT_EQ(-EOVERFLOW, ks_ioctl(self->pin, IOCTL_KS_CREATE, &c,
-					       sizeof(c), &out, sizes[i], 0,
-					       &ret_bytes));
+		EXPECT_EQ(-EOVERFLOW, kst_ioctl(self->pin, IOCTL_KS_CREATE, &c,
+						sizeof(c), &out, sizes[i], 0,
+						&ret_bytes));
 		EXPECT_EQ(sizeof(__s64), ret_bytes) {
 			TH_LOG("out_size %u", sizes[i]);
 		}
@@ -575,7 +337,7 @@ TEST_F(pin, create_ex)
 	ASSERT_EQ(128, EX_IN_SIZE(1));
 	fd = create_ex(self->pin, &c, EX_IN_SIZE(1));
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, get_status(fd, &st));
+	ASSERT_EQ(0, kst_get_status(fd, &st));
 	EXPECT_EQ(KSALLOCATOR_OPTIONF_SYSTEM_MEMORY, st.framing.options_flags);
 	EXPECT_EQ(KS_POOL_NONPAGED, st.framing.pool_type);
 	EXPECT_EQ(2, st.framing.frames);
@@ -584,7 +346,7 @@ TEST_F(pin, create_ex)
 	EXPECT_EQ(0, st.framing.file_alignment);
 	EXPECT_EQ(0, st.framing.reserved);
 	EXPECT_EQ(0, st.allocated_frames);
-	ASSERT_EQ(0, get_info(fd, &info));
+	ASSERT_EQ(0, kst_get_info(fd, &info));
 	EXPECT_EQ(2, info.frames);
 	EXPECT_EQ(3000, info.frame_size);
 	ASSERT_COUNTS(self->base, 1, 2 * self->page, 1);
@@ -597,7 +359,7 @@ TEST_F(pin, create_ex)
 	ex_item(&c, 0)->framing_range.range.max_frame_size = 5000;
 	fd = create_ex(self->pin, &c, EX_IN_SIZE(3));
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, get_status(fd, &st));
+	ASSERT_EQ(0, kst_get_status(fd, &st));
 	EXPECT_EQ(3, st.framing.frames);
 	EXPECT_EQ(5000, st.framing.frame_size);
 	EXPECT_EQ(7, st.framing.file_alignment);
@@ -609,7 +371,7 @@ TEST_F(pin, create_ex)
 	ex_item(&c, 0)->memory_type = mem_paged;
 	fd = create_ex(self->pin, &c, EX_IN_SIZE(1));
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, get_status(fd, &st));
+	ASSERT_EQ(0, kst_get_status(fd, &st));
 	EXPECT_EQ(KS_POOL_PAGED, st.framing.pool_type);
 	EXPECT_EQ(0, close(fd));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
@@ -694,33 +456,33 @@ TEST_F(pin, create_accepted_framings)
 	int fd;
 
 	for (i = 0; i < ARRAY_SIZE(pools); i++) {
-		f = mk_framing(1, 100);
+		f = kst_framing(1, 100);
 		f.pool_type = pools[i];
-		fd = create_framing(self->pin, &f, 0);
+		fd = kst_create_framing(self->pin, &f, 0);
 		ASSERT_LE(0, fd) TH_LOG("pool_type %u: %d", pools[i], fd);
-		ASSERT_EQ(0, get_status(fd, &st));
+		ASSERT_EQ(0, kst_get_status(fd, &st));
 		EXPECT_EQ(pools[i], st.framing.pool_type);
 		EXPECT_EQ(0, close(fd));
 	}
 	for (i = 0; i < ARRAY_SIZE(options); i++) {
-		f = mk_framing(1, 100);
+		f = kst_framing(1, 100);
 		f.options_flags = options[i];
-		fd = create_framing(self->pin, &f, 0);
+		fd = kst_create_framing(self->pin, &f, 0);
 		ASSERT_LE(0, fd) TH_LOG("options 0x%x: %d", options[i], fd);
-		ASSERT_EQ(0, get_status(fd, &st));
+		ASSERT_EQ(0, kst_get_status(fd, &st));
 		EXPECT_EQ(options[i], st.framing.options_flags);
 		EXPECT_EQ(0, close(fd));
 	}
 	for (align = 0; align < (__u32)self->page; align = align * 2 + 1) {
-		f = mk_framing(1, 100);
+		f = kst_framing(1, 100);
 		f.file_alignment = align;
-		fd = create_framing(self->pin, &f, 0);
+		fd = kst_create_framing(self->pin, &f, 0);
 		ASSERT_LE(0, fd) TH_LOG("file_alignment %u: %d", align, fd);
 		EXPECT_EQ(0, close(fd));
 	}
 	/* Sizes that are not page multiples are fine; frames are whole pages */
-	f = mk_framing(3, 1);
-	fd = create_framing(self->pin, &f, 0);
+	f = kst_framing(3, 1);
+	fd = kst_create_framing(self->pin, &f, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_COUNTS(self->base, 1, 3 * self->page, 1);
 	EXPECT_EQ(0, close(fd));
@@ -732,7 +494,7 @@ TEST_F(pin, create_accepted_framings)
 FIXTURE(bad_framing)
 {
 	int pin;
-	struct counts base;
+	struct kst_counts base;
 	long saved_max_bytes;
 	long saved_max_frames;
 };
@@ -836,33 +598,24 @@ FIXTURE_SETUP(bad_framing)
 {
 	self->saved_max_bytes = LONG_MIN;
 	self->saved_max_frames = LONG_MIN;
-	self->pin = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	self->pin = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->pin) {
-		TH_LOG("open %s: %s", KSA_DEV, strerror(errno));
+		TH_LOG("open %s: %s", KST_DEV, strerror(errno));
 	}
 	if (variant->max_bytes)
-		ASSERT_EQ(0, lower_param(PARAM_MAX_BYTES,
-					 &self->saved_max_bytes,
-					 variant->max_bytes));
+		ASSERT_EQ(0, kst_set_param(PARAM_MAX_BYTES,
+					   &self->saved_max_bytes,
+					   variant->max_bytes));
 	if (variant->max_frames)
-		ASSERT_EQ(0, lower_param(PARAM_MAX_FRAMES,
-					 &self->saved_max_frames,
-					 variant->max_frames));
-	read_counts(&self->base);
+		ASSERT_EQ(0, kst_set_param(PARAM_MAX_FRAMES,
+					   &self->saved_max_frames,
+					   variant->max_frames));
+	kst_read_counts(&self->base);
 }
 
 FIXTURE_TEARDOWN(bad_framing)
 {
-	char buf[32];
-
-	if (self->saved_max_bytes != LONG_MIN) {
-		snprintf(buf, sizeof(buf), "%ld", self->saved_max_bytes);
-		write_str(PARAM_MAX_BYTES, buf);
-	}
-	if (self->saved_max_frames != LONG_MIN) {
-		snprintf(buf, sizeof(buf), "%ld", self->saved_max_frames);
-		write_str(PARAM_MAX_FRAMES, buf);
-	}
+	restore_params(&self->saved_max_bytes, &self->saved_max_frames);
 	if (self->pin >= 0)
 		close(self->pin);
 }
@@ -881,7 +634,7 @@ TEST_F(bad_framing, refused)
 
 	/* Twice: a refusal must not leave state that changes the next one */
 	for (i = 0; i < 2; i++) {
-		int ret = create_framing(self->pin, &f, O_CLOEXEC);
+		int ret = kst_create_framing(self->pin, &f, O_CLOEXEC);
 
 		if (ret >= 0)
 			close(ret);
@@ -890,7 +643,7 @@ TEST_F(bad_framing, refused)
 	}
 	/* The pin is still usable afterwards */
 	{
-		int fd = create_allocator(self->pin, 1, 4096, 0);
+		int fd = kst_create_allocator(self->pin, 1, 4096, 0);
 
 		ASSERT_LE(0, fd);
 		EXPECT_EQ(0, close(fd));
@@ -904,21 +657,21 @@ TEST_F(pin, caps_are_inclusive)
 	struct ksalloc_allocator_info info;
 	int fd;
 
-	ASSERT_EQ(0, lower_param(PARAM_MAX_BYTES, &self->saved_max_bytes,
-				 8 * self->page));
-	fd = create_allocator(self->pin, 8, self->page, 0);
+	ASSERT_EQ(0, kst_set_param(PARAM_MAX_BYTES, &self->saved_max_bytes,
+				   8 * self->page));
+	fd = kst_create_allocator(self->pin, 8, self->page, 0);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, get_info(fd, &info));
+	ASSERT_EQ(0, kst_get_info(fd, &info));
 	EXPECT_EQ(8 * self->page, info.bytes_held);
 	ASSERT_COUNTS(self->base, 1, 8 * self->page, 1);
 	EXPECT_EQ(0, close(fd));
-	EXPECT_EQ(-ENOMEM, create_allocator(self->pin, 9, self->page, 0));
+	EXPECT_EQ(-ENOMEM, kst_create_allocator(self->pin, 9, self->page, 0));
 
-	ASSERT_EQ(0, lower_param(PARAM_MAX_FRAMES, &self->saved_max_frames, 4));
-	fd = create_allocator(self->pin, 4, 1, 0);
+	ASSERT_EQ(0, kst_set_param(PARAM_MAX_FRAMES, &self->saved_max_frames, 4));
+	fd = kst_create_allocator(self->pin, 4, 1, 0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, close(fd));
-	EXPECT_EQ(-ENOMEM, create_allocator(self->pin, 5, 1, 0));
+	EXPECT_EQ(-ENOMEM, kst_create_allocator(self->pin, 5, 1, 0));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -927,7 +680,7 @@ TEST_F(pin, caps_are_inclusive)
 TEST_F(pin, create_efault_readonly_out)
 {
 	struct ksallocator_create c = { .object_type = name_allocator,
-					.framing = mk_framing(1, 4096) };
+					.framing = kst_framing(1, 4096) };
 	__u32 ret_bytes = 1234;
 	void *ro;
 
@@ -935,8 +688,8 @@ TEST_F(pin, create_efault_readonly_out)
 		  -1, 0);
 	ASSERT_NE(MAP_FAILED, ro);
 
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c),
-				    ro, sizeof(__s64), O_CLOEXEC, &ret_bytes));
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c),
+				     ro, sizeof(__s64), O_CLOEXEC, &ret_bytes));
 	/* Nothing was delivered */
 	EXPECT_EQ(0, ret_bytes);
 	EXPECT_EQ(0, *(__s64 *)ro);
@@ -944,8 +697,8 @@ TEST_F(pin, create_efault_readonly_out)
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 
 	/* Same with no output buffer at all */
-	EXPECT_EQ(-EFAULT, ks_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c),
-				    NULL, sizeof(__s64), 0, NULL));
+	EXPECT_EQ(-EFAULT, kst_ioctl(self->pin, IOCTL_KS_CREATE, &c, sizeof(c),
+				     NULL, sizeof(__s64), 0, NULL));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 	EXPECT_EQ(0, munmap(ro, self->page));
 }
@@ -957,7 +710,7 @@ TEST_F(pin, create_efault_readonly_out)
 TEST_F(pin, create_efault_readonly_args)
 {
 	struct ksallocator_create c = { .object_type = name_allocator,
-					.framing = mk_framing(1, 4096) };
+					.framing = kst_framing(1, 4096) };
 	struct ks_ioctl_args *args;
 	__s64 out = -100;
 	int ret;
@@ -994,23 +747,23 @@ TEST_F(pin, stream_allocator_get_null)
 	__s64 h = 1234;
 	int fd;
 
-	ASSERT_EQ(0, ks_prop(self->pin, &set_stream, KSPROPERTY_STREAM_ALLOCATOR,
-			     KSPROPERTY_TYPE_GET, &h, sizeof(h), 0, &ret_bytes));
+	ASSERT_EQ(0, kst_prop(self->pin, &set_stream, KSPROPERTY_STREAM_ALLOCATOR,
+			      KSPROPERTY_TYPE_GET, &h, sizeof(h), 0, &ret_bytes));
 	EXPECT_EQ(KS_NULL_HANDLE, h);
 	EXPECT_EQ(sizeof(h), ret_bytes);
 
 	/* Also with an allocator assigned: Get says "supported", nothing more */
-	fd = create_allocator(self->pin, 1, 4096, 0);
+	fd = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, set_allocator(self->pin, fd));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, fd));
 	h = 1234;
-	ASSERT_EQ(0, ks_prop(self->pin, &set_stream, KSPROPERTY_STREAM_ALLOCATOR,
-			     KSPROPERTY_TYPE_GET, &h, sizeof(h), 0, NULL));
+	ASSERT_EQ(0, kst_prop(self->pin, &set_stream, KSPROPERTY_STREAM_ALLOCATOR,
+			      KSPROPERTY_TYPE_GET, &h, sizeof(h), 0, NULL));
 	EXPECT_EQ(KS_NULL_HANDLE, h);
 	ASSERT_COUNTS(self->base, 1, self->page, 1);
 	EXPECT_EQ(0, close(fd));
 	ASSERT_COUNTS(self->base, 1, self->page, 0);
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -1019,46 +772,46 @@ TEST_F(pin, stream_allocator_set_replace_clear)
 	__u64 id_a, id_b;
 	int a, b, got;
 
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	b = create_allocator(self->pin, 2, 4096, 0);
+	b = kst_create_allocator(self->pin, 2, 4096, 0);
 	ASSERT_LE(0, b);
-	id_a = allocator_id(a);
-	id_b = allocator_id(b);
+	id_a = kst_allocator_id(a);
+	id_b = kst_allocator_id(b);
 	ASSERT_NE(0, id_a);
 	ASSERT_NE(0, id_b);
 	ASSERT_NE(id_a, id_b);
 	ASSERT_COUNTS(self->base, 2, 3 * self->page, 2);
 
 	/* The pin holds A: closing the user's fd does not free it */
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	EXPECT_EQ(0, close(a));
 	ASSERT_COUNTS(self->base, 2, 3 * self->page, 1);
-	got = pin_allocator_fd(self->pin, O_CLOEXEC);
+	got = kst_pin_allocator_fd(self->pin, O_CLOEXEC);
 	ASSERT_LE(0, got);
-	EXPECT_EQ(id_a, allocator_id(got));
+	EXPECT_EQ(id_a, kst_allocator_id(got));
 	EXPECT_EQ(0, close(got));
 
 	/* Set B: the pin's reference on A is dropped and A goes */
-	ASSERT_EQ(0, set_allocator(self->pin, b));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, b));
 	ASSERT_COUNTS(self->base, 1, 2 * self->page, 1);
-	got = pin_allocator_fd(self->pin, O_CLOEXEC);
+	got = kst_pin_allocator_fd(self->pin, O_CLOEXEC);
 	ASSERT_LE(0, got);
-	EXPECT_EQ(id_b, allocator_id(got));
+	EXPECT_EQ(id_b, kst_allocator_id(got));
 	EXPECT_EQ(0, close(got));
 
 	/* Setting the same allocator again keeps exactly one reference */
-	ASSERT_EQ(0, set_allocator(self->pin, b));
-	ASSERT_EQ(0, set_allocator(self->pin, b));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, b));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, b));
 	EXPECT_EQ(0, close(b));
 	ASSERT_COUNTS(self->base, 1, 2 * self->page, 0);
 
 	/* Clearing drops the pin's reference: B goes */
-	ASSERT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
-	EXPECT_EQ(-ENOENT, pin_allocator_fd(self->pin, 0));
+	EXPECT_EQ(-ENOENT, kst_pin_allocator_fd(self->pin, 0));
 	/* Clearing what is clear is fine */
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -1067,12 +820,12 @@ TEST_F(pin, stream_allocator_clear_keeps_user_fd)
 {
 	int a;
 
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
-	ASSERT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 1, self->page, 1);
-	EXPECT_NE(0, allocator_id(a));
+	EXPECT_NE(0, kst_allocator_id(a));
 	EXPECT_EQ(0, close(a));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
@@ -1083,29 +836,29 @@ TEST_F(pin, stream_allocator_other_pin)
 	int pin2, a, got;
 	__u64 id;
 
-	pin2 = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	pin2 = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pin2);
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
-	ASSERT_EQ(0, set_allocator(pin2, a));
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	id = kst_allocator_id(a);
+	ASSERT_EQ(0, kst_set_allocator(pin2, a));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	EXPECT_EQ(0, close(a));
-	got = pin_allocator_fd(pin2, 0);
+	got = kst_pin_allocator_fd(pin2, 0);
 	ASSERT_LE(0, got);
-	EXPECT_EQ(id, allocator_id(got));
+	EXPECT_EQ(id, kst_allocator_id(got));
 	EXPECT_EQ(0, close(got));
 	/* Both pins hold it: it goes with the second release only */
 	EXPECT_EQ(0, close(pin2));
 	ASSERT_COUNTS(self->base, 1, self->page, 0);
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
 static void check_set_refused(struct __test_metadata *_metadata, int pin,
 			      __s64 handle, int err, const char *what)
 {
-	EXPECT_EQ(-err, set_allocator(pin, handle)) {
+	EXPECT_EQ(-err, kst_set_allocator(pin, handle)) {
 		TH_LOG("Set of %s (%lld)", what, (long long)handle);
 	}
 }
@@ -1124,14 +877,14 @@ TEST_F(pin, stream_allocator_wrong_fd_types)
 	reg = mkostemp(tmpl, O_CLOEXEC);
 	ASSERT_LE(0, reg);
 	unlink(tmpl);
-	pin2 = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	pin2 = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pin2);
 
 	/* An assigned allocator must survive every refused Set */
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	id = kst_allocator_id(a);
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	EXPECT_EQ(0, close(a));
 
 	check_set_refused(_metadata, self->pin, p[0], EINVAL, "a pipe (read end)");
@@ -1142,9 +895,9 @@ TEST_F(pin, stream_allocator_wrong_fd_types)
 	check_set_refused(_metadata, self->pin, nul, EINVAL, "/dev/null");
 	check_set_refused(_metadata, self->pin, reg, EINVAL, "a regular file");
 
-	got = pin_allocator_fd(self->pin, O_CLOEXEC);
+	got = kst_pin_allocator_fd(self->pin, O_CLOEXEC);
 	ASSERT_LE(0, got);
-	EXPECT_EQ(id, allocator_id(got));
+	EXPECT_EQ(id, kst_allocator_id(got));
 	EXPECT_EQ(0, close(got));
 
 	EXPECT_EQ(0, close(p[0]));
@@ -1154,7 +907,7 @@ TEST_F(pin, stream_allocator_wrong_fd_types)
 	EXPECT_EQ(0, close(reg));
 	EXPECT_EQ(0, close(pin2));
 	ASSERT_COUNTS(self->base, 1, self->page, 0);
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -1166,9 +919,9 @@ TEST_F(pin, stream_allocator_bad_handles)
 	ASSERT_LE(0, closed);
 	EXPECT_EQ(0, close(closed));
 
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	EXPECT_EQ(0, close(a));
 
 	check_set_refused(_metadata, self->pin, closed, EBADF, "a closed fd");
@@ -1186,7 +939,7 @@ TEST_F(pin, stream_allocator_bad_handles)
 
 	/* The assignment is unchanged by the refusals */
 	ASSERT_COUNTS(self->base, 1, self->page, 0);
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -1195,9 +948,9 @@ TEST_F(pin, stream_allocator_set_short)
 {
 	__s64 h = KS_NULL_HANDLE;
 
-	EXPECT_EQ(-EINVAL, ks_prop(self->pin, &set_stream,
-				   KSPROPERTY_STREAM_ALLOCATOR,
-				   KSPROPERTY_TYPE_SET, &h, 4, 0, NULL));
+	EXPECT_EQ(-EINVAL, kst_prop(self->pin, &set_stream,
+				    KSPROPERTY_STREAM_ALLOCATOR,
+				    KSPROPERTY_TYPE_SET, &h, 4, 0, NULL));
 }
 
 /* fd 0 is an fd like any other; only -1 is the null handle. */
@@ -1209,24 +962,24 @@ TEST_F(pin, stream_allocator_fd_zero)
 	/* Keep stdin to put it back; it must be open so that fd 0 is taken */
 	saved0 = fcntl(0, F_DUPFD_CLOEXEC, 3);
 	ASSERT_LE(0, saved0);
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
+	id = kst_allocator_id(a);
 	ASSERT_EQ(0, dup2(a, 0));
 	EXPECT_EQ(0, close(a));
 
-	EXPECT_EQ(0, set_allocator(self->pin, 0));
-	got = pin_allocator_fd(self->pin, O_CLOEXEC);
+	EXPECT_EQ(0, kst_set_allocator(self->pin, 0));
+	got = kst_pin_allocator_fd(self->pin, O_CLOEXEC);
 	EXPECT_LE(0, got);
 	if (got >= 0) {
-		EXPECT_EQ(id, allocator_id(got));
+		EXPECT_EQ(id, kst_allocator_id(got));
 		EXPECT_EQ(0, close(got));
 	}
 	/* Put stdin back; the pin keeps the allocator */
 	EXPECT_EQ(0, dup2(saved0, 0));
 	EXPECT_EQ(0, close(saved0));
 	ASSERT_COUNTS(self->base, 1, self->page, 0);
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -1237,10 +990,10 @@ TEST_F(pin, allocator_fd_none)
 	__s64 fd = -100;
 	__u32 ret_bytes = 1234;
 
-	EXPECT_EQ(-ENOENT, ks_prop(self->pin, &set_ksalloc_pin,
-				   KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
-				   KSPROPERTY_TYPE_GET, &fd, sizeof(fd),
-				   O_CLOEXEC, &ret_bytes));
+	EXPECT_EQ(-ENOENT, kst_prop(self->pin, &set_ksalloc_pin,
+				    KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+				    KSPROPERTY_TYPE_GET, &fd, sizeof(fd),
+				    O_CLOEXEC, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 	EXPECT_EQ(-100, fd);
 	ASSERT_COUNTS(self->base, 0, 0, 0);
@@ -1253,21 +1006,21 @@ TEST_F(pin, allocator_fd_get)
 	int a, got, got2, fl;
 	__u64 id;
 
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	id = allocator_id(a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	id = kst_allocator_id(a);
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 
-	ASSERT_EQ(0, ks_prop(self->pin, &set_ksalloc_pin,
-			     KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
-			     KSPROPERTY_TYPE_GET, &out, sizeof(out), 0,
-			     &ret_bytes));
+	ASSERT_EQ(0, kst_prop(self->pin, &set_ksalloc_pin,
+			      KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+			      KSPROPERTY_TYPE_GET, &out, sizeof(out), 0,
+			      &ret_bytes));
 	EXPECT_EQ(sizeof(out), ret_bytes);
 	ASSERT_LE(0, out);
 	got = out;
 	EXPECT_NE(a, got);
 	EXPECT_NE(self->pin, got);
-	EXPECT_EQ(id, allocator_id(got));
+	EXPECT_EQ(id, kst_allocator_id(got));
 	EXPECT_EQ(0, fd_flags(got) & FD_CLOEXEC);
 	ASSERT_COUNTS(self->base, 1, self->page, 2);
 
@@ -1282,22 +1035,22 @@ TEST_F(pin, allocator_fd_get)
 	ASSERT_EQ(0, fcntl(a, F_SETFL, fl & ~O_NONBLOCK));
 	EXPECT_EQ(0, fcntl(got, F_GETFL) & O_NONBLOCK);
 
-	got2 = pin_allocator_fd(self->pin, O_CLOEXEC);
+	got2 = kst_pin_allocator_fd(self->pin, O_CLOEXEC);
 	ASSERT_LE(0, got2);
 	EXPECT_EQ(FD_CLOEXEC, fd_flags(got2) & FD_CLOEXEC);
-	EXPECT_EQ(id, allocator_id(got2));
+	EXPECT_EQ(id, kst_allocator_id(got2));
 
 	/* O_NONBLOCK would change the shared file for every holder */
-	EXPECT_EQ(-EINVAL, pin_allocator_fd(self->pin, O_NONBLOCK));
-	EXPECT_EQ(-EINVAL, pin_allocator_fd(self->pin, O_NONBLOCK | O_CLOEXEC));
-	EXPECT_EQ(-EINVAL, pin_allocator_fd(self->pin, O_APPEND));
+	EXPECT_EQ(-EINVAL, kst_pin_allocator_fd(self->pin, O_NONBLOCK));
+	EXPECT_EQ(-EINVAL, kst_pin_allocator_fd(self->pin, O_NONBLOCK | O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, kst_pin_allocator_fd(self->pin, O_APPEND));
 	ASSERT_COUNTS(self->base, 1, self->page, 3);
 
 	EXPECT_EQ(0, close(a));
 	EXPECT_EQ(0, close(got));
 	EXPECT_EQ(0, close(got2));
 	ASSERT_COUNTS(self->base, 1, self->page, 0);
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -1306,10 +1059,10 @@ TEST_F(pin, open_flags_on_plain_property)
 {
 	__u32 state = 1234;
 
-	EXPECT_EQ(-EINVAL, ks_prop(self->pin, &set_connection,
-				   KSPROPERTY_CONNECTION_STATE,
-				   KSPROPERTY_TYPE_GET, &state, sizeof(state),
-				   O_CLOEXEC, NULL));
+	EXPECT_EQ(-EINVAL, kst_prop(self->pin, &set_connection,
+				    KSPROPERTY_CONNECTION_STATE,
+				    KSPROPERTY_TYPE_GET, &state, sizeof(state),
+				    O_CLOEXEC, NULL));
 	EXPECT_EQ(1234, state);
 }
 
@@ -1322,15 +1075,15 @@ TEST_F(pin, allocator_fd_efault)
 	ro = mmap(NULL, self->page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
 		  -1, 0);
 	ASSERT_NE(MAP_FAILED, ro);
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	ASSERT_COUNTS(self->base, 1, self->page, 1);
 
-	EXPECT_EQ(-EFAULT, ks_prop(self->pin, &set_ksalloc_pin,
-				   KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
-				   KSPROPERTY_TYPE_GET, ro, sizeof(__s64),
-				   O_CLOEXEC, &ret_bytes));
+	EXPECT_EQ(-EFAULT, kst_prop(self->pin, &set_ksalloc_pin,
+				    KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+				    KSPROPERTY_TYPE_GET, ro, sizeof(__s64),
+				    O_CLOEXEC, &ret_bytes));
 	EXPECT_EQ(0, ret_bytes);
 	ASSERT_COUNTS(self->base, 1, self->page, 1);
 
@@ -1339,7 +1092,7 @@ TEST_F(pin, allocator_fd_efault)
 	 * gone too: once the pin and the user let go, the allocator is freed.
 	 */
 	EXPECT_EQ(0, close(a));
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 	EXPECT_EQ(0, munmap(ro, self->page));
 }
@@ -1356,9 +1109,9 @@ TEST_F(pin, allocator_fd_efault_readonly_args)
 	args = mmap(NULL, self->page, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, args);
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	EXPECT_EQ(0, close(a));
 
 	args->in_buffer = (uintptr_t)&p;
@@ -1374,7 +1127,7 @@ TEST_F(pin, allocator_fd_efault_readonly_args)
 		EXPECT_EQ(-1, fcntl((int)out, F_GETFD));
 		EXPECT_EQ(EBADF, errno);
 	}
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 	EXPECT_EQ(0, munmap(args, self->page));
 }
@@ -1389,20 +1142,20 @@ TEST_F(pin, connection_state)
 	__u32 state = 1234;
 	unsigned int i;
 
-	ASSERT_EQ(0, get_state(self->pin, &state));
+	ASSERT_EQ(0, kst_get_state(self->pin, &state));
 	EXPECT_EQ(KSSTATE_STOP, state);
 	for (i = 0; i < ARRAY_SIZE(states); i++) {
-		ASSERT_EQ(0, set_state(self->pin, states[i]));
+		ASSERT_EQ(0, kst_set_state(self->pin, states[i]));
 		state = 1234;
-		ASSERT_EQ(0, get_state(self->pin, &state));
+		ASSERT_EQ(0, kst_get_state(self->pin, &state));
 		EXPECT_EQ(states[i], state);
 	}
 
 	/* Out of range: refused, and the state stays */
-	ASSERT_EQ(0, set_state(self->pin, KSSTATE_PAUSE));
-	EXPECT_EQ(-EINVAL, set_state(self->pin, 4));
-	EXPECT_EQ(-EINVAL, set_state(self->pin, UINT32_MAX));
-	ASSERT_EQ(0, get_state(self->pin, &state));
+	ASSERT_EQ(0, kst_set_state(self->pin, KSSTATE_PAUSE));
+	EXPECT_EQ(-EINVAL, kst_set_state(self->pin, 4));
+	EXPECT_EQ(-EINVAL, kst_set_state(self->pin, UINT32_MAX));
+	ASSERT_EQ(0, kst_get_state(self->pin, &state));
 	EXPECT_EQ(KSSTATE_PAUSE, state);
 }
 
@@ -1412,10 +1165,10 @@ TEST_F(pin, connection_state_per_pin)
 	__u32 state = 1234;
 	int pin2;
 
-	pin2 = open(KSA_DEV, O_RDWR | O_CLOEXEC);
+	pin2 = open(KST_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pin2);
-	ASSERT_EQ(0, set_state(self->pin, KSSTATE_RUN));
-	ASSERT_EQ(0, get_state(pin2, &state));
+	ASSERT_EQ(0, kst_set_state(self->pin, KSSTATE_RUN));
+	ASSERT_EQ(0, kst_get_state(pin2, &state));
 	EXPECT_EQ(KSSTATE_STOP, state);
 	EXPECT_EQ(0, close(pin2));
 }
@@ -1428,26 +1181,26 @@ TEST_F(pin, allocator_only_in_stop)
 	unsigned int i;
 	int a, b, got;
 
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	b = create_allocator(self->pin, 1, 4096, 0);
+	b = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, b);
-	id_a = allocator_id(a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	id_a = kst_allocator_id(a);
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	EXPECT_EQ(0, close(a));
 
 	for (i = 0; i < ARRAY_SIZE(busy); i++) {
-		ASSERT_EQ(0, set_state(self->pin, busy[i]));
-		EXPECT_EQ(-EBUSY, set_allocator(self->pin, b)) {
+		ASSERT_EQ(0, kst_set_state(self->pin, busy[i]));
+		EXPECT_EQ(-EBUSY, kst_set_allocator(self->pin, b)) {
 			TH_LOG("state %u", busy[i]);
 		}
-		EXPECT_EQ(-EBUSY, set_allocator(self->pin, KS_NULL_HANDLE)) {
+		EXPECT_EQ(-EBUSY, kst_set_allocator(self->pin, KS_NULL_HANDLE)) {
 			TH_LOG("state %u", busy[i]);
 		}
 		/* Still A, still held */
-		got = pin_allocator_fd(self->pin, O_CLOEXEC);
+		got = kst_pin_allocator_fd(self->pin, O_CLOEXEC);
 		ASSERT_LE(0, got);
-		EXPECT_EQ(id_a, allocator_id(got));
+		EXPECT_EQ(id_a, kst_allocator_id(got));
 		EXPECT_EQ(0, close(got));
 		ASSERT_COUNTS(self->base, 2, 2 * self->page, 1);
 	}
@@ -1457,14 +1210,14 @@ TEST_F(pin, allocator_only_in_stop)
 	ASSERT_COUNTS(self->base, 1, self->page, 0);
 
 	/* Back in STOP the allocator can be changed again */
-	ASSERT_EQ(0, set_state(self->pin, KSSTATE_STOP));
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	ASSERT_EQ(0, kst_set_state(self->pin, KSSTATE_STOP));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
-	b = create_allocator(self->pin, 1, 4096, 0);
+	b = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, b);
-	EXPECT_EQ(0, set_allocator(self->pin, b));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, b));
 	EXPECT_EQ(0, close(b));
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 
@@ -1473,11 +1226,11 @@ TEST_F(pin, close_running_pin)
 {
 	int a;
 
-	a = create_allocator(self->pin, 1, 4096, 0);
+	a = kst_create_allocator(self->pin, 1, 4096, 0);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, set_allocator(self->pin, a));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
 	EXPECT_EQ(0, close(a));
-	ASSERT_EQ(0, set_state(self->pin, KSSTATE_RUN));
+	ASSERT_EQ(0, kst_set_state(self->pin, KSSTATE_RUN));
 	EXPECT_EQ(0, close(self->pin));
 	self->pin = -1;
 	ASSERT_COUNTS(self->base, 0, 0, -1);
@@ -1486,25 +1239,25 @@ TEST_F(pin, close_running_pin)
 static int get_framing(int pin, struct ksallocator_framing *f)
 {
 	memset(f, 0xa5, sizeof(*f));
-	return ks_prop(pin, &set_connection,
-		       KSPROPERTY_CONNECTION_ALLOCATORFRAMING,
-		       KSPROPERTY_TYPE_GET, f, sizeof(*f), 0, NULL);
+	return kst_prop(pin, &set_connection,
+			KSPROPERTY_CONNECTION_ALLOCATORFRAMING,
+			KSPROPERTY_TYPE_GET, f, sizeof(*f), 0, NULL);
 }
 
 static int set_framing(int pin, struct ksallocator_framing *f)
 {
-	return ks_prop(pin, &set_connection,
-		       KSPROPERTY_CONNECTION_ALLOCATORFRAMING,
-		       KSPROPERTY_TYPE_SET, f, sizeof(*f), 0, NULL);
+	return kst_prop(pin, &set_connection,
+			KSPROPERTY_CONNECTION_ALLOCATORFRAMING,
+			KSPROPERTY_TYPE_SET, f, sizeof(*f), 0, NULL);
 }
 
 static int get_framing_ex(int pin, struct ksallocator_framing_ex *ex,
 			  __u32 *ret_bytes)
 {
 	memset(ex, 0xa5, sizeof(*ex));
-	return ks_prop(pin, &set_connection,
-		       KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
-		       KSPROPERTY_TYPE_GET, ex, sizeof(*ex), 0, ret_bytes);
+	return kst_prop(pin, &set_connection,
+			KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
+			KSPROPERTY_TYPE_GET, ex, sizeof(*ex), 0, ret_bytes);
 }
 
 /*
@@ -1596,10 +1349,10 @@ TEST_F(pin, allocatorframing_ex_size_and_get_only)
 	__u32 ret_bytes = 0;
 
 	/* Size query */
-	EXPECT_EQ(-EOVERFLOW, ks_prop(self->pin, &set_connection,
-				      KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
-				      KSPROPERTY_TYPE_GET, NULL, 0, 0,
-				      &ret_bytes));
+	EXPECT_EQ(-EOVERFLOW, kst_prop(self->pin, &set_connection,
+				       KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
+				       KSPROPERTY_TYPE_GET, NULL, 0, 0,
+				       &ret_bytes));
 	EXPECT_EQ(KSALLOCATOR_FRAMING_EX_SIZE(1), ret_bytes);
 	/* The default framing, as an item */
 	ASSERT_EQ(0, get_framing_ex(self->pin, &ex, NULL));
@@ -1607,67 +1360,67 @@ TEST_F(pin, allocatorframing_ex_size_and_get_only)
 	EXPECT_EQ(4, ex.framing_item[0].frames);
 	EXPECT_EQ(self->page, ex.framing_item[0].framing_range.range.max_frame_size);
 	/* Get only */
-	EXPECT_EQ(-EOPNOTSUPP, ks_prop(self->pin, &set_connection,
-				       KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
-				       KSPROPERTY_TYPE_SET, &ex, sizeof(ex), 0,
-				       NULL));
+	EXPECT_EQ(-EOPNOTSUPP, kst_prop(self->pin, &set_connection,
+					KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
+					KSPROPERTY_TYPE_SET, &ex, sizeof(ex), 0,
+					NULL));
 }
 
 /* ---- KSPROPERTY_STREAMALLOCATOR_STATUS ---- */
 
 TEST_F(pin, status_counts_frames)
 {
-	struct ksallocator_framing f = mk_framing(2, 4096);
+	struct ksallocator_framing f = kst_framing(2, 4096);
 	struct ksstreamallocator_status st;
 	__u64 off0, off1;
 	int a;
 
 	f.options_flags = KSALLOCATOR_OPTIONF_VALID;
 	f.file_alignment = 15;
-	a = create_framing(self->pin, &f, 0);
+	a = kst_create_framing(self->pin, &f, 0);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, get_status(a, &st));
+	ASSERT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(0, memcmp(&f, &st.framing, sizeof(f)));
 	EXPECT_EQ(0, st.allocated_frames);
 
-	ASSERT_EQ(0, ks_method(a, KSMETHOD_STREAMALLOCATOR_ALLOC,
-			       KSMETHOD_TYPE_WRITE, &off0));
-	ASSERT_EQ(0, get_status(a, &st));
+	ASSERT_EQ(0, kst_method(a, KSMETHOD_STREAMALLOCATOR_ALLOC,
+				KSMETHOD_TYPE_WRITE, &off0));
+	ASSERT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(1, st.allocated_frames);
 	EXPECT_EQ(0, memcmp(&f, &st.framing, sizeof(f)));
 
-	ASSERT_EQ(0, ks_method(a, KSMETHOD_STREAMALLOCATOR_ALLOC,
-			       KSMETHOD_TYPE_WRITE, &off1));
+	ASSERT_EQ(0, kst_method(a, KSMETHOD_STREAMALLOCATOR_ALLOC,
+				KSMETHOD_TYPE_WRITE, &off1));
 	EXPECT_NE(off0, off1);
-	ASSERT_EQ(0, get_status(a, &st));
+	ASSERT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(2, st.allocated_frames);
 
-	ASSERT_EQ(0, ks_method(a, KSMETHOD_STREAMALLOCATOR_FREE,
-			       KSMETHOD_TYPE_READ, &off1));
-	ASSERT_EQ(0, get_status(a, &st));
+	ASSERT_EQ(0, kst_method(a, KSMETHOD_STREAMALLOCATOR_FREE,
+				KSMETHOD_TYPE_READ, &off1));
+	ASSERT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(1, st.allocated_frames);
-	ASSERT_EQ(0, ks_method(a, KSMETHOD_STREAMALLOCATOR_FREE,
-			       KSMETHOD_TYPE_READ, &off0));
-	ASSERT_EQ(0, get_status(a, &st));
+	ASSERT_EQ(0, kst_method(a, KSMETHOD_STREAMALLOCATOR_FREE,
+				KSMETHOD_TYPE_READ, &off0));
+	ASSERT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(0, st.allocated_frames);
 	/* Freeing a free frame is refused and changes nothing */
-	EXPECT_EQ(-EINVAL, ks_method(a, KSMETHOD_STREAMALLOCATOR_FREE,
-				     KSMETHOD_TYPE_READ, &off0));
-	ASSERT_EQ(0, get_status(a, &st));
+	EXPECT_EQ(-EINVAL, kst_method(a, KSMETHOD_STREAMALLOCATOR_FREE,
+				      KSMETHOD_TYPE_READ, &off0));
+	ASSERT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(0, st.allocated_frames);
 
 	/* STATUS through the fd the pin hands back is the same allocator */
-	ASSERT_EQ(0, set_allocator(self->pin, a));
-	ASSERT_EQ(0, ks_method(a, KSMETHOD_STREAMALLOCATOR_ALLOC,
-			       KSMETHOD_TYPE_WRITE, &off0));
+	ASSERT_EQ(0, kst_set_allocator(self->pin, a));
+	ASSERT_EQ(0, kst_method(a, KSMETHOD_STREAMALLOCATOR_ALLOC,
+				KSMETHOD_TYPE_WRITE, &off0));
 	EXPECT_EQ(0, close(a));
-	a = pin_allocator_fd(self->pin, O_CLOEXEC);
+	a = kst_pin_allocator_fd(self->pin, O_CLOEXEC);
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, get_status(a, &st));
+	ASSERT_EQ(0, kst_get_status(a, &st));
 	EXPECT_EQ(1, st.allocated_frames);
 	/* Frames outstanding at release do not keep the memory */
 	EXPECT_EQ(0, close(a));
-	EXPECT_EQ(0, set_allocator(self->pin, KS_NULL_HANDLE));
+	EXPECT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
 	ASSERT_COUNTS(self->base, 0, 0, 0);
 }
 

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "frames_lib.h"
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
 #define DEBUGFS			"/sys/kernel/debug"
@@ -157,22 +158,6 @@ static int st_debugfs_mounted(void)
 	return !statfs(DEBUGFS, &sfs) && sfs.f_type == DEBUGFS_MAGIC;
 }
 
-/* An ALLOC in another thread, to have a sleeper */
-struct st_allocer {
-	pthread_t thread;
-	int fd;
-	int ret;
-	__u64 offset;
-};
-
-static void *st_allocer_main(void *arg)
-{
-	struct st_allocer *a = arg;
-
-	a->ret = ksa_alloc(a->fd, &a->offset);
-	return NULL;
-}
-
 FIXTURE(st)
 {
 	int pin;
@@ -241,7 +226,7 @@ TEST_F(st, two_allocators)
 	const long page = ksa_page_size();
 	const struct st_line *la, *lb;
 	struct kseventdata ed;
-	struct st_allocer w;
+	struct kst_allocer w;
 	char comm[32];
 	__u64 off[4];
 	int i, efd;
@@ -266,9 +251,7 @@ TEST_F(st, two_allocators)
 
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, ksa_alloc(self->fd[1], &off[i]));
-	w.fd = self->fd[1];
-	w.ret = 1;
-	ASSERT_EQ(0, pthread_create(&w.thread, NULL, st_allocer_main, &w));
+	ASSERT_EQ(0, kst_allocer_start(&w, self->fd[1]));
 	if (!ksa_wait_waiters(self->fd[1], 1)) {
 		ksa_reset(self->fd[1], KSRESET_BEGIN);	/* let the thread go */
 		pthread_join(w.thread, NULL);

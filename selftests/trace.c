@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "frames_lib.h"
+#include "ksa_test.h"
 #include "kmod/ksalloc_client.h"
 #include "kselftest_harness.h"
 
@@ -246,30 +247,6 @@ static int tr_foreign(const struct tr_trace *t, unsigned long long id)
 	return n;
 }
 
-/* An ALLOC in another thread, for the ones that sleep */
-struct tr_allocer {
-	pthread_t thread;
-	int fd;
-	int ret;
-	__u64 offset;
-};
-
-static void *tr_allocer_main(void *arg)
-{
-	struct tr_allocer *a = arg;
-
-	a->ret = ksa_alloc(a->fd, &a->offset);
-	return NULL;
-}
-
-static int tr_allocer_start(struct tr_allocer *a, int fd)
-{
-	a->fd = fd;
-	a->ret = 1;
-	a->offset = ~0ULL;
-	return pthread_create(&a->thread, NULL, tr_allocer_main, a);
-}
-
 FIXTURE(tr)
 {
 	const char *dir;
@@ -385,7 +362,7 @@ TEST_F(tr, events_listed)
 TEST_F(tr, sequence)
 {
 	const struct tr_trace *t = &self->trace;
-	struct tr_allocer w;
+	struct kst_allocer w;
 	__u64 off[3];
 	int i, fl;
 
@@ -402,7 +379,7 @@ TEST_F(tr, sequence)
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl));
 	EXPECT_EQ(-EINVAL, ksa_free(self->fd, 7 * ksa_page_size()));
 
-	ASSERT_EQ(0, tr_allocer_start(&w, self->fd));
+	ASSERT_EQ(0, kst_allocer_start(&w, self->fd));
 	if (!ksa_wait_waiters(self->fd, 1)) {
 		ksa_reset(self->fd, KSRESET_BEGIN);	/* let the thread go */
 		pthread_join(w.thread, NULL);
@@ -488,7 +465,7 @@ TEST_F(tr, sequence)
 TEST_F(tr, wait_cancelled_by_reset)
 {
 	const struct tr_trace *t = &self->trace;
-	struct tr_allocer w;
+	struct kst_allocer w;
 	__u64 off;
 
 	TR_BODY_START();
@@ -496,7 +473,7 @@ TEST_F(tr, wait_cancelled_by_reset)
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ksa_info(self->fd, &self->info));
 	ASSERT_EQ(0, ksa_alloc(self->fd, &off));
-	ASSERT_EQ(0, tr_allocer_start(&w, self->fd));
+	ASSERT_EQ(0, kst_allocer_start(&w, self->fd));
 	EXPECT_TRUE(ksa_wait_waiters(self->fd, 1));
 	EXPECT_EQ(0, ksa_reset(self->fd, KSRESET_BEGIN));
 	ASSERT_EQ(0, pthread_join(w.thread, NULL));
