@@ -247,14 +247,16 @@ static int fill_fd_table(void)
 	int fd;
 
 	/*
-	 * A new process's table has BITS_PER_LONG slots: take them all, so
-	 * the operation's fd needs a bigger table, allocated under injection.
+	 * A new process's table has BITS_PER_LONG slots: take all but two,
+	 * one for the snapshot's directory and then the fail-nth file, so
+	 * that the operation's fd is the first that needs a bigger table,
+	 * allocated under injection.
 	 */
 	for (;;) {
 		fd = open("/dev/null", O_RDONLY);
 		if (fd < 0)
 			return -errno;
-		if (fd >= (int)(8 * sizeof(long)) - 1)
+		if (fd >= (int)(8 * sizeof(long)) - 2)
 			return 0;
 	}
 }
@@ -528,15 +530,23 @@ static void undo_batch_alloc(struct op *op)
 }
 
 /*
- * BATCH_FREE of 8 frames (a 64-entry buffer: the copy-in is allocated).
- * Taking the frames is part of prepare; a failed free must leave all 8
- * allocated, a successful one none.
+ * BATCH_FREE of 32 frames: 256 bytes of offsets, more than the dispatcher
+ * keeps on its stack, so the copy-in is allocated. Taking the frames is
+ * part of prepare; a failed free must leave all 32 allocated, a
+ * successful one none.
  */
+#define BATCH_FREE_N	32
+
 static int prep_batch_free(struct op *op)
 {
-	int ret = prep_allocator(op), i;
+	int ret = prep_pin(op), i;
 
-	for (i = 0; !ret && i < 8; i++)
+	if (ret)
+		return ret;
+	op->alloc = ksa_create(op->pin, BATCH_FREE_N, op->page, O_NONBLOCK);
+	if (op->alloc < 0)
+		return op->alloc;
+	for (i = 0; !ret && i < BATCH_FREE_N; i++)
 		ret = ksa_alloc(op->alloc, &op->offsets[i]);
 	return ret;
 }
@@ -550,17 +560,17 @@ static int run_batch_free(struct op *op)
 	memset(in, 0, sizeof(in));
 	m->method = ksa_ident(&g_batch, KSMETHOD_KSALLOC_BATCH_FREE,
 			      KSMETHOD_TYPE_READ);
-	m->count = 8;
+	m->count = BATCH_FREE_N;
 	memset(buf, 0, sizeof(buf));
-	memcpy(buf, op->offsets, 8 * sizeof(__u64));
+	memcpy(buf, op->offsets, BATCH_FREE_N * sizeof(__u64));
 	return ksa_ioctl(op->alloc, IOCTL_KS_METHOD, in, sizeof(in), buf,
-			 sizeof(buf), 0, NULL);
+			 BATCH_FREE_N * sizeof(__u64), 0, NULL);
 }
 
 /* All or nothing: a failed batch free freed none */
 static int check_all_held(struct op *op)
 {
-	return ksa_allocated(op->alloc) == 8 ? 0 : -1;
+	return ksa_allocated(op->alloc) == BATCH_FREE_N ? 0 : -1;
 }
 
 static void undo_batch_free(struct op *op)
@@ -568,7 +578,7 @@ static void undo_batch_free(struct op *op)
 	int i;
 
 	/* Take them again for the retry of the same step */
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < BATCH_FREE_N; i++)
 		ksa_alloc(op->alloc, &op->offsets[i]);
 }
 
