@@ -110,6 +110,14 @@ while IFS= read -r name; do
 		echo "  -       $name: not built, not run"
 	fi
 done < <(submake -C "$ROOT" selftests-list 2>/dev/null)
+# TESTS="fuzz limits": only those programs run in the VMs.
+if [[ -n ${TESTS-} ]]; then
+	keep=()
+	for t in "${tests[@]}"; do
+		[[ " $TESTS " == *" ${t##*/} "* ]] && keep+=("$t")
+	done
+	tests=("${keep[@]}")
+fi
 echo "  built   $(for t in "${tests[@]}"; do printf '%s ' "${t##*/}"; done)"
 grep -E '^selftests: ' "$LOGS/selftests.log" | sed 's/^/  /' || true
 

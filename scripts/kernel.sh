@@ -74,7 +74,7 @@ if [[ $name == debug ]]; then
 	printf 'KMEM=%q\n' "${DEBUG_MEM:-2048M}"
 	printf 'KVM_TIMEOUT=%q\n' "${DEBUG_VM_TIMEOUT:-5400}"
 	printf 'KTEST_TIMEOUT=%q\n' "${DEBUG_TEST_TIMEOUT:-1800}"
-	printf 'KGUEST_ENV=%q\n' "KSA_FUZZ_CALLS=${DEBUG_FUZZ_CALLS:-20000}"
+	printf 'KGUEST_ENV=%q\n' "KSA_FUZZ_CALLS=${DEBUG_FUZZ_CALLS:-80000}"
 	exit 0
 fi
 

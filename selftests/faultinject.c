@@ -16,6 +16,22 @@
  *   buffer is allocated), mmap of an allocator, IOCTL_KS_ENABLE_EVENT,
  *   and the fd a pin hands out for its allocator (PIN_ALLOCATOR_FD).
  *
+ * Each sweep runs three ways (the fixture's variants):
+ *
+ *   fail_nth:        one sequence of slab and page allocation points,
+ *                    stepped exactly by /proc/thread-self/fail-nth;
+ *   failslab,
+ *   fail_page_alloc: the debugfs knobs of one of them, restricted to the
+ *                    step's process (task-filter=Y, its
+ *                    /proc/self/make-it-fail=1) with probability=100,
+ *                    interval=N and times=1. The knob's call counter is
+ *                    shared and never reset, so before the operation the
+ *                    process lines it up: it makes allocations of its own
+ *                    (getcwd's name buffer, a page for reading
+ *                    /proc/self/cmdline) until the knob fires once, which
+ *                    leaves the counter at a multiple of N; times=1 again
+ *                    then fails the operation's N-th allocation.
+ *
  * Each injected failure must fail the operation with ENOMEM and leave
  * nothing behind: the module's counters (live allocators, frame bytes),
  * the process's fds and mappings, frames taken, events enabled; and the
@@ -48,6 +64,7 @@
 #define FAILSLAB	"/sys/kernel/debug/failslab/"
 #define FAILPAGE	"/sys/kernel/debug/fail_page_alloc/"
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
+#define MAKE_IT_FAIL	"/proc/self/make-it-fail"
 #define DEBUGFS_STATUS	"/sys/kernel/debug/ksalloc/allocators"
 
 /* No path of ours comes near this many injection points */
@@ -82,8 +99,25 @@ static struct knob knobs[] = {
 	{ FAILPAGE "ignore-gfp-highmem", "Y" },
 	{ FAILPAGE "min-order", "0" },
 	{ FAILPAGE "verbose", "0" },
+	/*
+	 * The knob-driven sweeps: only tasks with make-it-fail count, and
+	 * times=0 keeps the knob idle (and its counter still) between steps.
+	 */
+	{ FAILSLAB "task-filter", "Y" },
+	{ FAILSLAB "times", "0" },
+	{ FAILSLAB "interval", "1" },
+	{ FAILSLAB "space", "0" },
+	{ FAILPAGE "task-filter", "Y" },
+	{ FAILPAGE "times", "0" },
+	{ FAILPAGE "interval", "1" },
+	{ FAILPAGE "space", "0" },
+	/* Last two: set to 100 by the variant that uses that knob */
+	{ FAILSLAB "probability", "0" },
+	{ FAILPAGE "probability", "0" },
 };
 #define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
+#define KNOB_SLAB_PROBABILITY	(NKNOBS - 2)
+#define KNOB_PAGE_PROBABILITY	(NKNOBS - 1)
 
 static int put_str(const char *path, const char *s)
 {
@@ -247,10 +281,10 @@ static int fill_fd_table(void)
 	int fd;
 
 	/*
-	 * A new process's table has BITS_PER_LONG slots: take all but two,
-	 * one for the snapshot's directory and then the fail-nth file, so
-	 * that the operation's fd is the first that needs a bigger table,
-	 * allocated under injection.
+	 * A new process's table has BITS_PER_LONG slots: take all but one,
+	 * for the snapshot's directory and then a plug, so that the
+	 * operation's fd is the first that needs a bigger table, allocated
+	 * under injection.
 	 */
 	for (;;) {
 		fd = open("/dev/null", O_RDONLY);
@@ -261,35 +295,179 @@ static int fill_fd_table(void)
 	}
 }
 
+/* ---- injection: fail-nth, or one debugfs knob driven by make-it-fail ---- */
+
+enum inj_mode { INJ_NTH, INJ_FAILSLAB, INJ_FAILPAGE };
+
+struct injector {
+	enum inj_mode mode;
+	int nth;		/* fail-nth */
+	int times, mif, poke;	/* the knob's times, make-it-fail, cmdline */
+	char times_path[128];
+};
+
+static int inj_open(struct injector *inj, enum inj_mode mode, int n)
+{
+	const char *dir = mode == INJ_FAILSLAB ? FAILSLAB : FAILPAGE;
+	char path[128], buf[32];
+
+	inj->mode = mode;
+	inj->nth = inj->times = inj->mif = inj->poke = -1;
+	if (mode == INJ_NTH) {
+		inj->nth = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+		return inj->nth < 0 ? -errno : 0;
+	}
+	/* Still unfiltered: these count for nothing. */
+	snprintf(buf, sizeof(buf), "%d", n);
+	snprintf(path, sizeof(path), "%sinterval", dir);
+	if (put_str(path, buf))
+		return -EIO;
+	snprintf(inj->times_path, sizeof(inj->times_path), "%stimes", dir);
+	inj->times = open(inj->times_path, O_WRONLY | O_CLOEXEC);
+	inj->mif = open(MAKE_IT_FAIL, O_WRONLY | O_CLOEXEC);
+	inj->poke = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	return inj->times < 0 || inj->mif < 0 || inj->poke < 0 ? -errno : 0;
+}
+
+/*
+ * A write to an open knob or make-it-fail file allocates nothing (debugfs
+ * attributes are not seekable: plain write(), which ignores the offset).
+ */
+static int fd_put(int fd, const char *s)
+{
+	ssize_t len = strlen(s);
+
+	return write(fd, s, len) == len ? 0 : -1;
+}
+
+/* The knob's times, read with make-it-fail off (the open allocates) */
+static long knob_times(const struct injector *inj)
+{
+	char buf[32];
+
+	if (fd_put(inj->mif, "0") || get_str(inj->times_path, buf, sizeof(buf)))
+		return -1;
+	return atol(buf);
+}
+
+/*
+ * One allocation of the knob's kind, nothing else: getcwd() takes a
+ * name buffer from a slab cache, reading /proc/self/cmdline a page.
+ * Neither opens an fd, so a full fd table stays as it is.
+ */
+static void poke(const struct injector *inj)
+{
+	char buf[64];
+
+	if (fd_put(inj->mif, "1"))
+		return;
+	if (inj->mode == INJ_FAILSLAB) {
+		if (!getcwd(buf, sizeof(buf)))
+			buf[0] = 0;
+	} else if (pread(inj->poke, buf, sizeof(buf), 0) < 0) {
+		buf[0] = 0;
+	}
+	fd_put(inj->mif, "0");
+}
+
+/* Get ready to fail the @n-th injection point after inj_go() */
+static int inj_arm(struct injector *inj, int n)
+{
+	long left = -1;
+	int i;
+
+	if (inj->mode == INJ_NTH)
+		return 0;
+	/*
+	 * Line the counter up: allocations until the knob fires once (at
+	 * most n of them), which leaves it at a multiple of n; times=0 then
+	 * holds it there.
+	 */
+	if (fd_put(inj->times, "1"))
+		return -EIO;
+	for (i = 0; i <= 2 * n + 16; i++) {
+		poke(inj);
+		left = knob_times(inj);
+		if (left <= 0)
+			break;
+	}
+	if (left != 0) {
+		fprintf(stderr, "# the knob did not fire in %d allocations (times %ld)\n",
+			i, left);
+		return -EIO;
+	}
+	return fd_put(inj->times, "1") ? -EIO : 0;
+}
+
+/* From here on, the @n-th injection point fails: nothing else in between */
+static int inj_go(struct injector *inj, int n)
+{
+	char buf[32];
+
+	if (inj->mode != INJ_NTH)
+		return fd_put(inj->mif, "1");
+	snprintf(buf, sizeof(buf), "%d", n);
+	return write(inj->nth, buf, strlen(buf)) < 0 ? -errno : 0;
+}
+
+/* Disarm; 1 if the fault was injected, 0 if not, <0 on error */
+static int inj_fired(struct injector *inj)
+{
+	char buf[32];
+	long left;
+
+	if (inj->mode == INJ_NTH) {
+		/* 0 once the fault was injected, else the points still to go */
+		memset(buf, 0, sizeof(buf));
+		if (pread(inj->nth, buf, sizeof(buf) - 1, 0) < 0)
+			return -errno;
+		if (write(inj->nth, "0", 1) < 0)
+			return -errno;
+		return atoi(buf) == 0;
+	}
+	left = knob_times(inj);
+	if (fd_put(inj->times, "0") || left < 0)
+		return -EIO;
+	return left == 0;
+}
+
 /* One step, in a fresh child: run @op with the @n-th point failing. */
-static int sweep_step(struct op *op, int n)
+static int sweep_step(struct op *op, enum inj_mode mode, int n)
 {
 	struct state before, after;
-	char buf[32];
-	int nth, ret, ret2, injected;
+	struct injector inj;
+	int plug = -1, ret, ret2, injected;
 
 	if (op->prepare && op->prepare(op)) {
 		fprintf(stderr, "# %s: prepare failed\n", op->name);
 		return STEP_BAD;
 	}
+	if (inj_open(&inj, mode, n)) {
+		fprintf(stderr, "# %s: cannot set up the injection\n", op->name);
+		return STEP_BAD;
+	}
 	if (op->fill_fds && fill_fd_table())
 		return STEP_BAD;
 	snapshot(&before);
-	nth = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
-	if (nth < 0)
+	if (inj_arm(&inj, n)) {
+		fprintf(stderr, "# %s, fault %d: cannot arm the injection\n",
+			op->name, n);
 		return STEP_BAD;
-	snprintf(buf, sizeof(buf), "%d", n);
-	if (write(nth, buf, strlen(buf)) < 0)
+	}
+	if (op->fill_fds) {
+		plug = open("/dev/null", O_RDONLY);
+		if (plug < 0)
+			return STEP_BAD;
+	}
+	if (inj_go(&inj, n))
 		return STEP_BAD;
 	ret = op->run(op);
-	/* 0 once the fault was injected, else the points still to go */
-	memset(buf, 0, sizeof(buf));
-	if (pread(nth, buf, sizeof(buf) - 1, 0) < 0)
+	injected = inj_fired(&inj);
+	if (injected < 0)
 		return STEP_BAD;
-	if (write(nth, "0", 1) < 0)
-		return STEP_BAD;
-	close(nth);
-	injected = atoi(buf) == 0;
+	/* The injector's fds stay open: they are in both snapshots. */
+	if (plug >= 0)
+		close(plug);
 
 	if (!ret) {
 		if (op->check && op->check(op)) {
@@ -345,7 +523,8 @@ static int sweep_step(struct op *op, int n)
  * reaching the N-th point. Module counters are checked again once each
  * child is gone (a leaked file reference outlives the process).
  */
-static void sweep(struct __test_metadata *_metadata, struct op *op)
+static void sweep(struct __test_metadata *_metadata, struct op *op,
+		  enum inj_mode mode)
 {
 	int n, status, failed = 0, survived = 0;
 	long long allocators0, total0;
@@ -357,7 +536,7 @@ static void sweep(struct __test_metadata *_metadata, struct op *op)
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (!pid)
-			_exit(sweep_step(op, n));
+			_exit(sweep_step(op, mode, n));
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		ASSERT_TRUE(WIFEXITED(status)) {
 			TH_LOG("%s, fault %d: killed by signal %d", op->name, n,
@@ -678,6 +857,26 @@ FIXTURE(fi)
 	struct knob knobs[NKNOBS];
 };
 
+FIXTURE_VARIANT(fi)
+{
+	enum inj_mode mode;
+};
+
+FIXTURE_VARIANT_ADD(fi, fail_nth)
+{
+	.mode = INJ_NTH,
+};
+
+FIXTURE_VARIANT_ADD(fi, failslab)
+{
+	.mode = INJ_FAILSLAB,
+};
+
+FIXTURE_VARIANT_ADD(fi, fail_page_alloc)
+{
+	.mode = INJ_FAILPAGE,
+};
+
 /* Why this kernel cannot run the sweeps, or NULL */
 static const char *missing_fault_injection(void)
 {
@@ -698,6 +897,10 @@ FIXTURE_SETUP(fi)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, access(KSA_DEV, R_OK | W_OK));
 	memcpy(self->knobs, knobs, sizeof(knobs));
+	if (variant->mode == INJ_FAILSLAB)
+		self->knobs[KNOB_SLAB_PROBABILITY].value = "100";
+	if (variant->mode == INJ_FAILPAGE)
+		self->knobs[KNOB_PAGE_PROBABILITY].value = "100";
 	for (i = 0; i < NKNOBS; i++) {
 		struct knob *k = &self->knobs[i];
 
@@ -716,7 +919,8 @@ FIXTURE_TEARDOWN(fi)
 
 	if (self->skip)
 		return;
-	for (i = 0; i < NKNOBS; i++)
+	/* Backwards: probability back to its old value before the filters */
+	for (i = NKNOBS; i-- > 0;)
 		if (self->knobs[i].saved[0])
 			put_str(self->knobs[i].path, self->knobs[i].saved);
 }
@@ -736,7 +940,7 @@ TEST_F_TIMEOUT(fi, open_pin, 300)
 			  .undo = undo_close_result);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, create, 300)
@@ -746,7 +950,7 @@ TEST_F_TIMEOUT(fi, create, 300)
 			  .undo = undo_close_result, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, create_multipage_frames, 300)
@@ -757,7 +961,7 @@ TEST_F_TIMEOUT(fi, create_multipage_frames, 300)
 			  .undo = undo_close_result, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, create_ex, 300)
@@ -767,7 +971,7 @@ TEST_F_TIMEOUT(fi, create_ex, 300)
 			  .undo = undo_close_result, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 /* The new fd needs a bigger fd table: that allocation fails too */
@@ -780,7 +984,7 @@ TEST_F_TIMEOUT(fi, create_fd_table_full, 300)
 			  .fill_fds = 1);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, alloc_free, 300)
@@ -790,7 +994,7 @@ TEST_F_TIMEOUT(fi, alloc_free, 300)
 			  .undo = undo_nothing, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, batch_alloc, 300)
@@ -801,7 +1005,7 @@ TEST_F_TIMEOUT(fi, batch_alloc, 300)
 			  .undo = undo_batch_alloc, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, batch_free, 300)
@@ -812,7 +1016,7 @@ TEST_F_TIMEOUT(fi, batch_free, 300)
 			  .undo = undo_batch_free, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, mmap, 300)
@@ -822,7 +1026,7 @@ TEST_F_TIMEOUT(fi, mmap, 300)
 			  .undo = undo_mmap, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, enable_event, 300)
@@ -833,7 +1037,7 @@ TEST_F_TIMEOUT(fi, enable_event, 300)
 			  .undo = undo_enable, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, pin_allocator_fd, 300)
@@ -843,7 +1047,7 @@ TEST_F_TIMEOUT(fi, pin_allocator_fd, 300)
 			  .undo = undo_close_result, .cleanup = cleanup_all);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 TEST_F_TIMEOUT(fi, pin_allocator_fd_table_full, 300)
@@ -854,7 +1058,7 @@ TEST_F_TIMEOUT(fi, pin_allocator_fd_table_full, 300)
 			  .cleanup = cleanup_all, .fill_fds = 1);
 
 	SKIP_IF_NEEDED();
-	sweep(_metadata, &op);
+	sweep(_metadata, &op, variant->mode);
 }
 
 /*

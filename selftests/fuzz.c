@@ -29,8 +29,8 @@
  *
  * Nothing can block for good: a watchdog thread interrupts (SIGUSR1, no
  * SA_RESTART) a worker that made no progress for a while, so an ALLOC on
- * an exhausted blocking allocator returns EINTR; forked children run
- * under alarm().
+ * an exhausted blocking allocator returns EINTR; forked children get the
+ * same from an interval timer.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -48,6 +48,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -61,7 +62,7 @@
 
 #define DEFAULT_SEED		0x6b73616cu
 /* About 30-60 s under TCG on a stock kernel */
-#define DEFAULT_CALLS		100000UL
+#define DEFAULT_CALLS		800000UL
 #define DEFAULT_THREADS		4
 #define MAX_THREADS		16
 
@@ -74,8 +75,8 @@
 #define ARENA			(128 * 1024)
 
 /* A worker is interrupted after this long without finishing a request */
-#define STALL_MS		100
-#define TICK_MS			20
+#define STALL_MS		25
+#define TICK_MS			5
 
 static const struct ksguid known_guids[] = {
 	KSGUID_NULL,
@@ -908,6 +909,7 @@ static void op_file(struct worker *w)
 }
 
 static void one_op(struct worker *w);
+static void on_usr1(int sig);
 
 /*
  * A child that inherits every fd and mapping, does a few requests and
@@ -918,14 +920,27 @@ static void op_fork(struct worker *w)
 	pid_t pid;
 	int i, status;
 
-	if (w->forks >= 40)
+	if (w->forks >= 100)
 		return;
 	w->forks++;
 	pid = fork();
 	if (pid < 0)
 		return;
 	if (!pid) {
-		alarm(5);
+		/*
+		 * No watchdog here: a timer interrupts whatever blocks
+		 * (on_usr1 is a no-op handler without SA_RESTART).
+		 */
+		struct itimerval it = {
+			.it_interval = { .tv_usec = STALL_MS * 1000 },
+			.it_value = { .tv_usec = STALL_MS * 1000 },
+		};
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr1;
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &it, NULL);
 		w->rng ^= 0x5bd1e995;
 		for (i = 0; i < 20; i++)
 			one_op(w);
@@ -1146,12 +1161,13 @@ int main(int argc, char **argv)
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (pthread_create(&watchdog, NULL, watchdog_main, NULL))
-		ksft_exit_fail_msg("pthread_create\n");
 	for (i = 0; i < nthreads; i++)
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
 				   &workers[i]))
 			ksft_exit_fail_msg("pthread_create\n");
+	/* Only once every worker has a thread id to signal */
+	if (pthread_create(&watchdog, NULL, watchdog_main, NULL))
+		ksft_exit_fail_msg("pthread_create\n");
 	for (i = 0; i < nthreads; i++)
 		pthread_join(workers[i].thread, NULL);
 	done = 1;
