@@ -97,6 +97,7 @@ while read -r name; do
 	[ -n "$name" ] || continue
 	prog=/ksalloc/tests/$name
 	say "begin $name"
+	t0=$(date +%s)
 	cd /tmp
 	( timeout -k 10 "$KSA_TEST_TIMEOUT" "$prog" < /dev/null; echo $? > /tmp/rc ) 2>&1 |
 		tee -a $RES
@@ -106,7 +107,7 @@ while read -r name; do
 	# Leftovers of a killed program (forked test children) would keep
 	# the device busy: end every process but this one.
 	kill -KILL -1 2>/dev/null
-	say "end $name rc=$rc"
+	say "end $name rc=$rc secs=$(($(date +%s) - t0))"
 done < /ksalloc/tests.list
 
 # While the module is loaded, so that its functions show by name.

@@ -5,14 +5,19 @@
 #        scripts/kernel.sh default-kdir [--install]
 #
 # NAME is 6.1, 6.12 or 6.12-rt. The newest version that is installed or
-# available from the package lists is chosen; if it is not installed, its
-# image and headers packages are (headers only with --headers-only).
+# available from the package lists is chosen; if its headers are not
+# installed, its headers package is. The VM only needs the kernel image:
+# /boot/vmlinuz-KVER if that kernel is installed, else the vmlinuz taken
+# out of the image package into ${KSA_CACHE:-~/.cache/ksalloc}/kernels/
+# (downloaded, never installed: installing a kernel package would add it
+# to this machine's boot menu, and make it the default).
 # NAME debug is the debug test kernel of scripts/debug-kernel.sh (KASAN,
 # lockdep, kmemleak, fault injection), built once and cached: KHDR is its
 # O= tree, and it also prints what its slower VM needs (see below).
 # Prints, for eval:
 #   KVER=6.1.0-56-amd64
-#   VMLINUZ=/boot/vmlinuz-6.1.0-56-amd64      (empty with --headers-only)
+#   VMLINUZ=/boot/vmlinuz-6.1.0-56-amd64      (or the cached one; empty
+#                                             with --headers-only)
 #   KHDR=/usr/src/linux-headers-6.1.0-56-amd64
 # and for debug only, each overridable from the environment:
 #   KMEM=2048M           VM memory (DEBUG_MEM)
@@ -74,7 +79,7 @@ if [[ $name == debug ]]; then
 	printf 'KMEM=%q\n' "${DEBUG_MEM:-2048M}"
 	printf 'KVM_TIMEOUT=%q\n' "${DEBUG_VM_TIMEOUT:-5400}"
 	printf 'KTEST_TIMEOUT=%q\n' "${DEBUG_TEST_TIMEOUT:-1800}"
-	printf 'KGUEST_ENV=%q\n' "KSA_FUZZ_CALLS=${DEBUG_FUZZ_CALLS:-80000}"
+	printf 'KGUEST_ENV=%q\n' "KSA_FUZZ_CALLS=${DEBUG_FUZZ_CALLS:-300000}"
 	exit 0
 fi
 
@@ -87,9 +92,47 @@ case $name in
 *) die "unknown kernel name '$name' (known: 6.1 6.12 6.12-rt debug)" ;;
 esac
 
+kcache=${KSA_CACHE:-${HOME:-/root}/.cache/ksalloc}/kernels
+
+# The kernel image the VM boots, if this machine has it
+vmlinuz() {
+	local f
+	for f in "/boot/vmlinuz-$1" "$kcache/vmlinuz-$1"; do
+		if [[ -s $f ]]; then
+			printf '%s\n' "$f"
+			return 0
+		fi
+	done
+	return 1
+}
+
 is_installed() {
 	[[ -f /usr/src/linux-headers-$1/Makefile ]] || return 1
-	[[ -n $headers_only || -f /boot/vmlinuz-$1 ]]
+	[[ -n $headers_only ]] || vmlinuz "$1" >/dev/null
+}
+
+# Download the image package of $1 and keep only its vmlinuz
+fetch_vmlinuz() {
+	local kver=$1 pkg tmp deb
+	pkg=$(printf "$img_fmt" "$kver")
+	mkdir -p "$kcache"
+	tmp=$(mktemp -d "$kcache/.fetch.XXXXXX")
+	msg "kernel: downloading $pkg for its vmlinuz (not installed)"
+	# apt's sandbox user must be able to write there
+	chmod 0755 "$tmp"
+	if ! (cd "$tmp" && apt-get download -qq "$pkg") >"$tmp/log" 2>&1; then
+		cat "$tmp/log" >&2
+		rm -rf "$tmp"
+		die "could not download $pkg"
+	fi
+	deb=$(ls "$tmp"/*.deb)
+	if ! dpkg-deb --fsys-tarfile "$deb" |
+		tar -xO "./boot/vmlinuz-$kver" >"$tmp/vmlinuz" || [[ ! -s $tmp/vmlinuz ]]; then
+		rm -rf "$tmp"
+		die "no boot/vmlinuz-$kver in $pkg"
+	fi
+	mv "$tmp/vmlinuz" "$kcache/vmlinuz-$kver"
+	rm -rf "$tmp"
 }
 
 installed() {
@@ -118,16 +161,15 @@ if [[ -z $kver ]] || ! is_installed "$kver"; then
 	"$ROOT/scripts/deps.sh" --update
 	kver=$( { installed; available; } | newest)
 	[[ -n $kver ]] || die "no package found for kernel $name"
-	pkgs=("linux-headers-$kver")
-	[[ -n $headers_only ]] || pkgs+=("$(printf "$img_fmt" "$kver")")
-	"$ROOT/scripts/deps.sh" "${pkgs[@]}"
-	is_installed "$kver" || die "kernel $kver still incomplete after installing ${pkgs[*]}"
+	"$ROOT/scripts/deps.sh" "linux-headers-$kver"
+	[[ -n $headers_only ]] || vmlinuz "$kver" >/dev/null || fetch_vmlinuz "$kver"
+	is_installed "$kver" || die "kernel $kver still incomplete"
 fi
 
 printf 'KVER=%q\n' "$kver"
 if [[ -n $headers_only ]]; then
 	printf 'VMLINUZ=\n'
 else
-	printf 'VMLINUZ=%q\n' "/boot/vmlinuz-$kver"
+	printf 'VMLINUZ=%q\n' "$(vmlinuz "$kver")"
 fi
 printf 'KHDR=%q\n' "/usr/src/linux-headers-$kver"

@@ -102,6 +102,11 @@ while IFS= read -r line; do
 		: >"$tmp/diag" ;;
 	'KSA: end '*)
 		rest=${line#KSA: end }
+		secs=
+		if [[ $rest == *' secs='* ]]; then
+			secs=", ${rest##* secs=} s"
+			rest=${rest% secs=*}
+		fi
 		name=${rest% rc=*}
 		rc=${rest##* rc=}
 		[[ $rc =~ ^[0-9]+$ ]] || rc=255
@@ -120,7 +125,7 @@ while IFS= read -r line; do
 			ok "$name (exit 0)"
 		fi
 		((ppass + pfail + pskip == 0)) ||
-			printf '  total   %s\n' "$name: $ppass passed, $pfail failed, $pskip skipped (exit $rc)"
+			printf '  total   %s\n' "$name: $ppass passed, $pfail failed, $pskip skipped (exit $rc$secs)"
 		prog= ;;
 	*)
 		if [[ -z $prog ]]; then		# e.g. what a failing insmod said
