@@ -13,6 +13,7 @@
 #   EXTRA_FILES         more files for the initramfs (initramfs.sh)
 #   LINT=0              leave lint out (it is one result otherwise)
 #   HOST_CHECKS=0       leave the host-side checks out
+#   TESTS="fuzz limits" run only these selftest programs in the VMs
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -123,13 +124,16 @@ grep -E '^selftests: ' "$LOGS/selftests.log" | sed 's/^/  /' || true
 
 for name in $KERNELS; do
 	echo "== kernel $name"
-	# The debug kernel's first build takes long: show its progress (a
-	# failure shows below, as the kernel not being available).
+	# The debug kernel's first build takes long: show its progress as it
+	# comes (sed -u), and do not try a failed build a second time.
 	if [[ $name == debug ]]; then
 		t0=$SECONDS
-		if "$ROOT/scripts/debug-kernel.sh" 2>&1 >/dev/null | sed 's/^/  /'; then
-			echo "  built   in $((SECONDS - t0)) s (cached: $("$ROOT/scripts/debug-kernel.sh" --dir))"
+		if ! "$ROOT/scripts/debug-kernel.sh" 2>&1 >/dev/null | sed -u 's/^/  /'; then
+			echo "  FAIL    kernel debug: the build failed"
+			result 0 1 0
+			continue
 		fi
+		echo "  built   in $((SECONDS - t0)) s (cached: $("$ROOT/scripts/debug-kernel.sh" --dir))"
 	fi
 	# What only some kernels set (kernel.sh): VM memory, time limits and
 	# environment for the tests.

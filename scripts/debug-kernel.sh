@@ -36,7 +36,7 @@ if [[ -f $dir/.done ]]; then
 fi
 log=$dir/build.log
 start=$(date +%s)
-echo "debug kernel: building $key (cold build: ~25-40 min on 2 cores; log: $log)" >&2
+echo "debug kernel: building $key (about 28 min on 2 cores; log: $log)" >&2
 if [[ ! -d $dir/src ]]; then
 	mkdir -p "$dir/src.tmp"
 	tar -xJf "$tarball" -C "$dir/src.tmp" --strip-components=1

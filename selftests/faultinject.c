@@ -45,7 +45,6 @@
  * kernels): /sys/kernel/debug/failslab is absent there.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -59,6 +58,7 @@
 #include <sys/wait.h>
 
 #include "frames_lib.h"
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
 #define FAILSLAB	"/sys/kernel/debug/failslab/"
@@ -119,51 +119,7 @@ static struct knob knobs[] = {
 #define KNOB_SLAB_PROBABILITY	(NKNOBS - 2)
 #define KNOB_PAGE_PROBABILITY	(NKNOBS - 1)
 
-static int put_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-	ssize_t len = strlen(s);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, len) != len)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int get_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
 /* ---- what must not change ---- */
-
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
 
 static int count_maps(void)
 {
@@ -216,7 +172,7 @@ static void snapshot(struct state *s)
 {
 	s->allocators = ksa_read_ll(KSA_SYSFS_DIR "allocators");
 	s->total_bytes = ksa_read_ll(KSA_SYSFS_DIR "total_bytes");
-	s->fds = count_dir("/proc/self/fd");
+	s->fds = kst_count_fds();
 	s->maps = count_maps();
 	s->events = count_events();
 }
@@ -320,7 +276,7 @@ static int inj_open(struct injector *inj, enum inj_mode mode, int n)
 	/* Still unfiltered: these count for nothing. */
 	snprintf(buf, sizeof(buf), "%d", n);
 	snprintf(path, sizeof(path), "%sinterval", dir);
-	if (put_str(path, buf))
+	if (kst_write_str(path, buf))
 		return -EIO;
 	snprintf(inj->times_path, sizeof(inj->times_path), "%stimes", dir);
 	inj->times = open(inj->times_path, O_WRONLY | O_CLOEXEC);
@@ -345,7 +301,7 @@ static long knob_times(const struct injector *inj)
 {
 	char buf[32];
 
-	if (fd_put(inj->mif, "0") || get_str(inj->times_path, buf, sizeof(buf)))
+	if (fd_put(inj->mif, "0") || kst_read_str(inj->times_path, buf, sizeof(buf)))
 		return -1;
 	return atol(buf);
 }
@@ -904,10 +860,10 @@ FIXTURE_SETUP(fi)
 	for (i = 0; i < NKNOBS; i++) {
 		struct knob *k = &self->knobs[i];
 
-		ASSERT_EQ(0, get_str(k->path, k->saved, sizeof(k->saved))) {
+		ASSERT_EQ(0, kst_read_str(k->path, k->saved, sizeof(k->saved))) {
 			TH_LOG("cannot read %s", k->path);
 		}
-		ASSERT_EQ(0, put_str(k->path, k->value)) {
+		ASSERT_EQ(0, kst_write_str(k->path, k->value)) {
 			TH_LOG("cannot set %s", k->path);
 		}
 	}
@@ -922,7 +878,7 @@ FIXTURE_TEARDOWN(fi)
 	/* Backwards: probability back to its old value before the filters */
 	for (i = NKNOBS; i-- > 0;)
 		if (self->knobs[i].saved[0])
-			put_str(self->knobs[i].path, self->knobs[i].saved);
+			kst_write_str(self->knobs[i].path, self->knobs[i].saved);
 }
 
 /* The 6.1 harness runs the body after a SKIP in the setup: stop here. */

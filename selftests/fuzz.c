@@ -55,6 +55,7 @@
 #include <linux/ksalloc.h>
 
 #include "kselftest.h"
+#include "ksa_test.h"
 
 #define KSA_DEV			"/dev/ksalloc"
 #define SYS_ALLOCATORS		"/sys/class/misc/ksalloc/allocators"
@@ -1050,21 +1051,6 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
-
 static long long read_ll(const char *path)
 {
 	long long v = -1;
@@ -1137,7 +1123,7 @@ int main(int argc, char **argv)
 
 	allocators0 = read_ll(SYS_ALLOCATORS);
 	total0 = read_ll(SYS_TOTAL_BYTES);
-	fds0 = count_fds();
+	fds0 = kst_count_fds();
 
 	for (i = 0; i < MAX_THREADS * SLOTS; i++)
 		all_fds[i] = -1;
@@ -1185,7 +1171,7 @@ int main(int argc, char **argv)
 			slot_close(w, j);
 	}
 	/* fds handed out by the kernel that no slot took (full table) */
-	fds1 = count_fds();
+	fds1 = kst_count_fds();
 	if (fds1 != fds0) {
 		DIR *d = opendir("/proc/self/fd");
 		struct dirent *e;

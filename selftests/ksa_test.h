@@ -315,6 +315,24 @@ static inline long long kst_sysfs_allocators(void)
 	return v;
 }
 
+/* A file's text, without its final newline, in @buf; 0 or -errno */
+static inline int kst_read_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
 /* 0, or -errno (-EIO for a short write) */
 static inline int kst_write_str(const char *path, const char *s)
 {

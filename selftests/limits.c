@@ -43,6 +43,7 @@
 #include <sys/wait.h>
 
 #include "frames_lib.h"
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
 #define SYS_ALLOCATORS		KSA_SYSFS_DIR "allocators"
@@ -382,34 +383,6 @@ struct cg {
 	char mnt[PATH_MAX];	/* set if we mounted root ourselves */
 };
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-	ssize_t len = strlen(s);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, len) != len)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 /* The value of "key N" in a flat-keyed cgroup file, or -1 */
 static long long cg_key(const struct cg *cg, const char *file, const char *key)
 {
@@ -417,7 +390,7 @@ static long long cg_key(const struct cg *cg, const char *file, const char *key)
 	size_t klen = strlen(key);
 
 	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
-	if (read_file(path, buf, sizeof(buf)))
+	if (kst_read_str(path, buf, sizeof(buf)))
 		return -1;
 	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
 		if (!strncmp(p, key, klen) && p[klen] == ' ')
@@ -430,7 +403,7 @@ static long long cg_value(const struct cg *cg, const char *file)
 	char path[PATH_MAX + 64], buf[64];
 
 	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
-	if (read_file(path, buf, sizeof(buf)))
+	if (kst_read_str(path, buf, sizeof(buf)))
 		return -1;
 	return atoll(buf);
 }
@@ -440,7 +413,7 @@ static int cg_write(const struct cg *cg, const char *file, const char *s)
 	char path[PATH_MAX + 64];
 
 	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
-	return write_str(path, s);
+	return kst_write_str(path, s);
 }
 
 static int is_cgroup2(const char *path)
@@ -474,10 +447,10 @@ static const char *cg_setup(struct cg *cg)
 		strcpy(cg->root, cg->mnt);
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->root);
-	if (read_file(path, buf, sizeof(buf)) || !strstr(buf, "memory"))
+	if (kst_read_str(path, buf, sizeof(buf)) || !strstr(buf, "memory"))
 		return "no memory controller";
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg->root);
-	if (write_str(path, "+memory"))
+	if (kst_write_str(path, "+memory"))
 		return "cannot enable the memory controller";
 	snprintf(cg->dir, sizeof(cg->dir), "%s/ksa-limits.%d", cg->root,
 		 getpid());
