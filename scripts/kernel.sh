@@ -21,8 +21,8 @@
 #   KHDR=/usr/src/linux-headers-6.1.0-56-amd64
 # and for debug only, each overridable from the environment:
 #   KMEM=2048M           VM memory (DEBUG_MEM)
-#   KVM_TIMEOUT=5400     seconds before the VM is killed (DEBUG_VM_TIMEOUT)
-#   KTEST_TIMEOUT=1800   seconds per test program (DEBUG_TEST_TIMEOUT)
+#   KVM_TIMEOUT=1800     seconds before the VM is killed (DEBUG_VM_TIMEOUT)
+#   KTEST_TIMEOUT=900    seconds per test program (DEBUG_TEST_TIMEOUT)
 #   KGUEST_ENV="..."     NAME=VALUE words for the test programs: the
 #                        fuzzer's call count (DEBUG_FUZZ_CALLS)
 #
@@ -77,8 +77,8 @@ if [[ $name == debug ]]; then
 	# KASAN, lockdep and kmemleak under TCG: 5-10 times slower, and
 	# KASAN's shadow takes an eighth of the memory.
 	printf 'KMEM=%q\n' "${DEBUG_MEM:-2048M}"
-	printf 'KVM_TIMEOUT=%q\n' "${DEBUG_VM_TIMEOUT:-5400}"
-	printf 'KTEST_TIMEOUT=%q\n' "${DEBUG_TEST_TIMEOUT:-1800}"
+	printf 'KVM_TIMEOUT=%q\n' "${DEBUG_VM_TIMEOUT:-1800}"
+	printf 'KTEST_TIMEOUT=%q\n' "${DEBUG_TEST_TIMEOUT:-900}"
 	printf 'KGUEST_ENV=%q\n' "KSA_FUZZ_CALLS=${DEBUG_FUZZ_CALLS:-300000}"
 	exit 0
 fi

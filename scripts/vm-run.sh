@@ -19,7 +19,10 @@ ACCEL=${ACCEL:-tcg}
 SMP=${SMP:-2}
 MEM=${MEM:-1024M}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
-KCMDLINE="console=ttyS0,115200 panic=-1 loglevel=7 ia32_emulation=1 ${KCMDLINE_EXTRA-}"
+# A stalled or locked-up guest fails the run anyway (the splat check):
+# panic, and so power off, at once rather than at the VM time limit.
+KCMDLINE="console=ttyS0,115200 panic=-1 loglevel=7 ia32_emulation=1"
+KCMDLINE+=" sysctl.kernel.panic_on_rcu_stall=1 softlockup_panic=1 ${KCMDLINE_EXTRA-}"
 
 kernel= initrd= log= res=
 while getopts 'k:i:l:r:' opt; do

@@ -251,6 +251,7 @@ FIXTURE(tr)
 {
 	const char *dir;
 	int tracing_on;		/* to restore; -1: not touched */
+	int record_cmd;		/* options/record-cmd, the same */
 	int pin;
 	int fd;
 	struct ksalloc_allocator_info info;
@@ -262,7 +263,7 @@ FIXTURE_SETUP(tr)
 	char path[256];
 	cpu_set_t cpus;
 
-	self->tracing_on = -1;
+	self->tracing_on = self->record_cmd = -1;
 	self->pin = self->fd = -1;
 	self->dir = tr_find_tracefs();
 	if (!self->dir)
@@ -281,6 +282,15 @@ FIXTURE_SETUP(tr)
 	ASSERT_EQ(0, tr_write(self->dir, "trace", ""));
 	self->tracing_on = tr_read_int(self->dir, "tracing_on");
 	ASSERT_EQ(0, tr_write(self->dir, "tracing_on", "1"));
+	/*
+	 * With record-cmd on, enabling the first event also hooks
+	 * sched_switch, live-patching __schedule() on every CPU; under
+	 * QEMU TCG with two vCPUs that once left the other vCPU spinning at
+	 * the patched site. The tests need no comms: leave it off.
+	 */
+	self->record_cmd = tr_read_int(self->dir, "options/record-cmd");
+	if (self->record_cmd >= 0)
+		ASSERT_EQ(0, tr_write(self->dir, "options/record-cmd", "0"));
 	ASSERT_EQ(0, tr_write(self->dir, "events/ksalloc/enable", "1"));
 
 	self->pin = ksa_open_pin();
@@ -302,6 +312,10 @@ FIXTURE_TEARDOWN(tr)
 	if (self->tracing_on >= 0) {
 		snprintf(val, sizeof(val), "%d", self->tracing_on);
 		tr_write(self->dir, "tracing_on", val);
+	}
+	if (self->record_cmd >= 0) {
+		snprintf(val, sizeof(val), "%d", self->record_cmd);
+		tr_write(self->dir, "options/record-cmd", val);
 	}
 }
 
