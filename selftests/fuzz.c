@@ -58,8 +58,6 @@
 #include "ksa_test.h"
 
 #define KSA_DEV			"/dev/ksalloc"
-#define SYS_ALLOCATORS		"/sys/class/misc/ksalloc/allocators"
-#define SYS_TOTAL_BYTES		"/sys/class/misc/ksalloc/total_bytes"
 
 #define DEFAULT_SEED		0x6b73616cu
 /* About 30-60 s under TCG on a stock kernel */
@@ -1051,19 +1049,6 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-static long long read_ll(const char *path)
-{
-	long long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 static unsigned long env_or_arg(int argc, char **argv, int i, const char *env,
 				unsigned long def)
 {
@@ -1081,8 +1066,8 @@ static int settled(long long allocators0, long long total0)
 	int i;
 
 	for (i = 0; i < 500; i++) {
-		if (read_ll(SYS_ALLOCATORS) == allocators0 &&
-		    read_ll(SYS_TOTAL_BYTES) == total0)
+		if (kst_read_long(KST_SYS_ALLOCATORS) == allocators0 &&
+		    kst_read_long(KST_SYS_TOTAL_BYTES) == total0)
 			return 1;
 		usleep(10000);
 	}
@@ -1121,8 +1106,8 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	allocators0 = read_ll(SYS_ALLOCATORS);
-	total0 = read_ll(SYS_TOTAL_BYTES);
+	allocators0 = kst_read_long(KST_SYS_ALLOCATORS);
+	total0 = kst_read_long(KST_SYS_TOTAL_BYTES);
 	fds0 = kst_count_fds();
 
 	for (i = 0; i < MAX_THREADS * SLOTS; i++)
@@ -1188,8 +1173,8 @@ int main(int argc, char **argv)
 			closedir(d);
 	}
 	ok = settled(allocators0, total0);
-	allocators1 = read_ll(SYS_ALLOCATORS);
-	total1 = read_ll(SYS_TOTAL_BYTES);
+	allocators1 = kst_read_long(KST_SYS_ALLOCATORS);
+	total1 = kst_read_long(KST_SYS_TOTAL_BYTES);
 
 	ksft_print_msg("%lu calls in %.1f s, %lu interrupted; allocators %lld -> %lld, total_bytes %lld -> %lld, fds %d -> %d\n",
 		       calls, (t1.tv_sec - t0.tv_sec) +
