@@ -216,6 +216,7 @@ struct op {
 	void (*undo)(struct op *op);
 	void (*cleanup)(struct op *op);
 	int fill_fds;		/* open fds until the next one needs a new table */
+	int allocates;		/* ALLOCS_*: what it must fail on at least once */
 	/* objects */
 	int pin, alloc, efd, result;
 	long page;
@@ -224,6 +225,10 @@ struct op {
 	void *map;
 	struct kseventdata ev;
 };
+
+/* The kinds of allocation an operation makes (and so must fail cleanly on) */
+#define ALLOCS_SLAB	1
+#define ALLOCS_PAGE	2
 
 enum step_result {
 	STEP_DONE = 0,		/* completed without reaching the N-th point */
@@ -515,6 +520,12 @@ static void sweep(struct __test_metadata *_metadata, struct op *op,
 	}
 	TH_LOG("%s: %d injection points, %d failed cleanly, %d survived",
 	       op->name, n - 1, failed, survived);
+	/* A sweep that never made the operation fail tested no error path. */
+	if (mode == INJ_NTH ? op->allocates :
+	    op->allocates & (mode == INJ_FAILSLAB ? ALLOCS_SLAB : ALLOCS_PAGE))
+		ASSERT_LT(0, failed) {
+			TH_LOG("%s: no injected fault made it fail", op->name);
+		}
 }
 
 /* ---- operations ---- */
@@ -892,7 +903,9 @@ FIXTURE_TEARDOWN(fi)
 
 TEST_F_TIMEOUT(fi, open_pin, 300)
 {
-	struct op op = OP(.name = "open", .run = run_open,
+	struct op op = OP(.name = "open",
+			  .allocates = ALLOCS_SLAB,
+			  .run = run_open,
 			  .undo = undo_close_result);
 
 	SKIP_IF_NEEDED();
@@ -901,7 +914,9 @@ TEST_F_TIMEOUT(fi, open_pin, 300)
 
 TEST_F_TIMEOUT(fi, create, 300)
 {
-	struct op op = OP(.name = "create", .prepare = prep_pin,
+	struct op op = OP(.name = "create",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
+			  .prepare = prep_pin,
 			  .run = run_create, .check = check_allocator_result,
 			  .undo = undo_close_result, .cleanup = cleanup_all);
 
@@ -912,6 +927,7 @@ TEST_F_TIMEOUT(fi, create, 300)
 TEST_F_TIMEOUT(fi, create_multipage_frames, 300)
 {
 	struct op op = OP(.name = "create (2-page frames)",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
 			  .prepare = prep_pin, .run = run_create_multipage,
 			  .check = check_allocator_result,
 			  .undo = undo_close_result, .cleanup = cleanup_all);
@@ -922,7 +938,9 @@ TEST_F_TIMEOUT(fi, create_multipage_frames, 300)
 
 TEST_F_TIMEOUT(fi, create_ex, 300)
 {
-	struct op op = OP(.name = "create (AllocatorEx)", .prepare = prep_pin,
+	struct op op = OP(.name = "create (AllocatorEx)",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
+			  .prepare = prep_pin,
 			  .run = run_create_ex, .check = check_allocator_result,
 			  .undo = undo_close_result, .cleanup = cleanup_all);
 
@@ -934,6 +952,7 @@ TEST_F_TIMEOUT(fi, create_ex, 300)
 TEST_F_TIMEOUT(fi, create_fd_table_full, 300)
 {
 	struct op op = OP(.name = "create (fd table full)",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
 			  .prepare = prep_pin, .run = run_create,
 			  .check = check_allocator_result,
 			  .undo = undo_close_result, .cleanup = cleanup_all,
@@ -955,7 +974,9 @@ TEST_F_TIMEOUT(fi, alloc_free, 300)
 
 TEST_F_TIMEOUT(fi, batch_alloc, 300)
 {
-	struct op op = OP(.name = "batch alloc", .prepare = prep_allocator,
+	struct op op = OP(.name = "batch alloc",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_allocator,
 			  .run = run_batch_alloc, .check = check_batch_alloc,
 			  .check_failed = check_no_frames,
 			  .undo = undo_batch_alloc, .cleanup = cleanup_all);
@@ -966,7 +987,9 @@ TEST_F_TIMEOUT(fi, batch_alloc, 300)
 
 TEST_F_TIMEOUT(fi, batch_free, 300)
 {
-	struct op op = OP(.name = "batch free", .prepare = prep_batch_free,
+	struct op op = OP(.name = "batch free",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_batch_free,
 			  .run = run_batch_free, .check = check_no_frames,
 			  .check_failed = check_all_held,
 			  .undo = undo_batch_free, .cleanup = cleanup_all);
@@ -977,7 +1000,9 @@ TEST_F_TIMEOUT(fi, batch_free, 300)
 
 TEST_F_TIMEOUT(fi, mmap, 300)
 {
-	struct op op = OP(.name = "mmap", .prepare = prep_allocator,
+	struct op op = OP(.name = "mmap",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
+			  .prepare = prep_allocator,
 			  .run = run_mmap, .check = check_mmap,
 			  .undo = undo_mmap, .cleanup = cleanup_all);
 
@@ -987,7 +1012,9 @@ TEST_F_TIMEOUT(fi, mmap, 300)
 
 TEST_F_TIMEOUT(fi, enable_event, 300)
 {
-	struct op op = OP(.name = "enable event", .prepare = prep_allocator,
+	struct op op = OP(.name = "enable event",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_allocator,
 			  .run = run_enable, .check = check_enable,
 			  .check_failed = check_no_event,
 			  .undo = undo_enable, .cleanup = cleanup_all);
@@ -1009,6 +1036,7 @@ TEST_F_TIMEOUT(fi, pin_allocator_fd, 300)
 TEST_F_TIMEOUT(fi, pin_allocator_fd_table_full, 300)
 {
 	struct op op = OP(.name = "pin allocator fd (fd table full)",
+			  .allocates = ALLOCS_SLAB,
 			  .prepare = prep_pin_fd, .run = run_pin_fd,
 			  .check = check_pin_fd, .undo = undo_close_result,
 			  .cleanup = cleanup_all, .fill_fds = 1);
