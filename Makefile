@@ -16,20 +16,25 @@
 #   make lib, tools      libksalloc (build/lib) and the ksalloc command
 #                        (build/bin); install, uninstall, check-host and
 #                        check-dkms are described in lib/userspace.mk
-#   make lint            checkpatch --strict and W=1 C=1 against 6.1 and 6.12
+#   make lint            checkpatch --strict, and W=1 C=1 (sparse) against
+#                        every kernel of the matrix (LINT_KERNELS)
 #   make check-ks-values the uapi header's numbers against the Windows SDK's
 #                        ks.h (host only; scripts/check-ks-values.sh)
 #   make bench           boot KERNEL (6.12 unless given) with -smp 1 and 2
 #                        and run bench/ksalloc-bench; results in build/bench
 #   make clean           remove build/ and kbuild's output in module/
+#   make clean-cache     remove what the scripts keep in ~/.cache/ksalloc
+#                        (kernel trees, the sid build root, the debug kernel)
 #
 # The work is done by scripts/; they install the Debian packages they need
-# (as root) when those are missing.
+# (as root) when those are missing, but never a kernel: the kernels under
+# test are unpacked into ~/.cache/ksalloc (scripts/kernel.sh).
 
 # Where `make` builds the module; empty: /lib/modules/$(uname -r)/build, or
-# the newest installed Debian headers (installed when there are none).
+# the cached Debian 6.1 headers.
 KDIR		?=
-# Kernels (names known to scripts/kernel.sh: 6.1 6.12 6.12-rt).
+# Kernels (names known to scripts/kernel.sh: 6.1 6.12 6.12-rt 7.2 7.2-rt
+# sid sid-rt debug).
 KERNELS		?= 6.1 6.12
 KERNEL		?= 6.1
 # The VM: accelerator, CPUs, memory, seconds before it is killed.
@@ -42,8 +47,9 @@ TEST_TIMEOUT	?= 300
 BUILD		?= $(CURDIR)/build
 
 export KERNELS KERNEL ACCEL SMP MEM VM_TIMEOUT TEST_TIMEOUT BUILD
-export EXTRA_FILES KCMDLINE_EXTRA QEMU_EXTRA LINT HOST_CHECKS TESTS
-export DEBUG_MEM DEBUG_VM_TIMEOUT DEBUG_TEST_TIMEOUT DEBUG_FUZZ_CALLS
+export EXTRA_FILES KCMDLINE_EXTRA QEMU_EXTRA LINT HOST_CHECKS TESTS LINT_KERNELS
+export DEBUG_KERNEL DEBUG_MEM DEBUG_VM_TIMEOUT DEBUG_TEST_TIMEOUT DEBUG_FUZZ_CALLS
+export KSA_CACHE DKMS_KERNELS
 
 KBUILD_ARGS	:= CONFIG_KSALLOC=m $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
 SELFTEST_ARGS	:= -C selftests OUTPUT=$(BUILD)/selftests KSFT_INC=$(BUILD)/ksft
@@ -67,7 +73,7 @@ all: module
 
 module:
 	@kdir='$(KDIR)'; \
-	if [ -z "$$kdir" ]; then kdir=$$(scripts/kernel.sh default-kdir --install) || exit 1; fi; \
+	if [ -z "$$kdir" ]; then kdir=$$(scripts/kernel.sh default-kdir) || exit 1; fi; \
 	[ -n "$$kdir" ] || { echo "no kernel headers found; set KDIR" >&2; exit 1; }; \
 	echo "  KDIR    $$kdir"; \
 	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) modules
@@ -117,6 +123,11 @@ clean:
 		module/Module.symvers module/modules.order module/.tmp_versions \
 		module/.cache.mk module/.module-common.o
 
+# Everything under KSA_CACHE (default ~/.cache/ksalloc): about 4 GB with
+# every kernel of the matrix, the sid build root and the debug kernel.
+clean-cache:
+	@scripts/clean-cache.sh
+
 # The benchmark boots 6.12 (where every peer exists) and allows each VM
 # 30 minutes, unless KERNEL or VM_TIMEOUT were given; scripts/bench.sh
 # installs what it needs, then makes bench-prog.
@@ -132,4 +143,5 @@ $(BUILD)/bench/ksalloc-bench: bench/ksalloc-bench.c $(UAPI_HDRS)
 	$(CC) -static -Wall -O2 -Iuapi -pthread -o $@ $<
 
 .PHONY: all module check check-debug run lint check-ks-values selftests selftests-list examples clean \
+	clean-cache \
 	bench bench-prog

@@ -72,14 +72,16 @@ $(KSA_TOOL): tools/ksalloc.c $(KSA_LIB_HDRS) $(KSA_LIB_A)
 
 install: install-module install-user
 
-# The kernel release comes from the module's vermagic: what kbuild built
+# Against the running kernel's headers unless KDIR says otherwise. The
+# kernel release comes from the module's vermagic: what kbuild built
 # against, whatever the headers' directory is called. depmod runs on the
 # DESTDIR tree too (-b), quiet about the kernel's own index files that a
 # staging tree lacks.
 install-module:
 	@kdir='$(KDIR)'; \
-	if [ -z "$$kdir" ]; then kdir=$$(scripts/kernel.sh default-kdir --install) || exit 1; fi; \
-	[ -n "$$kdir" ] || { echo "no kernel headers found; set KDIR" >&2; exit 1; }; \
+	if [ -z "$$kdir" ]; then kdir=/lib/modules/$$(uname -r)/build; fi; \
+	[ -f "$$kdir/Makefile" ] || { echo "no headers of the running kernel in $$kdir;" \
+		"install its headers package or set KDIR" >&2; exit 1; }; \
 	echo "  KDIR    $$kdir"; \
 	$(MAKE) -C "$$kdir" M=$(CURDIR)/module $(KBUILD_ARGS) modules || exit 1; \
 	kver=$$(modinfo -F vermagic module/ksalloc.ko | cut -d' ' -f1); \

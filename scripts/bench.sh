@@ -34,7 +34,9 @@ export VM_TIMEOUT
 # pahole: structure sizes from the module's debug info; jq: the report
 "$ROOT/scripts/deps.sh" pahole jq
 
+KROOT=
 eval "$("$ROOT/scripts/kernel.sh" "$KERNEL")"
+export KROOT
 kdir=$BUILD/$KVER
 out=$BUILD/bench
 mkdir -p "$LOGS" "$kdir" "$out"
@@ -53,34 +55,11 @@ rm -rf "$files"
 mkdir -p "$files"
 cp "$prog" "$files/ksalloc-bench"
 
-# mod_deps NAME: NAME's dependencies first, then NAME (each once)
-declare -A seen=()
-order=()
-mod_deps() {
-	local dep deps
-	[[ -z ${seen[$1]-} ]] || return 0
-	seen[$1]=1
-	deps=$(modinfo -k "$KVER" -F depends "$1" 2>/dev/null) || return 1
-	for dep in ${deps//,/ }; do
-		mod_deps "$dep" || return 1
-	done
-	order+=("$1")
-}
-: >"$files/modules.order"
-if mod_deps vgem; then
-	for m in "${order[@]}"; do
-		path=$(modinfo -k "$KVER" -n "$m")
-		case $path in
-		*.ko) cp "$path" "$files/$m.ko" ;;
-		*.ko.xz) xz -dc "$path" >"$files/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$path" >"$files/$m.ko" ;;
-		*.ko.gz) gzip -dc "$path" >"$files/$m.ko" ;;
-		*) continue ;;	# built in
-		esac
-		printf '%s\n' "$m" >>"$files/modules.order"
-	done
+# vgem and what it depends on, from the kernel's own package
+if "$ROOT/scripts/peer-modules.sh" "$KMODS" "$files" vgem; then
 	msg "bench: peer modules for $KVER: $(tr '\n' ' ' <"$files/modules.order")"
 else
+	: >"$files/modules.order"
 	msg "bench: no vgem module for $KVER; the vgem case will be skipped"
 fi
 

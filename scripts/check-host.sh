@@ -334,22 +334,25 @@ fi
 # --- kernel-doc ----------------------------------------------------------
 KERNEL_DOC=$BUILD/tools/kernel-doc
 kernel_doc_tool() {
-	local tarball=${KSRC_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+	local tarball=${KSRC_TARBALL:-}
+	if [[ -z $tarball ]]; then
+		tarball=$("$ROOT/scripts/ksrc.sh") || return 1
+		tarball=${tarball%% *}
+	fi
 	[[ -x $KERNEL_DOC && ! $tarball -nt $KERNEL_DOC ]] && return 0
-	[[ -f $tarball ]] || "$ROOT/scripts/deps.sh" linux-source-6.1 >&2 || return 1
 	mkdir -p "$BUILD/tools"
 	tar -xJf "$tarball" -O linux-source-6.1/scripts/kernel-doc >"$KERNEL_DOC.tmp" &&
 		chmod +x "$KERNEL_DOC.tmp" && mv -f "$KERNEL_DOC.tmp" "$KERNEL_DOC"
 }
 # 6.1's kernel-doc has no -Wall; -v turns on the same checks (missing
-# Return:, contents before sections). A newer kernel-doc from installed
-# kbuild trees runs with -Wall too.
+# Return:, contents before sections). A newer kernel-doc from the cached
+# kernel trees' kbuild tools (kernel.sh) runs with -Wall too.
 kernel_doc_clean() {
 	local out kd
 	out=$(perl "$KERNEL_DOC" -none -v module/kapi.c module/ksalloc_kapi.h 2>&1 |
 		grep -v ': info: ')
 	[[ -z $out ]] || { printf '%s\n' "$out"; return 1; }
-	for kd in /usr/lib/linux-kbuild-*/scripts/kernel-doc; do
+	for kd in "$KSA_CACHE"/kernels/*/tree/usr/lib/linux-kbuild-*/scripts/kernel-doc; do
 		[[ -f $kd ]] && grep -q Wall "$kd" || continue
 		out=$(perl "$kd" -none -Wall module/kapi.c module/ksalloc_kapi.h 2>&1)
 		[[ -z $out ]] || { echo "$kd -Wall:"; printf '%s\n' "$out"; return 1; }

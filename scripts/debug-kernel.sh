@@ -1,76 +1,112 @@
 #!/bin/bash
-# Build (once per machine) the ksalloc debug test kernel from Debian's
-# linux-source-6.1: x86_64_defconfig + kvm_guest.config + scripts/debug.config.
-# The build is cached under ${KSA_CACHE:-~/.cache/ksalloc}/debug-kernel/<key>,
-# keyed by the source package version and the fragment's hash, and prints
-# the directory (holding bzImage and the O= tree modules build against).
+# Build (once per machine) the ksalloc debug test kernel: KASAN, UBSAN,
+# lockdep, kmemleak, DMA API debugging, fault injection (scripts/debug.config
+# merged over x86_64_defconfig and kernel/configs/kvm_guest.config), from
+# Debian's source of the kernel named by DEBUG_KERNEL:
+#   7.2  linux-source-7.2, built in the sid build root (sid's compiler)
+#   6.1  linux-source-6.1 (scripts/ksrc.sh), built on this machine
+# The build is cached under $KSA_CACHE/debug-kernel/<key>, keyed by the
+# kernel, the source package's version and the fragment's hash. The
+# directory holds bzImage, the O= tree modules build against (out/), the
+# kernel's own modules (modroot/lib/modules/<release>, vgem and vivid among
+# them) and an "info" file for kernel.sh (DBG_RELEASE, DBG_KHDR, DBG_KROOT).
 #
 # Usage: scripts/debug-kernel.sh         build if needed, print the dir
 #        scripts/debug-kernel.sh --dir   print the dir only (no build)
+# Environment: DEBUG_KERNEL=7.2 (or 6.1).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/lib.sh"
 
-cache=${KSA_CACHE:-${HOME:-/root}/.cache/ksalloc}
-"$here/deps.sh" linux-source-6.1 make gcc bc bison flex libelf-dev \
-	libssl-dev xz-utils cpio perl >&2
-tarball=$(ls /usr/src/linux-source-6.1.tar.xz)
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-fraghash=$(sha256sum "$here/debug.config" | cut -c1-12)
-key=6.1-$srcver-$fraghash
-dir=$cache/debug-kernel/$key
-if [[ ${1-} == --dir ]]; then
+DEBUG_KERNEL=${DEBUG_KERNEL:-7.2}
+BUILD_PKGS=(make gcc bc bison flex libelf-dev libssl-dev xz-utils cpio perl kmod)
+
+case $DEBUG_KERNEL in
+6.1)
+	kroot=
+	"$ROOT/scripts/deps.sh" "${BUILD_PKGS[@]}" >&2
+	read -r tarball srcver < <("$ROOT/scripts/ksrc.sh")
+	[[ -n ${srcver-} ]] || die "no linux-source-6.1"
+	;;
+7.2)
+	kroot=$("$ROOT/scripts/buildroot.sh" sid "${BUILD_PKGS[@]}" python3 linux-source-7.2)
+	tarball=$kroot/usr/src/linux-source-7.2.tar.xz
+	srcver=$(chroot "$kroot" dpkg-query -W -f='${Version}' linux-source-7.2)
+	;;
+*) die "DEBUG_KERNEL is 7.2 or 6.1, not '$DEBUG_KERNEL'" ;;
+esac
+[[ -f $tarball ]] || die "no $tarball"
+fraghash=$(sha256sum "$ROOT/scripts/debug.config" | cut -c1-12)
+key=$DEBUG_KERNEL-$srcver-$fraghash
+dir=$KSA_CACHE/debug-kernel/$key
+if [[ ${1-} == --dir || -f $dir/.done ]]; then
 	echo "$dir"
 	exit 0
 fi
-if [[ -f $dir/.done ]]; then
-	echo "$dir"
-	exit 0
-fi
+
+# run CMD...: here, or in the build root (which sees $KSA_CACHE too)
+run() {
+	if [[ -n $kroot ]]; then
+		in_root "$kroot" - "$@"
+	else
+		"$@"
+	fi
+}
+
+build() {
+	local log=$dir/build.log start jobs out=$dir/out missing n pid rel
+	[[ ! -f $dir/.done ]] || return 0
+	start=$(date +%s)
+	msg "debug kernel: building $key (about 30 min on 2 cores; log: $log)"
+	if [[ ! -d $dir/src ]]; then
+		rm -rf "$dir/src.tmp"
+		mkdir -p "$dir/src.tmp"
+		tar -xJf "$tarball" -C "$dir/src.tmp" --strip-components=1
+		mv "$dir/src.tmp" "$dir/src"
+	fi
+	mkdir -p "$out"
+	# (a copy the build root can see)
+	cp "$ROOT/scripts/debug.config" "$dir/debug.config"
+	run make -s -C "$dir/src" O="$out" x86_64_defconfig >"$log" 2>&1
+	run "$dir/src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"$dir/src/kernel/configs/kvm_guest.config" "$dir/debug.config" >>"$log" 2>&1
+	run make -s -C "$dir/src" O="$out" olddefconfig >>"$log" 2>&1
+	# Every option of the fragment must have survived olddefconfig.
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$dir/debug.config" | while read -r l; do
+		grep -qxF "$l" "$out/.config" || echo "$l"
+	done)
+	if [[ -n $missing ]]; then
+		msg "debug kernel: options not taken: $missing"
+		return 1
+	fi
+	jobs=$(nproc)
+	( run make -C "$dir/src" O="$out" -j"$jobs" all >>"$log" 2>&1 ) &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 60
+		n=$(grep -c '^  CC' "$log" || true)
+		msg "debug kernel: $(( ($(date +%s) - start) / 60 )) min, $n objects compiled"
+	done
+	if ! wait "$pid"; then
+		tail -n 30 "$log" >&2
+		msg "debug kernel: build failed (log: $log)"
+		return 1
+	fi
+	rm -rf "$dir/modroot"
+	run make -s -C "$dir/src" O="$out" INSTALL_MOD_PATH="$dir/modroot" \
+		INSTALL_MOD_STRIP=1 modules_install >>"$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; msg "debug kernel: modules_install failed"; return 1; }
+	cp "$out/arch/x86/boot/bzImage" "$dir/bzImage"
+	rel=$(cat "$out/include/config/kernel.release")
+	{
+		printf 'DBG_RELEASE=%q\n' "$rel"
+		printf 'DBG_KHDR=%q\n' "$out"
+		printf 'DBG_KROOT=%q\n' "$kroot"
+	} >"$dir/info"
+	echo "$(( $(date +%s) - start ))" >"$dir/build-seconds"
+	touch "$dir/.done"
+	msg "debug kernel: built in $(( ($(date +%s) - start) / 60 )) min"
+}
 
 mkdir -p "$dir"
-exec 9>"$dir/.lock"
-flock 9
-if [[ -f $dir/.done ]]; then
-	echo "$dir"
-	exit 0
-fi
-log=$dir/build.log
-start=$(date +%s)
-echo "debug kernel: building $key (about 28 min on 2 cores; log: $log)" >&2
-if [[ ! -d $dir/src ]]; then
-	mkdir -p "$dir/src.tmp"
-	tar -xJf "$tarball" -C "$dir/src.tmp" --strip-components=1
-	mv "$dir/src.tmp" "$dir/src"
-fi
-out=$dir/out
-mkdir -p "$out"
-make -s -C "$dir/src" O="$out" x86_64_defconfig >"$log" 2>&1
-"$dir/src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
-	"$dir/src/kernel/configs/kvm_guest.config" "$here/debug.config" >>"$log" 2>&1
-make -s -C "$dir/src" O="$out" olddefconfig >>"$log" 2>&1
-# Every option of the fragment must have survived olddefconfig.
-missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$here/debug.config" | while read -r l; do
-	grep -qxF "$l" "$out/.config" || echo "$l"
-done)
-if [[ -n $missing ]]; then
-	echo "debug kernel: options not taken: $missing" >&2
-	exit 1
-fi
-jobs=$(nproc)
-( make -C "$dir/src" O="$out" -j"$jobs" all >>"$log" 2>&1 ) &
-pid=$!
-while kill -0 "$pid" 2>/dev/null; do
-	sleep 60
-	n=$(grep -c '^  CC' "$log" || true)
-	echo "debug kernel: $(( ($(date +%s) - start) / 60 )) min, $n objects compiled" >&2
-done
-if ! wait "$pid"; then
-	tail -n 30 "$log" >&2
-	echo "debug kernel: build failed (log: $log)" >&2
-	exit 1
-fi
-cp "$out/arch/x86/boot/bzImage" "$dir/bzImage"
-echo "$(( $(date +%s) - start ))" >"$dir/build-seconds"
-touch "$dir/.done"
-echo "debug kernel: built in $(( ($(date +%s) - start) / 60 )) min" >&2
+with_lock "$dir.lock" build
 echo "$dir"

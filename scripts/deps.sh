@@ -9,11 +9,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# No kernel package: kernels, their headers and linux-source-6.1 are
+# unpacked into $KSA_CACHE (kernel.sh, ksrc.sh), never installed.
 BASE_PKGS=(
 	make gcc libc6-dev xz-utils perl	# compilers, static libc, tar.xz
 	gcc-multilib				# the optional -m32 selftests
 	sparse					# make C=1
-	linux-source-6.1			# checkpatch.pl, kselftest headers
+	libelf1 libssl3				# the unpacked kbuild tools
+	kmod					# depmod, modinfo (peer modules)
 	busybox-static cpio qemu-system-x86	# initramfs and VM
 	mingw-w64-common			# ks.h, the KS reference headers
 )

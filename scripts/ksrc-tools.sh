@@ -1,15 +1,16 @@
 #!/bin/bash
 # Extract the few files ksalloc takes from Debian's linux-source-6.1 tarball
-# (never copied into the repository), once; later calls reuse them:
+# (scripts/ksrc.sh; never copied into the repository), once; later calls
+# reuse them:
 #   $BUILD/ksft/kselftest_harness.h, kselftest.h     the selftest harness
 #   $BUILD/tools/checkpatch.pl, spelling.txt,
 #                const_structs.checkpatch            make lint
-# Usage: scripts/ksrc-tools.sh     (prints nothing; installs linux-source-6.1
+# Usage: scripts/ksrc-tools.sh     (prints nothing; downloads linux-source-6.1
 #                                   if the tarball is missing)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-TARBALL=${KSRC_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+TARBALL=${KSRC_TARBALL:-}
 TOP=linux-source-6.1
 KSFT_FILES=(kselftest_harness.h kselftest.h)
 TOOL_FILES=(checkpatch.pl spelling.txt const_structs.checkpatch)
@@ -22,8 +23,11 @@ up_to_date() {
 	done
 }
 
+if [[ -z $TARBALL ]]; then
+	TARBALL=$("$ROOT/scripts/ksrc.sh") || exit 1
+	TARBALL=${TARBALL%% *}
+fi
 up_to_date && exit 0
-[[ -f $TARBALL ]] || "$ROOT/scripts/deps.sh" linux-source-6.1
 
 mkdir -p "$BUILD"
 exec 9>"$BUILD/.ksrc-tools.lock"

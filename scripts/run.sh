@@ -16,7 +16,9 @@ for demo in "${demos[@]}"; do
 done
 
 "$ROOT/scripts/deps.sh"
+KROOT=
 eval "$("$ROOT/scripts/kernel.sh" "$KERNEL")"
+export KROOT
 kdir=$BUILD/$KVER
 mkdir -p "$LOGS" "$kdir"
 "$ROOT/scripts/build-module.sh" "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log" || {
