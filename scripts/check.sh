@@ -5,15 +5,20 @@
 # exits 1 if anything failed.
 #
 # Environment (see also vm-run.sh):
-#   KERNELS="6.1 6.12"  kernel names (6.1, 6.12, 6.12-rt, and debug: the
-#                       debug kernel of scripts/debug-kernel.sh, built
-#                       the first time; it runs with more memory and time,
-#                       see kernel.sh, and adds a kmemleak result)
+#   KERNELS="6.1 6.12"  kernel names (kernel.sh list: 6.1, 6.12, 6.12-rt,
+#                       7.2, 7.2-rt, sid, sid-rt, and debug: the debug
+#                       kernel of scripts/debug-kernel.sh, built the first
+#                       time; it runs with more memory and time, see
+#                       kernel.sh, and adds a kmemleak result). Each is
+#                       built W=1 with sparse (build-module.sh --strict):
+#                       warnings are one failure of that kernel.
 #   TEST_TIMEOUT=300    seconds each test program may run in the VM
 #   EXTRA_FILES         more files for the initramfs (initramfs.sh)
 #   LINT=0              leave lint out (it is one result otherwise)
 #   HOST_CHECKS=0       leave the host-side checks out
 #   TESTS="fuzz limits" run only these selftest programs in the VMs
+# The last result before the total is "host untouched": no kernel package
+# and nothing under /boot changed on this machine (host-state.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -26,6 +31,7 @@ mkdir -p "$LOGS"
 counts=$LOGS/counts
 : >"$counts"
 t_start=$SECONDS
+"$ROOT/scripts/host-state.sh" >"$LOGS/host-state.before"
 
 # result PASS FAIL SKIP: add to the totals
 result() { printf '%d %d %d\n' "$1" "$2" "$3" >>"$counts"; }
@@ -44,11 +50,26 @@ summary() {
 	((fail == 0))
 }
 
+# Nothing kernel-related was installed on this machine, /boot is as it
+# was, and no build root mount is left.
+host_untouched() {
+	echo "== host"
+	if "$ROOT/scripts/host-state.sh" diff "$LOGS/host-state.before" >"$LOGS/host-state.diff"; then
+		echo "  ok      host untouched (no kernel package, /boot, mounts)"
+		result 1 0 0
+	else
+		sed 's/^/          | /' "$LOGS/host-state.diff"
+		echo "  FAIL    host untouched: the run changed kernel packages, /boot or mounts"
+		result 0 1 0
+	fi
+}
+
 # A step that should not fail did: count it and still close properly.
 aborted() {
 	trap - ERR
 	echo "  FAIL    make check stopped early (line $1 of ${BASH_SOURCE[0]})"
 	result 0 1 0
+	host_untouched
 	summary || true
 	exit 1
 }
@@ -59,7 +80,9 @@ trap 'aborted $LINENO' ERR
 
 if [[ $LINT != 0 ]]; then
 	echo "== lint"
-	if "$ROOT/scripts/lint.sh" >"$LOGS/lint.log" 2>&1; then
+	# checkpatch and the canaries; every kernel below is built with W=1
+	# and sparse anyway.
+	if LINT_BUILDS=0 "$ROOT/scripts/lint.sh" >"$LOGS/lint.log" 2>&1; then
 		echo "  ok      lint"
 		result 1 0 0
 	else
@@ -137,7 +160,8 @@ for name in $KERNELS; do
 	fi
 	# What only some kernels set (kernel.sh): VM memory, time limits and
 	# environment for the tests.
-	KMEM= KVM_TIMEOUT= KTEST_TIMEOUT= KGUEST_ENV=
+	KMEM= KVM_TIMEOUT= KTEST_TIMEOUT= KGUEST_ENV= KROOT=
+	t0=$SECONDS
 	if ! kinfo=$("$ROOT/scripts/kernel.sh" "$name" 2>"$LOGS/kernel-$name.log"); then
 		sed 's/^/          | /' "$LOGS/kernel-$name.log"
 		echo "  FAIL    kernel $name: not available"
@@ -145,42 +169,89 @@ for name in $KERNELS; do
 		continue
 	fi
 	eval "$kinfo"
+	export KROOT
+	echo "  kernel  $KVER (Debian ${KDIST}${KROOT:+; kbuild in $KROOT}; ready in $((SECONDS - t0)) s)"
 	kdir=$BUILD/$KVER
 	mem=${KMEM:-${MEM:-1024M}}
 	vm_timeout=${KVM_TIMEOUT:-${VM_TIMEOUT:-900}}
 	test_timeout=${KTEST_TIMEOUT:-$TEST_TIMEOUT}
 	eargs=()
 	for e in $KGUEST_ENV; do eargs+=(-e "$e"); done
-	if ! "$ROOT/scripts/build-module.sh" "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log"; then
+	brc=0
+	"$ROOT/scripts/build-module.sh" --strict "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log" || brc=$?
+	if ((brc == 3)); then
+		grep -Ei -A3 'warning:|error:|did not check' "$LOGS/$KVER.build.log" | head -n 30 |
+			sed 's/^/          | /'
+		echo "  FAIL    $KVER: W=1 and sparse warnings (log: $LOGS/$KVER.build.log)"
+		result 0 1 0
+	elif ((brc)); then
 		tail -n 40 "$LOGS/$KVER.build.log" | sed 's/^/          | /'
 		echo "  FAIL    $KVER: module build (log: $LOGS/$KVER.build.log)"
 		result 0 1 0
 		continue
+	else
+		echo "  ok      $KVER: module built W=1 with sparse, no warning"
+		result 1 0 0
 	fi
 
-	targs=()
-	for t in "${tests[@]}"; do targs+=(-t "$t"); done
-	if ! "$ROOT/scripts/initramfs.sh" -o "$kdir/initramfs.cpio" -m "$kdir/module/ksalloc.ko" \
-		-c "$kdir/selftests/kmod/ksalloc_client.ko" \
-		-T "$test_timeout" "${targs[@]}" "${eargs[@]}" 2>"$LOGS/$KVER.initramfs.log"; then
-		sed 's/^/          | /' "$LOGS/$KVER.initramfs.log"
-		echo "  FAIL    $KVER: initramfs"
-		result 0 1 0
-		continue
+	# The peer modules (selftests/peers.conf) from this kernel's package
+	peers=$kdir/peers
+	rm -rf "$peers"
+	mapfile -t pnames < <(sed -n 's/^\([a-z0-9_-]\{1,\}\).*/\1/p' "$ROOT/selftests/peers.conf")
+	pargs=()
+	if ((${#pnames[@]})) && [[ -n $KMODS ]]; then
+		if "$ROOT/scripts/peer-modules.sh" -k "$KMODS" "$peers" "${pnames[@]}" \
+			2>"$LOGS/$KVER.peers.log"; then
+			cp "$ROOT/selftests/peers.conf" "$peers/"
+			pargs=(-P "$peers")
+			sed 's/^/  note    /' "$LOGS/$KVER.peers.log"
+		else
+			sed 's/^/          | /' "$LOGS/$KVER.peers.log"
+			echo "  FAIL    $KVER: peer modules"
+			result 0 1 0
+		fi
 	fi
-	: >"$kdir/tests.list"
-	for t in "${tests[@]}"; do printf '%s\n' "${t##*/}" >>"$kdir/tests.list"; done
 
-	echo "  boot    $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, $mem); console: $LOGS/$KVER.log"
-	[[ -z $KGUEST_ENV ]] || echo "  env     $KGUEST_ENV"
-	t0=$SECONDS
-	vmrc=0
-	MEM=$mem VM_TIMEOUT=$vm_timeout "$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" \
-		-i "$kdir/initramfs.cpio" -l "$LOGS/$KVER.log" -r "$LOGS/$KVER.results" || vmrc=$?
-	echo "  vm      ran $((SECONDS - t0)) s"
-	VM_TIMEOUT=$vm_timeout "$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.results" \
-		-l "$LOGS/$KVER.log" -n "$KVER" -t "$kdir/tests.list" -e "$vmrc" -c "$counts"
+	# run_vm LABEL CMDLINE PROGRAM...: one VM boot with these programs
+	run_vm() {
+		local label=$1 cmdline=$2 t vmrc=0 t0 targs=() cpio=$kdir/initramfs-$1.cpio
+		shift 2
+		for t in "$@"; do targs+=(-t "$t"); done
+		if ! "$ROOT/scripts/initramfs.sh" -o "$cpio" -m "$kdir/module/ksalloc.ko" \
+			-c "$kdir/selftests/kmod/ksalloc_client.ko" "${pargs[@]}" \
+			-T "$test_timeout" "${targs[@]}" "${eargs[@]}" 2>"$LOGS/$label.initramfs.log"; then
+			sed 's/^/          | /' "$LOGS/$label.initramfs.log"
+			echo "  FAIL    $label: initramfs"
+			result 0 1 0
+			return 0
+		fi
+		: >"$kdir/$label.tests.list"
+		for t in "$@"; do printf '%s\n' "${t##*/}" >>"$kdir/$label.tests.list"; done
+		echo "  boot    $VMLINUZ${cmdline:+ $cmdline} (${ACCEL:-tcg}, smp ${SMP:-2}, $mem); console: $LOGS/$label.log"
+		[[ -z $KGUEST_ENV ]] || echo "  env     $KGUEST_ENV"
+		t0=$SECONDS
+		KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
+			"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \
+			-r "$LOGS/$label.results" || vmrc=$?
+		echo "  vm      ran $((SECONDS - t0)) s"
+		VM_TIMEOUT=$vm_timeout "$ROOT/scripts/parse-results.sh" -r "$LOGS/$label.results" \
+			-l "$LOGS/$label.log" -n "$label" -t "$kdir/$label.tests.list" -e "$vmrc" -c "$counts"
+	}
+	run_vm "$KVER" "" "${tests[@]}"
+
+	# The variants of selftests/vm-variants.conf: "NAME CMDLINE PROGRAM..."
+	while read -r vname vcmd vprogs; do
+		[[ -n $vname && $vname != \#* ]] || continue
+		vtests=()
+		for t in "${tests[@]}"; do
+			[[ " $vprogs " == *" ${t##*/} "* ]] && vtests+=("$t")
+		done
+		((${#vtests[@]})) || continue
+		echo "== kernel $name, $vname ($vcmd)"
+		run_vm "$KVER+$vname" "$vcmd" "${vtests[@]}"
+	done <"$ROOT/selftests/vm-variants.conf"
 done
 
 trap - ERR
+host_untouched
 summary

@@ -1,10 +1,13 @@
 #!/bin/busybox sh
 # /init of the ksalloc test VM (busybox initramfs built by initramfs.sh).
 #
-# Mounts the usual file systems, loads ksalloc.ko and then the test client
-# ksalloc_client.ko (it needs ksalloc's symbols), runs every program of
-# /ksalloc/tests.list with a time limit, unloads the client and the module,
-# dumps the kernel log and powers off. Everything the host parses is
+# Mounts the usual file systems, loads ksalloc.ko, then the test client
+# ksalloc_client.ko (it needs ksalloc's symbols), then the peer modules of
+# /ksalloc/peers (the test kernel's own vgem, vivid...: modules.order, with
+# the parameters of peers.conf), runs every program of /ksalloc/tests.list
+# with a time limit, unloads the peers (which must have let go of every
+# ksalloc buffer), the client and the module, dumps the kernel log and
+# powers off. Everything the host parses is
 # written to the console and to the second serial port (/dev/ttyS1), which
 # carries no kernel messages; its lines of its own start with "KSA: ".
 # Settings come from /ksalloc/config (KSA_TEST_TIMEOUT, KSA_MODULE,
@@ -93,6 +96,26 @@ if [ -n "$KSA_MODULE" ] && [ -n "$KSA_CLIENT" ]; then
 	fi
 fi
 
+# Peers: dependencies first, each with its peers.conf parameters; one
+# result for all of them, one failure per module that did not load.
+PEERS=/ksalloc/peers
+if [ -n "$KSA_MODULE" ] && [ -f $PEERS/modules.order ]; then
+	bad=0
+	while read -r m; do
+		[ -n "$m" ] || continue
+		params=$(sed -n "s/^$m[[:space:]]\{1,\}//p" $PEERS/peers.conf 2>/dev/null)
+		# shellcheck disable=SC2086
+		rc=0
+		insmod $PEERS/$m.ko $params > /tmp/insmod.out 2>&1 || rc=$?
+		if [ $rc != 0 ]; then
+			cat /tmp/insmod.out | tee -a $RES
+			say "not ok load $m${params:+ $params} rc=$rc"
+			bad=1
+		fi
+	done < $PEERS/modules.order
+	[ $bad = 1 ] || say "ok load peers: $(tr '\n' ' ' < $PEERS/modules.order)"
+fi
+
 while read -r name; do
 	[ -n "$name" ] || continue
 	prog=/ksalloc/tests/$name
@@ -113,7 +136,24 @@ done < /ksalloc/tests.list
 # While the module is loaded, so that its functions show by name.
 kmemleak_report after-tests
 
-# The client first: it holds ksalloc's symbols.
+# The peers first, in reverse order: whatever they imported from ksalloc
+# they must have released by now.
+if [ -f $PEERS/modules.order ]; then
+	bad=0
+	for m in $(sed '1!G;h;$!d' $PEERS/modules.order); do
+		[ -e /sys/module/$(echo "$m" | tr - _) ] || continue
+		rc=0
+		rmmod "$m" > /tmp/rmmod.out 2>&1 || rc=$?
+		if [ $rc != 0 ]; then
+			cat /tmp/rmmod.out | tee -a $RES
+			say "not ok unload $m rc=$rc"
+			bad=1
+		fi
+	done
+	[ $bad = 1 ] || say "ok unload peers"
+fi
+
+# The client next: it holds ksalloc's symbols.
 if [ -e /sys/module/ksalloc_client ]; then
 	if rmmod ksalloc_client > /tmp/rmmod.out 2>&1; then
 		say "ok rmmod ksalloc_client"

@@ -4,10 +4,13 @@
 # the order they run, and any extra files.
 #
 # Usage: scripts/initramfs.sh -o OUT.cpio [-m MODULE.ko] [-c CLIENT.ko]
-#                             [-T SECONDS] [-t PROGRAM]... [-f SRC[:DEST]]...
-#                             [-e NAME=VALUE]...
+#                             [-P PEERS] [-T SECONDS] [-t PROGRAM]...
+#                             [-f SRC[:DEST]]... [-e NAME=VALUE]...
 #   -m  the module insmod'ed before the tests (none: no insmod/rmmod)
 #   -c  the test client module, insmod'ed right after it (needs -m)
+#   -P  a directory of peer modules (peer-modules.sh: NAME.ko and
+#       modules.order) and their peers.conf ("NAME PARAMETERS..." lines),
+#       loaded after the module and the client, unloaded before them
 #   -t  a test program or script, run in the given order
 #   -T  time limit of each program (default 300 s)
 #   -f  an extra file; DEST defaults to /ksalloc/extra/<name of SRC>
@@ -17,23 +20,25 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out= module= client= timeout=300
+out= module= client= peers= timeout=300
 tests=() extras=() envs=()
-while getopts 'o:m:c:T:t:f:e:' opt; do
+while getopts 'o:m:c:P:T:t:f:e:' opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	m) module=$OPTARG ;;
 	c) client=$OPTARG ;;
+	P) peers=$OPTARG ;;
 	T) timeout=$OPTARG ;;
 	t) tests+=("$OPTARG") ;;
 	f) extras+=("$OPTARG") ;;
 	e) [[ $OPTARG =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "initramfs.sh: -e wants NAME=VALUE, not '$OPTARG'"
 	   envs+=("$OPTARG") ;;
-	*) die "usage: initramfs.sh -o OUT [-m KO] [-c KO] [-T S] [-t PROG]... [-f SRC[:DEST]]... [-e NAME=VALUE]..." ;;
+	*) die "usage: initramfs.sh -o OUT [-m KO] [-c KO] [-P DIR] [-T S] [-t PROG]... [-f SRC[:DEST]]... [-e NAME=VALUE]..." ;;
 	esac
 done
 [[ -n $out ]] || die "initramfs.sh: -o OUT is required"
 [[ -z $client || -n $module ]] || die "initramfs.sh: -c needs -m"
+[[ -z $peers || -f $peers/modules.order ]] || die "initramfs.sh: no $peers/modules.order"
 read -r -a more <<<"${EXTRA_FILES-}"
 extras+=("${more[@]}")
 
@@ -75,6 +80,15 @@ chmod 0755 "$stage/init"
 		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
 	done
 } >"$stage/ksalloc/config"
+
+if [[ -n $peers ]]; then
+	mkdir -p "$stage/ksalloc/peers"
+	cp "$peers"/modules.order "$stage/ksalloc/peers/"
+	[[ ! -f $peers/peers.conf ]] || cp "$peers/peers.conf" "$stage/ksalloc/peers/"
+	while IFS= read -r m; do
+		[[ -n $m ]] && cp "$peers/$m.ko" "$stage/ksalloc/peers/"
+	done <"$peers/modules.order"
+fi
 
 : >"$stage/ksalloc/tests.list"
 for t in "${tests[@]}"; do

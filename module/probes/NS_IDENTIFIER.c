@@ -8,4 +8,9 @@ int ksa_probe(void)
 {
 	return 0;
 }
+
+#ifdef KSA_PROBE_CONTROL
+EXPORT_SYMBOL_GPL(ksa_probe);
+#else
 EXPORT_SYMBOL_NS_GPL(ksa_probe, KSALLOC_PROBE);
+#endif
