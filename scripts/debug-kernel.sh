@@ -70,10 +70,18 @@ build() {
 	run "$dir/src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
 		"$dir/src/kernel/configs/kvm_guest.config" "$dir/debug.config" >>"$log" 2>&1
 	run make -s -C "$dir/src" O="$out" olddefconfig >>"$log" 2>&1
-	# Every option of the fragment must have survived olddefconfig.
-	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$dir/debug.config" | while read -r l; do
-		grep -qxF "$l" "$out/.config" || echo "$l"
-	done)
+	# Every option the fragment sets or unsets must have survived
+	# olddefconfig.
+	missing=$(grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' "$dir/debug.config" |
+		while read -r l; do
+			if [[ $l == '#'* ]]; then
+				o=${l#\# }
+				o=${o%% *}
+				! grep -q "^$o=" "$out/.config" || echo "$l"
+			else
+				grep -qxF "$l" "$out/.config" || echo "$l"
+			fi
+		done)
 	if [[ -n $missing ]]; then
 		msg "debug kernel: options not taken: $missing"
 		return 1
