@@ -140,8 +140,9 @@ download() {
 	local dir=$1
 	shift
 	if [[ $dist == sid ]]; then
-		in_root "$sidroot" "$dir" /bin/sh -c 'cd "$1" && shift && apt-get download -qq "$@"' \
-			download "$dir" "$@"
+		# (under the root's lock: buildroot.sh may be refreshing its lists)
+		with_lock "$KSA_CACHE/roots/sid.lock" in_root "$sidroot" "$dir" \
+			/bin/sh -c 'cd "$1" && shift && apt-get download -qq "$@"' download "$dir" "$@"
 	else
 		# apt's sandbox user must be able to write there
 		chmod 0755 "$dir"
