@@ -8,6 +8,7 @@
  * allocator holds no reference on the pin it was created from.
  */
 #include <linux/anon_inodes.h>
+#include <linux/dma-buf.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -35,6 +36,8 @@ static const struct ksguid ksa_propset_ksalloc_allocator =
 	KSPROPSETID_KsallocAllocator;
 static const struct ksguid ksa_methodset_ksalloc_batch =
 	KSMETHODSETID_KsallocBatch;
+static const struct ksguid ksa_methodset_ksalloc_frame =
+	KSMETHODSETID_KsallocFrame;
 
 /* Protects ksa_allocators, the list of live allocators for the status views */
 DEFINE_MUTEX(ksa_allocators_lock);
@@ -95,26 +98,32 @@ static int ksa_info_get(struct ksa_request *req)
 	info->high_water = pool->high_water;
 	info->waiters = pool->nwaiters;
 	info->resetting = pool->resetting;
+	info->exported_frames = pool->exported_count;
 	spin_unlock_irq(&pool->lock);
 	return 0;
 }
 
-/* FREEFRAME notifications for @n frames freed */
-static void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n)
+/* FREEFRAME notifications for @n frames that returned to the pool */
+void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n)
 {
+	if (!n)
+		return;
 	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME, n);
 	ksa_events_signal(&a->events,
 			  KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME, n);
 }
 
-/* The one path for user and kernel frees: the free and its events */
+/*
+ * The one path for user and kernel frees: the free and, if the frame
+ * returned (it has no dma-buf left), its events.
+ */
 int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
 {
 	int ret = ksa_pool_free(&a->pool, index);
 
-	if (ret)
+	if (ret < 0)
 		return ret;
-	ksa_allocator_freed(a, 1);
+	ksa_allocator_freed(a, ret);
 	return 0;
 }
 
@@ -173,11 +182,13 @@ static void ksa_batch_alloc_undo(struct ksa_request *req)
 	u32 index[KSALLOC_BATCH_MAX];
 	const u64 *offsets = req->data;
 	u32 i, n = req->returned / sizeof(u64);
+	int ret;
 
 	for (i = 0; i < n; i++)
 		index[i] = ksa_pool_frame_index(&a->pool, offsets[i]);
-	if (!ksa_pool_free_batch(&a->pool, index, n))
-		ksa_allocator_freed(a, n);
+	ret = ksa_pool_free_batch(&a->pool, index, n);
+	if (ret > 0)
+		ksa_allocator_freed(a, ret);
 }
 
 /* KSMETHOD_KSALLOC_BATCH_ALLOC */
@@ -218,9 +229,142 @@ static int ksa_batch_free_method(struct ksa_request *req)
 			return -EINVAL;
 	}
 	ret = ksa_pool_free_batch(&a->pool, index, m->count);
+	if (ret < 0)
+		return ret;
+	ksa_allocator_freed(a, ret);
+	return 0;
+}
+
+/* ---- KSMETHODSETID_KsallocFrame and its direct ioctls ---- */
+
+/* What a frame call leaves to publish, or to take back. */
+struct ksa_frame_call {
+	struct ksalloc_frame_args args;
+	struct file *file;		/* the dma-buf's, or NULL */
+	int fd;
+};
+
+/* A frame call's result never reached the caller: take it back. */
+static void ksa_frame_call_undo(struct ksalloc_allocator *a,
+				struct ksa_frame_call *c)
+{
+	u32 index = ksa_pool_frame_index(&a->pool, c->args.offset);
+
+	if (c->file) {
+		put_unused_fd(c->fd);
+		/* The dma-buf's release returns an owned frame. */
+		fput(c->file);
+	} else {
+		ksa_allocator_free_index(a, index);
+	}
+}
+
+/* A new dma-buf of frame @index (@owned: taken for it) and an fd for it */
+static int ksa_frame_dmabuf(struct ksalloc_allocator *a, u32 index,
+			    bool owned, struct ksa_frame_call *c)
+{
+	struct dma_buf *dmabuf;
+
+	dmabuf = ksa_dmabuf_export(a, index, owned);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	c->file = dmabuf->file;
+	c->args.fd = c->fd;
+	return 0;
+}
+
+/*
+ * FRAME_ALLOC: a frame, owned by a new dma-buf with KSALLOC_FRAMEF_DMABUF.
+ * The fd is reserved first, so a full fd table takes nothing.
+ */
+static int ksa_frame_alloc_call(struct ksalloc_allocator *a, struct file *file,
+				u32 fd_flags, struct ksa_frame_call *c)
+{
+	const u32 valid = KSALLOC_FRAMEF_NOWAIT | KSALLOC_FRAMEF_DMABUF;
+	struct ksalloc_frame_args *args = &c->args;
+	bool nonblock, owned = args->flags & KSALLOC_FRAMEF_DMABUF;
+	u32 index;
+	int ret;
+
+	if (args->flags & ~valid || args->reserved || fd_flags & ~O_CLOEXEC)
+		return -EINVAL;
+	nonblock = args->flags & KSALLOC_FRAMEF_NOWAIT ||
+		   file->f_flags & O_NONBLOCK;
+	c->file = NULL;
+	args->fd = -1;
+	if (owned) {
+		c->fd = get_unused_fd_flags(fd_flags);
+		if (c->fd < 0)
+			return c->fd;
+		ret = ksa_pool_alloc_owned(&a->pool, nonblock, &index);
+	} else {
+		ret = ksa_pool_alloc(&a->pool, nonblock, &index);
+	}
+	if (!ret) {
+		args->offset = (u64)index * a->pool.stride;
+		if (owned)
+			ret = ksa_frame_dmabuf(a, index, true, c);
+	}
+	if (ret && owned)
+		put_unused_fd(c->fd);
+	return ret;
+}
+
+/* FRAME_EXPORT: a new dma-buf of a frame the caller holds */
+static int ksa_frame_export_call(struct ksalloc_allocator *a, u32 fd_flags,
+				 struct ksa_frame_call *c)
+{
+	struct ksalloc_frame_args *args = &c->args;
+	u32 index;
+	int ret;
+
+	if (args->flags || args->reserved || fd_flags & ~O_CLOEXEC)
+		return -EINVAL;
+	index = ksa_pool_frame_index(&a->pool, args->offset);
+	if (index == U32_MAX)
+		return -EINVAL;
+	c->file = NULL;
+	c->fd = get_unused_fd_flags(fd_flags);
+	if (c->fd < 0)
+		return c->fd;
+	ret = ksa_frame_dmabuf(a, index, false, c);
+	if (ret)
+		put_unused_fd(c->fd);
+	return ret;
+}
+
+static void ksa_frame_method_undo(struct ksa_request *req)
+{
+	struct ksa_frame_call c = { .args = *(struct ksalloc_frame_args *)req->data };
+
+	/* A dma-buf goes back through the dispatcher's install_file. */
+	ksa_frame_call_undo(ksa_req_allocator(req), &c);
+}
+
+/* KSMETHOD_KSALLOC_FRAME_ALLOC and _EXPORT */
+static int ksa_frame_method(struct ksa_request *req)
+{
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_frame_args *args = req->data;
+	struct ksa_frame_call c = { .args = *args };
+	int ret;
+
+	/* The fd's flags come from ks_ioctl_args.open_flags. */
+	if (args->fd_flags)
+		return -EINVAL;
+	if (req->id.id == KSMETHOD_KSALLOC_FRAME_ALLOC)
+		ret = ksa_frame_alloc_call(a, req->file, req->open_flags, &c);
+	else
+		ret = ksa_frame_export_call(a, req->open_flags, &c);
 	if (ret)
 		return ret;
-	ksa_allocator_freed(a, m->count);
+	*args = c.args;
+	if (c.file) {
+		req->install_file = c.file;
+		req->install_fd = c.fd;
+	} else {
+		req->undo = ksa_frame_method_undo;
+	}
 	return 0;
 }
 
@@ -293,6 +437,25 @@ static const struct ksa_item ksa_allocator_batch_methods[] = {
 	},
 };
 
+static const struct ksa_item ksa_allocator_frame_methods[] = {
+	{
+		.id = KSMETHOD_KSALLOC_FRAME_ALLOC,
+		.get = ksa_frame_method,
+		.support = KSMETHOD_TYPE_MODIFY,
+		.data_size = sizeof(struct ksalloc_frame_args),
+		.vt = KS_VT_BLOB,
+		.flags = KSA_ITEM_RETURNS_FD,
+	},
+	{
+		.id = KSMETHOD_KSALLOC_FRAME_EXPORT,
+		.get = ksa_frame_method,
+		.support = KSMETHOD_TYPE_MODIFY,
+		.data_size = sizeof(struct ksalloc_frame_args),
+		.vt = KS_VT_BLOB,
+		.flags = KSA_ITEM_RETURNS_FD,
+	},
+};
+
 static const struct ksa_item ksa_allocator_events[] = {
 	{
 		.id = KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME,
@@ -312,6 +475,7 @@ static const struct ksa_set ksa_allocator_property_sets[] = {
 static const struct ksa_set ksa_allocator_method_sets[] = {
 	KSA_SET(ksa_methodset_streamallocator, ksa_allocator_methods),
 	KSA_SET(ksa_methodset_ksalloc_batch, ksa_allocator_batch_methods),
+	KSA_SET(ksa_methodset_ksalloc_frame, ksa_allocator_frame_methods),
 };
 
 static const struct ksa_set ksa_allocator_event_sets[] = {
@@ -374,6 +538,34 @@ static long ksa_allocator_free_frame(struct ksalloc_allocator *a,
 	return ksa_allocator_free_index(a, index);
 }
 
+/*
+ * IOCTL_KSALLOC_FRAME_ALLOC and _EXPORT: the frame methods without the
+ * request framing. The fd is published only after the copy-out worked.
+ */
+static long ksa_allocator_frame_ioctl(struct ksalloc_allocator *a,
+				      struct file *file, unsigned int cmd,
+				      struct ksalloc_frame_args __user *uargs)
+{
+	struct ksa_frame_call c;
+	int ret;
+
+	if (copy_from_user(&c.args, uargs, sizeof(c.args)))
+		return -EFAULT;
+	if (cmd == IOCTL_KSALLOC_FRAME_ALLOC)
+		ret = ksa_frame_alloc_call(a, file, c.args.fd_flags, &c);
+	else
+		ret = ksa_frame_export_call(a, c.args.fd_flags, &c);
+	if (ret)
+		return ret;
+	if (copy_to_user(uargs, &c.args, sizeof(c.args))) {
+		ksa_frame_call_undo(a, &c);
+		return -EFAULT;
+	}
+	if (c.file)
+		fd_install(c.fd, c.file);
+	return 0;
+}
+
 static long ksa_allocator_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {
@@ -384,6 +576,9 @@ static long ksa_allocator_ioctl(struct file *file, unsigned int cmd,
 		return ksa_allocator_alloc_frame(a, file, (u64 __user *)arg);
 	case IOCTL_KSALLOC_FREE_FRAME:
 		return ksa_allocator_free_frame(a, (u64 __user *)arg);
+	case IOCTL_KSALLOC_FRAME_ALLOC:
+	case IOCTL_KSALLOC_FRAME_EXPORT:
+		return ksa_allocator_frame_ioctl(a, file, cmd, (void __user *)arg);
 	default:
 		return ksa_dispatch(file, &ksa_allocator_automation, cmd, arg);
 	}
@@ -433,6 +628,7 @@ static void ksa_allocator_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "frames:\t%u\n", a->pool.frames);
 	seq_printf(m, "frame-size:\t%u\n", a->pool.frame_size);
 	seq_printf(m, "allocated:\t%u\n", READ_ONCE(a->pool.allocated_count));
+	seq_printf(m, "exported:\t%u\n", READ_ONCE(a->pool.exported_count));
 }
 
 static const struct file_operations ksa_allocator_fops = {
@@ -458,14 +654,15 @@ static const struct file_operations ksa_allocator_fops = {
  * ksa_framing_validate() - check a framing an allocator is created with
  * @framing: the framing
  *
+ * Frames need not be physically contiguous, so their size is bounded only
+ * by the caps (checked at creation) and by the 32 bits of frame_stride.
+ *
  * Return: 0, -EINVAL (zero frames or size, bad alignment, unknown flag or
- * pool type, non-zero reserved field, frame above KSA_MAX_FRAME_SIZE) or
- * -EOVERFLOW (frames * frame_size does not fit in 32 bits).
+ * pool type, non-zero reserved field) or -EOVERFLOW (frame_size rounded up
+ * to pages does not fit in 32 bits).
  */
 int ksa_framing_validate(const struct ksallocator_framing *framing)
 {
-	u32 total;
-
 	if (!framing->frames || !framing->frame_size || framing->reserved)
 		return -EINVAL;
 	if (framing->options_flags & ~KSA_OPTION_FLAGS)
@@ -484,22 +681,21 @@ int ksa_framing_validate(const struct ksallocator_framing *framing)
 	if (framing->file_alignment & (framing->file_alignment + 1) ||
 	    framing->file_alignment >= PAGE_SIZE)
 		return -EINVAL;
-	if (check_mul_overflow(framing->frames, framing->frame_size, &total))
+	if (framing->frame_size > (U32_MAX & PAGE_MASK))
 		return -EOVERFLOW;
-	if (framing->frame_size > KSA_MAX_FRAME_SIZE)
-		return -EINVAL;
 	return 0;
 }
 
 /**
  * ksa_allocator_create() - a new allocator file
  * @framing: a validated framing
+ * @flags: KSALLOC_CREATEF_* (validated)
  * @open_flags: O_NONBLOCK for the new file
  *
  * Return: the file (holding the only reference) or an ERR_PTR.
  */
 struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
-				  u32 open_flags)
+				  u32 flags, u32 open_flags)
 {
 	struct ksalloc_allocator *a;
 	struct file *file;
@@ -514,7 +710,8 @@ struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 	get_task_comm(a->owner_comm, current);
 	ksa_events_init(&a->events);
 	a->pool.id = a->id;
-	ret = ksa_pool_init(&a->pool, framing->frames, framing->frame_size);
+	ret = ksa_pool_init(&a->pool, framing->frames, framing->frame_size,
+			    flags & KSALLOC_CREATEF_CONTIGUOUS);
 	if (ret) {
 		kfree(a);
 		return ERR_PTR(ret);

@@ -96,6 +96,8 @@ static void __maybe_unused ksa_check_layouts(void)
 	BUILD_BUG_ON(sizeof(struct kseventdata) != 32);
 	BUILD_BUG_ON(offsetof(struct kseventdata, event_handle) != 8);
 	BUILD_BUG_ON(sizeof(struct ksallocator_create) != 40);
+	BUILD_BUG_ON(sizeof(struct ksalloc_allocator_create) != 64);
+	BUILD_BUG_ON(sizeof(struct ksalloc_frame_args) != 24);
 	BUILD_BUG_ON(sizeof(struct ksalloc_allocator_info) != 56);
 	BUILD_BUG_ON(sizeof(struct ks_ioctl_args) != 48);
 	BUILD_BUG_ON(sizeof(struct ksalloc_batch_method) != 32);

@@ -9,6 +9,8 @@
 
 #include <linux/eventfd.h>
 #include <linux/export.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
 
 /* eventfd_signal() lost its count argument in 6.8 */
 static inline void ksa_eventfd_add(struct eventfd_ctx *ctx, u32 n)
@@ -26,6 +28,27 @@ static inline void ksa_eventfd_add(struct eventfd_ctx *ctx, u32 n)
 #define KSA_EXPORT(sym) EXPORT_SYMBOL_NS_GPL(sym, KSALLOC)
 #else
 #define KSA_EXPORT(sym) EXPORT_SYMBOL_NS_GPL(sym, "KSALLOC")
+#endif
+
+/* vm_flags became read-only in 6.3: it is written through vm_flags_set() */
+static inline void ksa_vm_flags_set(struct vm_area_struct *vma,
+				    vm_flags_t flags)
+{
+#ifdef KSA_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/*
+ * The largest buddy order: MAX_PAGE_ORDER (inclusive) from 6.8, MAX_ORDER
+ * (exclusive) before 6.4, which is all that the supported kernels have.
+ */
+#ifdef MAX_PAGE_ORDER
+#define KSA_MAX_BUDDY_ORDER	MAX_PAGE_ORDER
+#else
+#define KSA_MAX_BUDDY_ORDER	(MAX_ORDER - 1)
 #endif
 
 #endif /* _KSA_COMPAT_H */

@@ -4,6 +4,8 @@
  * allocator's struct file, so a kernel client keeps the allocator alive
  * exactly like a user fd, a pin or a mapping does.
  */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -88,8 +90,9 @@ KSA_EXPORT(ksalloc_put);
  *
  * The same pool as the user-space ALLOC method: a frame taken here is
  * counted in KSPROPERTY_STREAMALLOCATOR_STATUS, and sleepers on both
- * sides are served in FIFO order. The frame is zeroed only when the
- * allocator is created; its DMA address belongs to ksalloc_device().
+ * sides are served in FIFO order. The frame's pages were zeroed when the
+ * allocator was created; they are not mapped for any device (see
+ * ksalloc_frame_map()) nor into the kernel (see ksalloc_frame_vmap()).
  *
  * Context: process context; with KSALLOC_NOWAIT any context.
  * Return: 0, -EINVAL (unknown @flags), -EAGAIN (KSALLOC_NOWAIT and no
@@ -108,8 +111,7 @@ int ksalloc_alloc_frame(struct ksalloc_allocator *a, unsigned int flags,
 	ret = ksa_pool_alloc(pool, flags & KSALLOC_NOWAIT, &index);
 	if (ret)
 		return ret;
-	frame->vaddr = page_address(pool->frame[index].page);
-	frame->dma = pool->frame[index].dma;
+	frame->sgt = &pool->frame[index].sgt;
 	frame->size = pool->frame_size;
 	frame->index = index;
 	frame->offset = (u64)index * pool->stride;
@@ -123,12 +125,14 @@ KSA_EXPORT(ksalloc_alloc_frame);
  * @a: the allocator
  * @frame: a frame from ksalloc_alloc_frame() (its offset identifies it)
  *
- * Also frees a frame user space allocated, given its offset: the frame
+ * Also frees a frame user space allocated, given its offset. The frame
  * goes to the oldest sleeping ALLOC caller if there is one, and
- * KSEVENT_STREAMALLOCATOR_FREEFRAME is signalled.
+ * KSEVENT_STREAMALLOCATOR_FREEFRAME is signalled; if a dma-buf of the
+ * frame is still alive, that happens when the last one is released.
  *
  * Context: any context.
- * Return: 0, or -EINVAL if @frame is not an allocated frame of @a.
+ * Return: 0, -EINVAL if @frame is not an allocated frame of @a, or -EBUSY
+ * if a dma-buf owns it (user space allocated it with KSALLOC_FRAMEF_DMABUF).
  */
 int ksalloc_free_frame(struct ksalloc_allocator *a,
 		       const struct ksalloc_frame *frame)
@@ -141,6 +145,151 @@ int ksalloc_free_frame(struct ksalloc_allocator *a,
 }
 
 KSA_EXPORT(ksalloc_free_frame);
+
+/* The pool's frame @frame names, or NULL */
+static struct ksa_frame *ksa_kapi_frame(struct ksalloc_allocator *a,
+					const struct ksalloc_frame *frame)
+{
+	u32 index = ksa_pool_frame_index(&a->pool, frame->offset);
+
+	if (index == U32_MAX || index != frame->index)
+		return NULL;
+	return &a->pool.frame[index];
+}
+
+/**
+ * ksalloc_frame_map() - map a frame for a device
+ * @a: the allocator
+ * @frame: a frame the caller holds
+ * @dev: the device that will access the frame
+ * @dir: the direction of the device's accesses
+ * @attrs: DMA_ATTR_* for dma_map_sgtable() (e.g. DMA_ATTR_SKIP_CPU_SYNC)
+ *
+ * A copy of the frame's table, mapped with dma_map_sgtable(): its DMA
+ * addresses are @dev's (sg_dma_address() and sg_dma_len() of its
+ * nents entries). Without DMA_ATTR_SKIP_CPU_SYNC the mapping syncs for
+ * the device; around later CPU access the caller uses
+ * dma_sync_sgtable_for_cpu() and dma_sync_sgtable_for_device() on the
+ * table with @dev and @dir. A frame may be mapped for several devices.
+ *
+ * Context: process context (may sleep).
+ * Return: the table, to be given to ksalloc_frame_unmap(), or
+ * ERR_PTR(-EINVAL) (not a frame of @a), ERR_PTR(-ENOMEM) or the error
+ * of dma_map_sgtable().
+ */
+struct sg_table *ksalloc_frame_map(struct ksalloc_allocator *a,
+				   const struct ksalloc_frame *frame,
+				   struct device *dev,
+				   enum dma_data_direction dir,
+				   unsigned long attrs)
+{
+	struct ksa_frame *f = ksa_kapi_frame(a, frame);
+	struct sg_table *sgt;
+	int ret;
+
+	if (!f)
+		return ERR_PTR(-EINVAL);
+	sgt = ksa_frame_dup_sgt(f);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = dma_map_sgtable(dev, sgt, dir, attrs);
+	if (ret) {
+		ksa_frame_free_sgt(sgt);
+		return ERR_PTR(ret);
+	}
+	return sgt;
+}
+
+KSA_EXPORT(ksalloc_frame_map);
+
+/**
+ * ksalloc_frame_unmap() - undo ksalloc_frame_map()
+ * @dev: the device it was mapped for
+ * @sgt: the table ksalloc_frame_map() returned
+ * @dir: the direction it was mapped with
+ * @attrs: DMA_ATTR_* for dma_unmap_sgtable()
+ *
+ * Without DMA_ATTR_SKIP_CPU_SYNC the unmapping syncs for the CPU. The
+ * table is freed.
+ *
+ * Context: process context (may sleep).
+ */
+void ksalloc_frame_unmap(struct device *dev, struct sg_table *sgt,
+			 enum dma_data_direction dir, unsigned long attrs)
+{
+	dma_unmap_sgtable(dev, sgt, dir, attrs);
+	ksa_frame_free_sgt(sgt);
+}
+
+KSA_EXPORT(ksalloc_frame_unmap);
+
+/**
+ * ksalloc_frame_vmap() - a kernel address of a frame
+ * @a: the allocator
+ * @frame: a frame the caller holds
+ *
+ * The frame's @frame->size bytes at one kernel address: the linear map
+ * for a contiguous frame, a vmap() of its pages otherwise. CPU caches are
+ * the caller's to manage against device mappings (DMA syncs).
+ *
+ * Context: process context (may sleep).
+ * Return: the address, or NULL (not a frame of @a, or out of memory).
+ */
+void *ksalloc_frame_vmap(struct ksalloc_allocator *a,
+			 const struct ksalloc_frame *frame)
+{
+	struct ksa_frame *f = ksa_kapi_frame(a, frame);
+
+	if (!f)
+		return NULL;
+	return ksa_frame_vmap(f, a->pool.stride);
+}
+
+KSA_EXPORT(ksalloc_frame_vmap);
+
+/**
+ * ksalloc_frame_vunmap() - undo ksalloc_frame_vmap()
+ * @a: the allocator
+ * @frame: the frame
+ * @vaddr: what ksalloc_frame_vmap() returned
+ *
+ * Context: process context.
+ */
+void ksalloc_frame_vunmap(struct ksalloc_allocator *a,
+			  const struct ksalloc_frame *frame, void *vaddr)
+{
+	struct ksa_frame *f = ksa_kapi_frame(a, frame);
+
+	if (f && vaddr)
+		ksa_frame_vunmap(f, vaddr);
+}
+
+KSA_EXPORT(ksalloc_frame_vunmap);
+
+/**
+ * ksalloc_frame_dmabuf() - a new dma-buf of a frame
+ * @a: the allocator
+ * @frame: a frame the caller holds
+ *
+ * The same dma-buf user space gets from KSMETHOD_KSALLOC_FRAME_EXPORT: it
+ * holds the allocator, and the frame returns to the pool only when it was
+ * freed and the dma-buf was released, in either order. Drop it with
+ * dma_buf_put(), or hand it to user space with dma_buf_fd().
+ *
+ * Context: process context (may sleep).
+ * Return: the dma-buf (one reference), or ERR_PTR(-EINVAL) (not a frame
+ * the caller holds), ERR_PTR(-EBUSY) (owned by a dma-buf already) or
+ * ERR_PTR(-ENOMEM).
+ */
+struct dma_buf *ksalloc_frame_dmabuf(struct ksalloc_allocator *a,
+				     const struct ksalloc_frame *frame)
+{
+	if (!ksa_kapi_frame(a, frame))
+		return ERR_PTR(-EINVAL);
+	return ksa_dmabuf_export(a, frame->index, false);
+}
+
+KSA_EXPORT(ksalloc_frame_dmabuf);
 
 /**
  * ksalloc_property() - a KS property request from the kernel
@@ -163,19 +312,3 @@ int ksalloc_property(struct ksalloc_allocator *a,
 }
 
 KSA_EXPORT(ksalloc_property);
-
-/**
- * ksalloc_device() - the device frame DMA addresses belong to
- *
- * Context: any context.
- * Return: the device frames are allocated for with the DMA API (its DMA
- * mask is the dma_bits module parameter), for dma_sync_single_for_cpu()
- * and dma_sync_single_for_device() on frame DMA addresses. A driver whose
- * own device is behind an IOMMU maps the frame pages for that device.
- */
-struct device *ksalloc_device(void)
-{
-	return ksa_dma_device();
-}
-
-KSA_EXPORT(ksalloc_device);

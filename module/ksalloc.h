@@ -8,9 +8,11 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/scatterlist.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/mm_types.h>
 #include <linux/wait.h>
 
 #include <linux/ksalloc.h>
@@ -18,6 +20,8 @@
 struct device;
 struct file;
 struct vm_area_struct;
+struct vm_fault;
+struct dma_buf;
 
 /* main.c: module parameters and module-wide accounting */
 extern unsigned long ksa_max_allocator_bytes;
@@ -25,23 +29,38 @@ extern unsigned long ksa_max_total_bytes;
 extern unsigned int ksa_max_frames;
 extern unsigned int ksa_max_events;
 extern atomic64_t ksa_total_bytes;
-struct device *ksa_dma_device(void);
 
-/* Largest frame: one physically contiguous DMA allocation. */
-#define KSA_MAX_FRAME_ORDER	10
-#define KSA_MAX_FRAME_SIZE	(PAGE_SIZE << KSA_MAX_FRAME_ORDER)
-
-/* pool.c: frame memory and the free list */
+/*
+ * frames.c: the memory of one frame, pages described by an sg_table that
+ * carries no DMA address (importers map it for their own devices).
+ */
 struct ksa_frame {
-	struct page *page;
-	dma_addr_t dma;
+	struct sg_table sgt;	/* fixed from creation to destruction */
+	u32 exports;		/* live dma-bufs of the frame; pool->lock */
+	bool owned;		/* handed out as a dma-buf; pool->lock */
 };
+
+int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous);
+void ksa_frame_free(struct ksa_frame *f);
+size_t ksa_frame_max_contiguous(void);
+struct page *ksa_frame_page(const struct ksa_frame *f, unsigned long pgoff);
+int ksa_frame_insert(struct vm_area_struct *vma, unsigned long addr,
+		     const struct ksa_frame *f, unsigned long pgoff,
+		     unsigned long npages);
+void *ksa_frame_vmap(const struct ksa_frame *f, size_t size);
+void ksa_frame_vunmap(const struct ksa_frame *f, void *vaddr);
+struct sg_table *ksa_frame_dup_sgt(const struct ksa_frame *f);
+void ksa_frame_free_sgt(struct sg_table *sgt);
+vm_fault_t ksa_frame_fault(struct vm_fault *vmf, struct page *page);
+void ksa_vma_setup(struct vm_area_struct *vma,
+		   const struct vm_operations_struct *ops, void *priv);
 
 struct ksa_waiter {
 	struct list_head node;
 	struct task_struct *task;
 	int frame;		/* granted frame, or -1 */
 	int error;		/* -ECANCELED when a reset sent it away */
+	bool owned;		/* the frame goes to a new dma-buf */
 };
 
 struct ksa_pool {
@@ -57,7 +76,8 @@ struct ksa_pool {
 	unsigned long *allocated;	/* bitmap, one bit per frame */
 	struct list_head waiters;	/* FIFO of sleeping ALLOC callers */
 	u32 nwaiters;
-	u32 allocated_count;
+	u32 allocated_count;		/* frames in use: held or exported */
+	u32 exported_count;		/* frames with a live dma-buf */
 	u32 high_water;
 	bool resetting;			/* between KSRESET_BEGIN and _END */
 
@@ -66,20 +86,24 @@ struct ksa_pool {
 	u32 frames;
 	u32 frame_size;
 	u32 stride;			/* frame_size rounded up to pages */
-	unsigned int order;		/* pages per frame: 1 << order */
+	bool contiguous;		/* KSALLOC_CREATEF_CONTIGUOUS */
 	u64 bytes;			/* charged to the caps */
 	struct ksa_frame *frame;
 
 	wait_queue_head_t pollq;	/* poll/epoll: a frame became free */
 };
 
-int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size);
+int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size,
+		  bool contiguous);
 void ksa_pool_destroy(struct ksa_pool *pool);
 int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index);
+int ksa_pool_alloc_owned(struct ksa_pool *pool, bool nonblock, u32 *index);
 int ksa_pool_free(struct ksa_pool *pool, u32 index);
 int ksa_pool_alloc_batch(struct ksa_pool *pool, bool nonblock, bool all,
 			 u32 count, u32 *index, u32 *got);
 int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count);
+int ksa_pool_export(struct ksa_pool *pool, u32 index);
+int ksa_pool_unexport(struct ksa_pool *pool, u32 index);
 void ksa_pool_reset(struct ksa_pool *pool, bool begin);
 bool ksa_pool_readable(struct ksa_pool *pool);
 int ksa_pool_mmap(struct ksa_pool *pool, struct vm_area_struct *vma);
@@ -117,13 +141,18 @@ extern struct list_head ksa_allocators;	/* under ksa_allocators_lock */
 
 bool ksa_is_allocator_file(const struct file *file);
 struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
-				  u32 open_flags);
+				  u32 flags, u32 open_flags);
 int ksa_framing_validate(const struct ksallocator_framing *framing);
 int ksa_allocator_reset(struct file *file, u32 reset);
 int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index);
+void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n);
 int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
 				  const struct ksidentifier *id, void *data,
 				  u32 size, u32 *returned);
+
+/* dmabuf.c: a frame as a dma-buf */
+struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
+				  bool owned);
 
 /* status.c: debugfs view of every allocator */
 void ksa_status_init(void);

@@ -8,9 +8,18 @@
  *
  * The KS direct-call interface (KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE)
  * for Linux drivers: take a counted reference on an allocator that user
- * space handed over as an fd, allocate and free frames (kernel address,
- * DMA address for ksalloc_device(), offset in the allocator's mmap space)
- * without a system call, and drop the reference.
+ * space handed over as an fd, allocate and free frames without a system
+ * call, and drop the reference.
+ *
+ * A frame is pages, described by its sg_table (&ksalloc_frame.sgt), which
+ * carries no DMA address: a driver maps the frame for its own device with
+ * ksalloc_frame_map() (a copy of the table, mapped with dma_map_sgtable(),
+ * so every device gets addresses that are right for it: behind an IOMMU,
+ * with a narrower mask or a DMA offset, through swiotlb), syncs that table
+ * with dma_sync_sgtable_for_cpu() and dma_sync_sgtable_for_device() around
+ * CPU access, and unmaps it with ksalloc_frame_unmap(). ksalloc_frame_vmap()
+ * gives a kernel address of the frame. ksalloc_frame_dmabuf() makes a
+ * dma-buf of the frame, for a driver that attaches it like any other.
  *
  * The symbols are GPL-only, in the KSALLOC symbol namespace: a client
  * module says KSALLOC_IMPORT_NS() once.
@@ -18,13 +27,16 @@
 #ifndef _KSALLOC_KAPI_H
 #define _KSALLOC_KAPI_H
 
+#include <linux/dma-direction.h>
 #include <linux/module.h>
 #include <linux/types.h>
 
 struct device;
+struct dma_buf;
 struct file;
 struct ksidentifier;
 struct ksalloc_allocator;
+struct sg_table;
 
 /* Spelled out so it works whether or not MODULE_IMPORT_NS() takes a string */
 #define KSALLOC_IMPORT_NS() MODULE_INFO(import_ns, "KSALLOC")
@@ -34,16 +46,16 @@ struct ksalloc_allocator;
 
 /**
  * struct ksalloc_frame - one frame of an allocator
- * @vaddr: kernel address
- * @dma: DMA address for ksalloc_device()
+ * @sgt: the frame's pages (PAGE_ALIGN(@size) bytes of them), not mapped
+ *	for any device; read-only for the client, valid while the client
+ *	holds the frame
  * @size: usable bytes (the allocator's frame size)
  * @index: frame number
  * @offset: offset in the allocator fd's mmap space (what user-space
  *	KSMETHOD_STREAMALLOCATOR_ALLOC returns for this frame)
  */
 struct ksalloc_frame {
-	void *vaddr;
-	dma_addr_t dma;
+	const struct sg_table *sgt;
 	u32 size;
 	u32 index;
 	u64 offset;
@@ -74,6 +86,18 @@ int ksalloc_free_frame(struct ksalloc_allocator *a,
 int ksalloc_property(struct ksalloc_allocator *a,
 		     const struct ksidentifier *id, void *data, u32 size,
 		     u32 *returned);
-struct device *ksalloc_device(void);
+struct sg_table *ksalloc_frame_map(struct ksalloc_allocator *a,
+				   const struct ksalloc_frame *frame,
+				   struct device *dev,
+				   enum dma_data_direction dir,
+				   unsigned long attrs);
+void ksalloc_frame_unmap(struct device *dev, struct sg_table *sgt,
+			 enum dma_data_direction dir, unsigned long attrs);
+void *ksalloc_frame_vmap(struct ksalloc_allocator *a,
+			 const struct ksalloc_frame *frame);
+void ksalloc_frame_vunmap(struct ksalloc_allocator *a,
+			  const struct ksalloc_frame *frame, void *vaddr);
+struct dma_buf *ksalloc_frame_dmabuf(struct ksalloc_allocator *a,
+				     const struct ksalloc_frame *frame);
 
 #endif /* _KSALLOC_KAPI_H */

@@ -3,12 +3,12 @@
  * ksalloc: Windows Kernel Streaming stream allocators for Linux.
  *
  * /dev/ksalloc is a misc device; every open is a pin (pin.c). Allocators
- * are anon-inode files (allocator.c) whose frames come from the DMA API
- * for the misc device (pool.c). This file holds the module parameters, the
- * module-wide accounting and the device.
+ * are anon-inode files (allocator.c) whose frames are pages (frames.c)
+ * that devices reach through dma-bufs (dmabuf.c) or the kernel API
+ * (kapi.c), mapped for each device by its driver. This file holds the
+ * module parameters, the module-wide accounting and the device.
  */
 #include <linux/device.h>
-#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -16,15 +16,19 @@
 
 #include "ksalloc.h"
 
-unsigned long ksa_max_allocator_bytes = 64UL << 20;
+/*
+ * Room for 8 frames of 3840x2160 YUY2 (16.6 MB each) in one allocator, and
+ * for a few such allocators in all; memory cgroups bound each user on top.
+ */
+unsigned long ksa_max_allocator_bytes = 256UL << 20;
 module_param_named(max_allocator_bytes, ksa_max_allocator_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_allocator_bytes,
-		 "Most bytes of frame memory one allocator may hold (default 64 MiB)");
+		 "Most bytes of frame memory one allocator may hold (default 256 MiB)");
 
-unsigned long ksa_max_total_bytes = 256UL << 20;
+unsigned long ksa_max_total_bytes = 512UL << 20;
 module_param_named(max_total_bytes, ksa_max_total_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_total_bytes,
-		 "Most bytes of frame memory all allocators together may hold (default 256 MiB)");
+		 "Most bytes of frame memory all allocators together may hold (default 512 MiB)");
 
 unsigned int ksa_max_frames = 1024;
 module_param_named(max_frames, ksa_max_frames, uint, 0644);
@@ -34,11 +38,6 @@ unsigned int ksa_max_events = 64;
 module_param_named(max_events, ksa_max_events, uint, 0644);
 MODULE_PARM_DESC(max_events,
 		 "Most events enabled at once per allocator (default 64)");
-
-static unsigned int ksa_dma_bits = 64;
-module_param_named(dma_bits, ksa_dma_bits, uint, 0444);
-MODULE_PARM_DESC(dma_bits,
-		 "DMA address bits of frame memory, 32 to 64 (default 64; 32 for legacy devices)");
 
 /* Bytes of frame memory held by all allocators, against max_total_bytes */
 atomic64_t ksa_total_bytes = ATOMIC64_INIT(0);
@@ -64,9 +63,19 @@ static ssize_t total_bytes_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(total_bytes);
 
+/* The largest frame KSALLOC_CREATEF_CONTIGUOUS allows */
+static ssize_t max_contiguous_bytes_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	return sysfs_emit(buf, "%zu\n", ksa_frame_max_contiguous());
+}
+static DEVICE_ATTR_RO(max_contiguous_bytes);
+
 static struct attribute *ksa_attrs[] = {
 	&dev_attr_allocators.attr,
 	&dev_attr_total_bytes.attr,
+	&dev_attr_max_contiguous_bytes.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(ksa);
@@ -80,36 +89,22 @@ static struct miscdevice ksa_misc = {
 	.mode = 0666,
 };
 
-/* The device frame memory is allocated for (its DMA mask applies). */
-struct device *ksa_dma_device(void)
-{
-	return ksa_misc.this_device;
-}
-
 static int __init ksa_init(void)
 {
 	int ret;
 
-	if (ksa_dma_bits < 32 || ksa_dma_bits > 64)
-		return -EINVAL;
+	ksa_status_init();
+	/* Last: from here on user space can reach everything. */
 	ret = misc_register(&ksa_misc);
 	if (ret)
-		return ret;
-	/* The misc device has no bus to set a mask: force ours. */
-	ret = dma_coerce_mask_and_coherent(ksa_misc.this_device,
-					   DMA_BIT_MASK(ksa_dma_bits));
-	if (ret) {
-		misc_deregister(&ksa_misc);
-		return ret;
-	}
-	ksa_status_init();
-	return 0;
+		ksa_status_exit();
+	return ret;
 }
 
 static void __exit ksa_exit(void)
 {
-	ksa_status_exit();
 	misc_deregister(&ksa_misc);
+	ksa_status_exit();
 }
 
 module_init(ksa_init);

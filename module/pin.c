@@ -20,6 +20,7 @@ static const struct ksguid ksa_propset_connection = KSPROPSETID_Connection;
 static const struct ksguid ksa_propset_ksalloc_pin = KSPROPSETID_KsallocPin;
 static const struct ksguid ksa_name_allocator = KSNAME_Allocator;
 static const struct ksguid ksa_name_allocator_ex = KSNAME_AllocatorEx;
+static const struct ksguid ksa_name_ksalloc_allocator = KSNAME_KsallocAllocator;
 
 struct ksa_pin {
 	struct mutex lock;		/* protects everything below */
@@ -290,22 +291,44 @@ static int ksa_framing_from_ex(const void *in, u32 in_size,
 	return 0;
 }
 
+/* KSNAME_KsallocAllocator: a framing and ksalloc's creation flags */
+static int ksa_create_from_ksalloc(const void *in, u32 in_size,
+				   struct ksallocator_framing *f, u32 *flags)
+{
+	const struct ksalloc_allocator_create *c = in;
+
+	if (in_size != sizeof(*c) || c->flags & ~KSALLOC_CREATEF_CONTIGUOUS ||
+	    c->reserved || c->reserved2[0] || c->reserved2[1])
+		return -EINVAL;
+	*f = c->framing;
+	*flags = c->flags;
+	return 0;
+}
+
 /*
- * IOCTL_KS_CREATE: KSNAME_Allocator and a KSALLOCATOR_FRAMING, or
- * KSNAME_AllocatorEx and a KSALLOCATOR_FRAMING_EX. Everything is checked
- * and allocated here; the dispatcher publishes the fd after the copy-out.
+ * IOCTL_KS_CREATE: KSNAME_Allocator and a KSALLOCATOR_FRAMING,
+ * KSNAME_AllocatorEx and a KSALLOCATOR_FRAMING_EX, or
+ * KSNAME_KsallocAllocator and a struct ksalloc_allocator_create.
+ * Everything is checked and allocated here; the dispatcher publishes the
+ * fd after the copy-out.
  */
 static int ksa_pin_create(struct ksa_request *req, const void *in, u32 in_size)
 {
 	const struct ksallocator_create *c = in;
 	struct ksallocator_framing framing;
 	struct file *file;
+	u32 flags = 0;
 	int fd, ret;
 
 	if (ksa_guid_equal(&c->object_type, &ksa_name_allocator)) {
 		if (in_size != sizeof(*c))
 			return -EINVAL;
 		framing = c->framing;
+	} else if (ksa_guid_equal(&c->object_type,
+				  &ksa_name_ksalloc_allocator)) {
+		ret = ksa_create_from_ksalloc(in, in_size, &framing, &flags);
+		if (ret)
+			return ret;
 	} else if (ksa_guid_equal(&c->object_type, &ksa_name_allocator_ex)) {
 		ret = ksa_framing_from_ex(in, in_size, &framing);
 		if (ret)
@@ -320,7 +343,7 @@ static int ksa_pin_create(struct ksa_request *req, const void *in, u32 in_size)
 	fd = get_unused_fd_flags(req->open_flags & O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	file = ksa_allocator_create(&framing, req->open_flags);
+	file = ksa_allocator_create(&framing, flags, req->open_flags);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		return PTR_ERR(file);

@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Frame memory and the free list of one allocator.
+ * The state of one allocator's frames: the free stack, which frames are
+ * in use and why, the FIFO of ALLOC callers asleep, poll, and the charge
+ * against the caps. The memory behind the frames is frames.c's.
  *
- * Every frame is one physically contiguous DMA allocation for the module's
- * device, made when the allocator is created (KS default allocators commit
- * their frames up front), zeroed by the DMA API, charged to the creator's
- * memory cgroup and to the module's byte caps, and returned when the
- * allocator goes.
+ * Frames are allocated when the allocator is created (KS default
+ * allocators commit their frames up front) and freed when it goes.
  *
- * A frame that is freed while callers sleep in ALLOC is handed straight to
+ * A frame is in use while a client holds it (ALLOC to FREE: the allocated
+ * bit) or while a dma-buf of it is alive (exports). It returns to the free
+ * stack, or to the oldest ALLOC caller asleep, only when neither is true
+ * any more: a FREE of an exported frame is deferred to the release of its
+ * last dma-buf, and a frame handed out as a dma-buf (owned) returns when
+ * that dma-buf is released. A frame that returns is "freed" for
+ * FREEFRAME, poll and the counters; a FREE that leaves it exported is not.
+ *
+ * A frame that returns while callers sleep in ALLOC is handed straight to
  * the oldest of them, so waiters are served in FIFO order and a frame is
  * never free while somebody waits: nfree > 0 implies an empty waiter list.
  */
 #include <linux/bitmap.h>
-#include <linux/dma-mapping.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/poll.h>
@@ -23,38 +29,52 @@
 #include "ksalloc.h"
 #include "trace/ksalloc.h"
 
-/*
- * Charged to the creator's memory cgroup; over its limit creation fails
- * with -ENOMEM rather than waking the OOM killer.
- */
+/* The pool's own arrays: charged to the creator's memory cgroup too. */
 #define KSA_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
 
-static size_t ksa_pool_frame_bytes(const struct ksa_pool *pool)
+/*
+ * The caps: the one place frame memory is charged (max_frames,
+ * max_allocator_bytes, max_total_bytes) and uncharged.
+ */
+static int ksa_pool_charge(u32 frames, u64 bytes)
 {
-	return PAGE_SIZE << pool->order;
+	if (frames > READ_ONCE(ksa_max_frames) ||
+	    bytes > READ_ONCE(ksa_max_allocator_bytes))
+		return -ENOMEM;
+	if (atomic64_add_return(bytes, &ksa_total_bytes) >
+	    READ_ONCE(ksa_max_total_bytes)) {
+		atomic64_sub(bytes, &ksa_total_bytes);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void ksa_pool_uncharge(u64 bytes)
+{
+	atomic64_sub(bytes, &ksa_total_bytes);
 }
 
 static void ksa_pool_free_frames(struct ksa_pool *pool, u32 count)
 {
-	struct device *dev = ksa_dma_device();
 	u32 i;
 
 	for (i = 0; i < count; i++)
-		dma_free_pages(dev, pool->stride, pool->frame[i].page,
-			       pool->frame[i].dma, DMA_BIDIRECTIONAL);
+		ksa_frame_free(&pool->frame[i]);
 }
 
 /**
  * ksa_pool_init() - allocate the frames of an allocator
  * @pool: the pool to set up
  * @frames: number of frames
- * @frame_size: bytes per frame, at most KSA_MAX_FRAME_SIZE
+ * @frame_size: bytes per frame; PAGE_ALIGN(@frame_size) fits in 32 bits
+ * @contiguous: each frame one physically contiguous block
  *
- * Return: 0, -ENOMEM (out of memory or over a cap) or -EINTR.
+ * Return: 0, -ENOMEM (out of memory or over a cap), -EINTR (fatal signal)
+ * or -E2BIG (@contiguous and a frame above the largest buddy block).
  */
-int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size)
+int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size,
+		  bool contiguous)
 {
-	struct device *dev = ksa_dma_device();
 	u64 bytes;
 	u32 i;
 	int ret;
@@ -65,17 +85,14 @@ int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size)
 	pool->frames = frames;
 	pool->frame_size = frame_size;
 	pool->stride = PAGE_ALIGN(frame_size);
-	pool->order = get_order(pool->stride);
+	pool->contiguous = contiguous;
 
-	bytes = (u64)frames * ksa_pool_frame_bytes(pool);
-	if (frames > READ_ONCE(ksa_max_frames) ||
-	    bytes > READ_ONCE(ksa_max_allocator_bytes))
-		return -ENOMEM;
-	if (atomic64_add_return(bytes, &ksa_total_bytes) >
-	    READ_ONCE(ksa_max_total_bytes)) {
-		atomic64_sub(bytes, &ksa_total_bytes);
-		return -ENOMEM;
-	}
+	if (contiguous && pool->stride > ksa_frame_max_contiguous())
+		return -E2BIG;
+	bytes = (u64)frames * pool->stride;
+	ret = ksa_pool_charge(frames, bytes);
+	if (ret)
+		return ret;
 	pool->bytes = bytes;
 
 	ret = -ENOMEM;
@@ -87,21 +104,13 @@ int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size)
 		goto err_arrays;
 
 	for (i = 0; i < frames; i++) {
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
+		ret = -EINTR;
+		if (fatal_signal_pending(current))
 			goto err_frames;
-		}
-		pool->frame[i].page =
-			dma_alloc_pages(dev, pool->stride, &pool->frame[i].dma,
-					DMA_BIDIRECTIONAL, KSA_GFP | __GFP_NOWARN);
-		if (!pool->frame[i].page)
+		ret = ksa_frame_alloc(&pool->frame[i], pool->stride,
+				      contiguous);
+		if (ret)
 			goto err_frames;
-		/* The handle is a mapping: DMA_API_DEBUG wants it checked. */
-		if (dma_mapping_error(dev, pool->frame[i].dma)) {
-			dma_free_pages(dev, pool->stride, pool->frame[i].page,
-				       pool->frame[i].dma, DMA_BIDIRECTIONAL);
-			goto err_frames;
-		}
 		/* Lowest index on top: frame 0 is handed out first. */
 		pool->free_stack[frames - 1 - i] = i;
 	}
@@ -114,43 +123,87 @@ err_arrays:
 	kvfree(pool->allocated);
 	kvfree(pool->free_stack);
 	kvfree(pool->frame);
-	atomic64_sub(bytes, &ksa_total_bytes);
+	ksa_pool_uncharge(bytes);
 	return ret;
 }
 
-/* Called when the last reference is gone: nobody can be waiting. */
+/*
+ * Called when the last reference is gone: nobody can be waiting, and no
+ * dma-buf is alive (each holds the allocator).
+ */
 void ksa_pool_destroy(struct ksa_pool *pool)
 {
 	WARN_ON(!list_empty(&pool->waiters));
+	WARN_ON(pool->exported_count);
 	ksa_pool_free_frames(pool, pool->frames);
 	kvfree(pool->allocated);
 	kvfree(pool->free_stack);
 	kvfree(pool->frame);
-	atomic64_sub(pool->bytes, &ksa_total_bytes);
+	ksa_pool_uncharge(pool->bytes);
 }
 
-static u32 ksa_pool_take(struct ksa_pool *pool)
+/* Mark a frame taken by a client (held) or by a new dma-buf (owned). */
+static void ksa_pool_mark(struct ksa_pool *pool, u32 index, bool owned)
+{
+	struct ksa_frame *f = &pool->frame[index];
+
+	lockdep_assert_held(&pool->lock);
+	if (owned) {
+		f->owned = true;
+		f->exports = 1;
+		pool->exported_count++;
+	} else {
+		__set_bit(index, pool->allocated);
+	}
+}
+
+static u32 ksa_pool_take(struct ksa_pool *pool, bool owned)
 {
 	u32 index = pool->free_stack[--pool->nfree];
 
 	lockdep_assert_held(&pool->lock);
-	__set_bit(index, pool->allocated);
+	ksa_pool_mark(pool, index, owned);
 	if (++pool->allocated_count > pool->high_water)
 		pool->high_water = pool->allocated_count;
 	trace_ksalloc_alloc(pool->id, index, pool->allocated_count);
 	return index;
 }
 
-/**
- * ksa_pool_alloc() - take a frame, sleeping for one unless @nonblock
- * @pool: the pool
- * @nonblock: fail with -EAGAIN instead of sleeping
- * @index: the frame taken
- *
- * Return: 0, -EAGAIN, -ECANCELED (reset in progress or begun while
- * asleep) or -ERESTARTSYS (signal).
+/*
+ * A frame that is neither held nor exported any more: to the oldest
+ * waiter, or onto the free stack. True if poll should be woken.
  */
-int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
+static bool ksa_pool_release(struct ksa_pool *pool, u32 index)
+{
+	struct ksa_waiter *w;
+
+	lockdep_assert_held(&pool->lock);
+	pool->frame[index].owned = false;
+	trace_ksalloc_free(pool->id, index, pool->allocated_count -
+			   (list_empty(&pool->waiters) ? 1 : 0));
+	w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter, node);
+	if (w) {
+		/* Handed over: stays in use */
+		list_del(&w->node);
+		pool->nwaiters--;
+		ksa_pool_mark(pool, index, w->owned);
+		w->frame = index;
+		wake_up_process(w->task);
+		return false;
+	}
+	pool->allocated_count--;
+	pool->free_stack[pool->nfree++] = index;
+	/* Edge-triggered epoll wants one wake-up per transition. */
+	return pool->nfree == 1 && !pool->resetting;
+}
+
+static void ksa_pool_wake(struct ksa_pool *pool)
+{
+	wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
+}
+
+static int ksa_pool_get(struct ksa_pool *pool, bool nonblock, bool owned,
+			u32 *index)
 {
 	struct ksa_waiter w;
 	unsigned long flags;
@@ -162,13 +215,14 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 	if (pool->resetting) {
 		ret = -ECANCELED;
 	} else if (pool->nfree) {
-		*index = ksa_pool_take(pool);
+		*index = ksa_pool_take(pool, owned);
 	} else if (nonblock) {
 		ret = -EAGAIN;
 	} else {
 		w.task = current;
 		w.frame = -1;
 		w.error = 0;
+		w.owned = owned;
 		list_add_tail(&w.node, &pool->waiters);
 		pool->nwaiters++;
 		trace_ksalloc_wait_start(pool->id, pool->nwaiters);
@@ -204,44 +258,74 @@ int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
 }
 
 /**
- * ksa_pool_free() - return a frame, or hand it to the oldest waiter
+ * ksa_pool_alloc() - take a frame, sleeping for one unless @nonblock
+ * @pool: the pool
+ * @nonblock: fail with -EAGAIN instead of sleeping
+ * @index: the frame taken
+ *
+ * Return: 0, -EAGAIN, -ECANCELED (reset in progress or begun while
+ * asleep) or -ERESTARTSYS (signal).
+ */
+int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index)
+{
+	return ksa_pool_get(pool, nonblock, false, index);
+}
+
+/**
+ * ksa_pool_alloc_owned() - take a frame for a new dma-buf that owns it
+ * @pool: the pool
+ * @nonblock: fail with -EAGAIN instead of sleeping
+ * @index: the frame taken
+ *
+ * The frame counts one export and no holder: it returns when that export
+ * is dropped (ksa_pool_unexport()), and FREE refuses it.
+ *
+ * Return: as ksa_pool_alloc().
+ */
+int ksa_pool_alloc_owned(struct ksa_pool *pool, bool nonblock, u32 *index)
+{
+	return ksa_pool_get(pool, nonblock, true, index);
+}
+
+/* Why a frame a client names is not one it holds: -EBUSY if a dma-buf owns it. */
+static int ksa_pool_not_held(struct ksa_pool *pool, u32 index)
+{
+	return index < pool->frames && pool->frame[index].owned ? -EBUSY :
+								    -EINVAL;
+}
+
+/**
+ * ksa_pool_free() - a client gives a frame back
  * @pool: the pool
  * @index: the frame
  *
- * Return: 0, or -EINVAL if @index is not an allocated frame.
+ * The frame returns (to the oldest waiter or the free stack) unless a
+ * dma-buf of it is alive; then it returns with the last one.
+ *
+ * Return: 1 if the frame returned, 0 if it stays exported, -EINVAL if
+ * @index is not a frame a client holds, -EBUSY if a dma-buf owns it.
  */
 int ksa_pool_free(struct ksa_pool *pool, u32 index)
 {
-	struct ksa_waiter *w;
-	bool wake_poll = false;
 	unsigned long flags;
+	bool wake = false;
+	int ret = 0;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	if (index >= pool->frames || !test_bit(index, pool->allocated)) {
-		spin_unlock_irqrestore(&pool->lock, flags);
-		return -EINVAL;
-	}
-	w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter, node);
-	if (w) {
-		/* Handed over: stays allocated */
-		trace_ksalloc_free(pool->id, index, pool->allocated_count);
-		list_del(&w->node);
-		pool->nwaiters--;
-		w->frame = index;
-		wake_up_process(w->task);
+		ret = ksa_pool_not_held(pool, index);
 	} else {
 		__clear_bit(index, pool->allocated);
-		pool->allocated_count--;
-		pool->free_stack[pool->nfree++] = index;
-		trace_ksalloc_free(pool->id, index, pool->allocated_count);
-		/* Edge-triggered epoll wants one wake-up per transition. */
-		wake_poll = pool->nfree == 1 && !pool->resetting;
+		if (!pool->frame[index].exports) {
+			wake = ksa_pool_release(pool, index);
+			ret = 1;
+		}
 	}
 	spin_unlock_irqrestore(&pool->lock, flags);
 
-	if (wake_poll)
-		wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
-	return 0;
+	if (wake)
+		ksa_pool_wake(pool);
+	return ret;
 }
 
 /**
@@ -275,7 +359,7 @@ int ksa_pool_alloc_batch(struct ksa_pool *pool, bool nonblock, bool all,
 		ret = -EAGAIN;
 	else
 		while (n < count && pool->nfree)
-			index[n++] = ksa_pool_take(pool);
+			index[n++] = ksa_pool_take(pool, false);
 	spin_unlock_irqrestore(&pool->lock, flags);
 	if (ret || n)
 		goto out;
@@ -288,7 +372,7 @@ int ksa_pool_alloc_batch(struct ksa_pool *pool, bool nonblock, bool all,
 	n = 1;
 	spin_lock_irqsave(&pool->lock, flags);
 	while (n < count && pool->nfree && !pool->resetting)
-		index[n++] = ksa_pool_take(pool);
+		index[n++] = ksa_pool_take(pool, false);
 	spin_unlock_irqrestore(&pool->lock, flags);
 out:
 	*got = n;
@@ -301,14 +385,15 @@ out:
  * @index: the frames
  * @count: how many
  *
- * Return: 0, or -EINVAL (and nothing freed) if one of them is not an
- * allocated frame or appears twice.
+ * Return: how many of them returned (the others stay exported), or
+ * -EINVAL (and nothing freed) if one of them is not a frame a client
+ * holds or appears twice, -EBUSY if a dma-buf owns one of them.
  */
 int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
 {
-	struct ksa_waiter *w;
-	bool was_empty, wake_poll;
+	bool was_empty, wake;
 	unsigned long flags;
+	int ret, returned = 0;
 	u32 i, j;
 
 	spin_lock_irqsave(&pool->lock, flags);
@@ -316,37 +401,78 @@ int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
 	for (i = 0; i < count; i++) {
 		if (index[i] >= pool->frames ||
 		    !__test_and_clear_bit(index[i], pool->allocated)) {
+			ret = ksa_pool_not_held(pool, index[i]);
 			for (j = 0; j < i; j++)
 				__set_bit(index[j], pool->allocated);
 			spin_unlock_irqrestore(&pool->lock, flags);
-			return -EINVAL;
+			return ret;
 		}
 	}
 	was_empty = !pool->nfree;
 	for (i = 0; i < count; i++) {
-		w = list_first_entry_or_null(&pool->waiters, struct ksa_waiter,
-					     node);
-		if (w) {
-			trace_ksalloc_free(pool->id, index[i],
-					   pool->allocated_count);
-			__set_bit(index[i], pool->allocated);
-			list_del(&w->node);
-			pool->nwaiters--;
-			w->frame = index[i];
-			wake_up_process(w->task);
-		} else {
-			pool->allocated_count--;
-			pool->free_stack[pool->nfree++] = index[i];
-			trace_ksalloc_free(pool->id, index[i],
-					   pool->allocated_count);
-		}
+		if (pool->frame[index[i]].exports)
+			continue;
+		ksa_pool_release(pool, index[i]);
+		returned++;
 	}
-	wake_poll = was_empty && pool->nfree && !pool->resetting;
+	wake = was_empty && pool->nfree && !pool->resetting;
 	spin_unlock_irqrestore(&pool->lock, flags);
 
-	if (wake_poll)
-		wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
-	return 0;
+	if (wake)
+		ksa_pool_wake(pool);
+	return returned;
+}
+
+/**
+ * ksa_pool_export() - count a new dma-buf of a frame a client holds
+ * @pool: the pool
+ * @index: the frame
+ *
+ * Return: 0, -EINVAL if @index is not a frame a client holds, -EBUSY if a
+ * dma-buf owns it.
+ */
+int ksa_pool_export(struct ksa_pool *pool, u32 index)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	if (index >= pool->frames || !test_bit(index, pool->allocated))
+		ret = ksa_pool_not_held(pool, index);
+	else if (!pool->frame[index].exports++)
+		pool->exported_count++;
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return ret;
+}
+
+/**
+ * ksa_pool_unexport() - a dma-buf of the frame was released
+ * @pool: the pool
+ * @index: the frame
+ *
+ * Return: 1 if the frame returned (no client held it and this was its
+ * last dma-buf), else 0.
+ */
+int ksa_pool_unexport(struct ksa_pool *pool, u32 index)
+{
+	struct ksa_frame *f = &pool->frame[index];
+	unsigned long flags;
+	bool wake = false;
+	int ret = 0;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	if (!WARN_ON(!f->exports) && !--f->exports) {
+		pool->exported_count--;
+		if (!test_bit(index, pool->allocated)) {
+			wake = ksa_pool_release(pool, index);
+			ret = 1;
+		}
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	if (wake)
+		ksa_pool_wake(pool);
+	return ret;
 }
 
 /* KSRESET_BEGIN sends every sleeper away and refuses ALLOC until _END. */
@@ -389,9 +515,28 @@ u32 ksa_pool_frame_index(struct ksa_pool *pool, u64 offset)
 	return index;
 }
 
+/* A page of the mapping was zapped (MADV_DONTNEED): put it back. */
+static vm_fault_t ksa_pool_fault(struct vm_fault *vmf)
+{
+	struct ksa_pool *pool = vmf->vma->vm_private_data;
+	unsigned long stride_pages = pool->stride >> PAGE_SHIFT;
+	unsigned long frame = vmf->pgoff / stride_pages;
+
+	if (frame >= pool->frames)
+		return VM_FAULT_SIGBUS;
+	return ksa_frame_fault(vmf, ksa_frame_page(&pool->frame[frame],
+						   vmf->pgoff % stride_pages));
+}
+
+static const struct vm_operations_struct ksa_pool_vm_ops = {
+	.fault = ksa_pool_fault,
+};
+
 /*
  * Frame i occupies [i * stride, (i + 1) * stride) of the mmap space. The
- * mapping holds the allocator file, so the frames outlive every fd.
+ * pages are inserted at once (so the first touch costs no fault) as
+ * normal pages. The mapping holds the allocator file, so the frames
+ * outlive every fd.
  */
 int ksa_pool_mmap(struct ksa_pool *pool, struct vm_area_struct *vma)
 {
@@ -407,14 +552,14 @@ int ksa_pool_mmap(struct ksa_pool *pool, struct vm_area_struct *vma)
 	if (pgoff >= total_pages || npages > total_pages - pgoff)
 		return -EINVAL;
 
+	ksa_vma_setup(vma, &ksa_pool_vm_ops, pool);
 	while (npages) {
 		unsigned long frame = pgoff / stride_pages;
 		unsigned long within = pgoff % stride_pages;
 		unsigned long run = min(npages, stride_pages - within);
 
-		ret = remap_pfn_range(vma, addr,
-				      page_to_pfn(pool->frame[frame].page) + within,
-				      run << PAGE_SHIFT, vma->vm_page_prot);
+		ret = ksa_frame_insert(vma, addr, &pool->frame[frame], within,
+				       run);
 		if (ret)
 			return ret;
 		addr += run << PAGE_SHIFT;

@@ -137,6 +137,7 @@ static const struct ksguid set_alloc_methods = KSMETHODSETID_StreamAllocator;
 static const struct ksguid set_alloc_events = KSEVENTSETID_StreamAllocator;
 static const struct ksguid typeset_general = KSPROPTYPESETID_General;
 static const struct ksguid set_ksalloc_batch = KSMETHODSETID_KsallocBatch;
+static const struct ksguid set_ksalloc_frame = KSMETHODSETID_KsallocFrame;
 /* A set nobody implements: {4D9B7C2E-1F3A-4B5C-9D8E-7F6A5B4C3D2E} */
 static const struct ksguid set_unknown = { { {
 	0x2e, 0x7c, 0x9b, 0x4d, 0x3a, 0x1f, 0x5c, 0x4b,
@@ -1264,10 +1265,10 @@ FIXTURE_VARIANT_ADD(obj, pin)
 FIXTURE_VARIANT_ADD(obj, allocator)
 {
 	.on_allocator = true,
-	.nsets = { 2, 2, 1 },
+	.nsets = { 2, 3, 1 },
 	.sets = {
 		{ &set_streamallocator, &set_ksalloc_allocator },
-		{ &set_alloc_methods, &set_ksalloc_batch },
+		{ &set_alloc_methods, &set_ksalloc_batch, &set_ksalloc_frame },
 		{ &set_alloc_events },
 	},
 	.get_set = &set_streamallocator,

@@ -10,11 +10,14 @@
  * N = 1, 2, ... until it completes without reaching the N-th point, so
  * every allocation it makes fails once, each in a fresh process:
  *
- *   open of /dev/ksalloc (the pin), IOCTL_KS_CREATE (both object types,
- *   single- and multi-page frames, and with the fd table full so the fd
- *   itself needs memory), ALLOC and FREE, the batch methods (their value
- *   buffer is allocated), mmap of an allocator, IOCTL_KS_ENABLE_EVENT,
- *   and the fd a pin hands out for its allocator (PIN_ALLOCATOR_FD).
+ *   open of /dev/ksalloc (the pin), IOCTL_KS_CREATE (the three object
+ *   types, single- and multi-page frames, frames of several chunk orders,
+ *   contiguous frames, and with the fd table full so the fd itself needs
+ *   memory), ALLOC and FREE, the batch methods (their value buffer is
+ *   allocated), mmap of an allocator (page tables) and of a dma-buf,
+ *   FRAME_EXPORT and FRAME_ALLOC as a dma-buf (also with the fd table
+ *   full), IOCTL_KS_ENABLE_EVENT, and the fd a pin hands out for its
+ *   allocator (PIN_ALLOCATOR_FD).
  *
  * Each sweep runs three ways (the fixture's variants):
  *
@@ -587,6 +590,22 @@ static int run_create_multipage(struct op *op)
 	return op->result < 0 ? op->result : 0;
 }
 
+/* Frames of 1 MiB + 64 KiB + 4 KiB: chunks of order 8, 4 and 0 */
+static int run_create_chunks(struct op *op)
+{
+	op->result = kst_create_ksalloc(op->pin, 2, (1 << 20) + (17 << 12), 0,
+					O_CLOEXEC);
+	return op->result < 0 ? op->result : 0;
+}
+
+/* Contiguous frames of 3 pages: an order-2 block, split, one page freed */
+static int run_create_contiguous(struct op *op)
+{
+	op->result = kst_create_ksalloc(op->pin, 2, 3 * op->page,
+					KSALLOC_CREATEF_CONTIGUOUS, O_CLOEXEC);
+	return op->result < 0 ? op->result : 0;
+}
+
 /* IOCTL_KS_CREATE, KSNAME_AllocatorEx: a larger input, copied whole */
 static int run_create_ex(struct op *op)
 {
@@ -748,6 +767,96 @@ static int check_mmap(struct op *op)
 static void undo_mmap(struct op *op)
 {
 	munmap(op->map, 8 * op->page);
+}
+
+/* An allocator with one frame held (offsets[0]), for the dma-buf sweeps */
+static int prep_held_frame(struct op *op)
+{
+	int ret = prep_allocator(op);
+
+	return ret ? ret : ksa_alloc(op->alloc, &op->offsets[0]);
+}
+
+/* FRAME_EXPORT: the dma-buf, its name, its file */
+static int run_export(struct op *op)
+{
+	op->result = kst_frame_export(op->alloc, op->offsets[0]);
+	return op->result < 0 ? op->result : 0;
+}
+
+/* The dma-buf works: the frame's size, mappable */
+static int check_dmabuf(struct op *op)
+{
+	void *m;
+
+	if (lseek(op->result, 0, SEEK_END) != op->page)
+		return -1;
+	m = mmap(NULL, op->page, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 op->result, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	*(volatile char *)m = 1;
+	munmap(m, op->page);
+	return 0;
+}
+
+/* A failed export left the frame held and unexported */
+static int check_not_exported(struct op *op)
+{
+	struct ksalloc_allocator_info info;
+
+	if (ksa_info(op->alloc, &info))
+		return -1;
+	return info.allocated_frames == 1 && !info.exported_frames ? 0 : -1;
+}
+
+/* FRAME_ALLOC as a dma-buf: the frame, the dma-buf, the fd */
+static int run_alloc_dmabuf(struct op *op)
+{
+	op->result = kst_frame_alloc(op->alloc, KSALLOC_FRAMEF_DMABUF,
+				     &op->offsets[0]);
+	return op->result < 0 ? op->result : 0;
+}
+
+/* A failed ALLOC as a dma-buf took no frame; a closed one gave it back */
+static void undo_close_dmabuf(struct op *op)
+{
+	close(op->result);
+}
+
+/* mmap of a dma-buf (prepared): the vma and page tables */
+static int prep_dmabuf(struct op *op)
+{
+	int ret = prep_held_frame(op);
+
+	if (ret)
+		return ret;
+	op->result = kst_frame_export(op->alloc, op->offsets[0]);
+	return op->result < 0 ? op->result : 0;
+}
+
+static int run_mmap_dmabuf(struct op *op)
+{
+	op->map = mmap(NULL, op->page, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       op->result, 0);
+	return op->map == MAP_FAILED ? -errno : 0;
+}
+
+static int check_mmap_dmabuf(struct op *op)
+{
+	*(volatile char *)op->map = 1;
+	return 0;
+}
+
+static void undo_mmap_dmabuf(struct op *op)
+{
+	munmap(op->map, op->page);
+}
+
+static void cleanup_dmabuf(struct op *op)
+{
+	close(op->result);
+	cleanup_all(op);
 }
 
 /* IOCTL_KS_ENABLE_EVENT: the event's kernel record */
@@ -931,6 +1040,82 @@ TEST_F_TIMEOUT(fi, create_multipage_frames, 300)
 			  .prepare = prep_pin, .run = run_create_multipage,
 			  .check = check_allocator_result,
 			  .undo = undo_close_result, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, create_chunk_orders, 300)
+{
+	struct op op = OP(.name = "create (order 8, 4 and 0 chunks)",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
+			  .prepare = prep_pin, .run = run_create_chunks,
+			  .check = check_allocator_result,
+			  .undo = undo_close_result, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, create_contiguous, 300)
+{
+	struct op op = OP(.name = "create (contiguous frames)",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
+			  .prepare = prep_pin, .run = run_create_contiguous,
+			  .check = check_allocator_result,
+			  .undo = undo_close_result, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, export, 300)
+{
+	struct op op = OP(.name = "frame export",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_held_frame, .run = run_export,
+			  .check = check_dmabuf,
+			  .check_failed = check_not_exported,
+			  .undo = undo_close_dmabuf, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, export_fd_table_full, 300)
+{
+	struct op op = OP(.name = "frame export (fd table full)",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_held_frame, .run = run_export,
+			  .check = check_dmabuf,
+			  .check_failed = check_not_exported,
+			  .undo = undo_close_dmabuf, .cleanup = cleanup_all,
+			  .fill_fds = 1);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, alloc_dmabuf, 300)
+{
+	struct op op = OP(.name = "frame alloc as dma-buf",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_allocator, .run = run_alloc_dmabuf,
+			  .check = check_dmabuf,
+			  .check_failed = check_no_frames,
+			  .undo = undo_close_dmabuf, .cleanup = cleanup_all);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, mmap_dmabuf, 300)
+{
+	struct op op = OP(.name = "mmap of a dma-buf",
+			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
+			  .prepare = prep_dmabuf, .run = run_mmap_dmabuf,
+			  .check = check_mmap_dmabuf,
+			  .undo = undo_mmap_dmabuf, .cleanup = cleanup_dmabuf);
 
 	SKIP_IF_NEEDED();
 	sweep(_metadata, &op, variant->mode);

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "frames_lib.h"
+#include "ksa_test.h"
 #include "kselftest_harness.h"
 
 #define NFRAMES		4
@@ -542,46 +543,6 @@ TEST_F(frames, mmap_bounds_einval)
 	EXPECT_EQ(0, munmap(p, page));
 }
 
-/* Send an fd over a unix socket (SCM_RIGHTS). */
-static int send_fd(int sock, int fd)
-{
-	char c = 'F', cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-
-	memset(cbuf, 0, sizeof(cbuf));
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char c, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 /*
  * A process that never had the allocator gets its fd over a socket, maps
  * it and allocates a frame: what it writes is what the creator's mapping
@@ -610,7 +571,7 @@ TEST_F(frames, mmap_shared_with_other_process)
 
 		close(self->fd);
 		close(sv[0]);
-		fd = recv_fd(sv[1]);
+		fd = kst_recv_fd(sv[1]);
 		if (fd < 0)
 			_exit(10);
 		m = mmap(NULL, self->info.mmap_size, PROT_READ | PROT_WRITE,
@@ -631,7 +592,7 @@ TEST_F(frames, mmap_shared_with_other_process)
 		_exit(0);
 	}
 	close(sv[1]);
-	ASSERT_EQ(0, send_fd(sv[0], self->fd));
+	ASSERT_EQ(0, kst_send_fd(sv[0], self->fd));
 	ASSERT_EQ(sizeof(off), read(sv[0], &off, sizeof(off)));
 	ASSERT_LT(off, self->info.mmap_size);
 	EXPECT_EQ(1, ksa_allocated(self->fd));
@@ -744,13 +705,12 @@ TEST_F(frames, total_bytes_tracks_allocators)
 	const long page = self->page;
 	const struct {
 		__u32 frames, size;
-		int pow2;	/* page count per frame is a power of two */
 	} geo[] = {
-		{ 1, 1, 1 },
-		{ 4, page, 1 },
-		{ 3, page + 1, 1 },		/* rounded up to 2 pages */
-		{ 5, 8 * page, 1 },
-		{ 2, 3 * page, 0 },
+		{ 1, 1 },
+		{ 4, page },
+		{ 3, page + 1 },		/* rounded up to 2 pages */
+		{ 5, 8 * page },
+		{ 2, 3 * page },		/* 3 pages, not 4 */
 	};
 	const int n = ARRAY_SIZE(geo);
 	struct ksalloc_allocator_info info;
@@ -770,13 +730,9 @@ TEST_F(frames, total_bytes_tracks_allocators)
 			  info.frame_stride);
 		EXPECT_EQ((__u64)geo[i].frames * info.frame_stride,
 			  info.mmap_size);
-		if (geo[i].pow2) {
-			EXPECT_EQ((__u64)geo[i].frames * info.frame_stride,
-				  info.bytes_held);
-		} else {
-			EXPECT_LE((__u64)geo[i].frames * info.frame_stride,
-				  info.bytes_held);
-		}
+		/* Exactly the pages: no power-of-two rounding */
+		EXPECT_EQ((__u64)geo[i].frames * info.frame_stride,
+			  info.bytes_held);
 		sum += info.bytes_held;
 		EXPECT_EQ(total0 + sum, ksa_read_ll(KSA_SYSFS_DIR "total_bytes"));
 		EXPECT_EQ(count0 + i + 1, ksa_read_ll(KSA_SYSFS_DIR "allocators"));

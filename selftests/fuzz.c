@@ -10,7 +10,10 @@
  * offsets that were handed out, never were, or are misaligned; mmap and
  * munmap of allocators at random offsets and lengths; KSRESET, event
  * enable and disable, the batch methods, pin assignments and the fds a
- * pin hands out; closes, dups and forked children that inherit it all.
+ * pin hands out; frames as dma-bufs (FRAME_ALLOC and FRAME_EXPORT, as
+ * methods and direct ioctls), their mmap and DMA_BUF_IOCTL_SYNC; closes
+ * of every kind of fd in any order, dups and forked children that
+ * inherit it all.
  *
  * The program passes if it survives and, once everything it made is
  * closed, the module's counters (live allocators, frame bytes) and this
@@ -52,6 +55,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <linux/dma-buf.h>
 #include <linux/ksalloc.h>
 
 #include "kselftest.h"
@@ -93,6 +97,8 @@ static const struct ksguid known_guids[] = {
 	KSPROPSETID_KsallocPin,
 	KSPROPSETID_KsallocAllocator,
 	KSMETHODSETID_KsallocBatch,
+	KSMETHODSETID_KsallocFrame,
+	KSNAME_KsallocAllocator,
 };
 #define NGUIDS (sizeof(known_guids) / sizeof(known_guids[0]))
 
@@ -122,7 +128,7 @@ static const __u64 bad_addrs[] = {
 };
 #define NBAD (sizeof(bad_addrs) / sizeof(bad_addrs[0]))
 
-enum kind { NONE, PIN, ALLOCATOR, EVENTFD, OTHER };
+enum kind { NONE, PIN, ALLOCATOR, EVENTFD, DMABUF, OTHER };
 
 struct slot {
 	int fd;
@@ -286,7 +292,7 @@ static int rnd_fd(struct worker *w)
 		return odd[below(w, 5)];
 	}
 	case 2:
-		return own_fd(w, EVENTFD);
+		return chance(w, 50) ? own_fd(w, EVENTFD) : own_fd(w, DMABUF);
 	case 3:
 	case 4:
 		return own_fd(w, PIN);
@@ -590,8 +596,10 @@ static void op_create(struct worker *w)
 		KS_POOL_NONPAGED, KS_POOL_PAGED, KS_POOL_NONPAGED_CACHE_ALIGNED,
 		KS_POOL_PAGED_CACHE_ALIGNED, KS_POOL_NONPAGED_NX, 2, 0xffffffff,
 	};
+	static const struct ksguid name_ksalloc = KSNAME_KsallocAllocator;
 	int fd = chance(w, 90) ? own_fd(w, PIN) : rnd_fd(w);
 	int ex = chance(w, 25), items = 1 + (chance(w, 20) ? below(w, 10) : 0);
+	int kx = !ex && chance(w, 30);
 	__u32 frames = 1 + below(w, 8), size = 1 + below(w, 4 * page);
 	__u32 in_size, out_size = chance(w, 90) ? 8 : rnd_size(w);
 	__u64 in, out;
@@ -604,15 +612,28 @@ static void op_create(struct worker *w)
 		frames = 64 + below(w, 1024), size = page * (1 + below(w, 64));
 
 	in_size = ex ? 16 + KSALLOCATOR_FRAMING_EX_SIZE(items) :
+		  kx ? sizeof(struct ksalloc_allocator_create) :
 		  sizeof(struct ksallocator_create);
 	in = rnd_buf(w, in_size);
 	fill(w, in, in_size);
 	if (arena_at(w, in, in_size)) {
 		unsigned char *p = arena_at(w, in, in_size);
-		struct ksguid type = chance(w, 90) ? (ex ? name_ex : name) :
+		struct ksguid type = chance(w, 90) ?
+				     (ex ? name_ex : kx ? name_ksalloc : name) :
 				     rnd_guid(w);
 
 		memcpy(p, &type, 16);
+		if (kx) {
+			struct ksalloc_allocator_create *c = (void *)p;
+			__u32 flags = chance(w, 50) ? KSALLOC_CREATEF_CONTIGUOUS :
+				      chance(w, 80) ? 0 : rnd_flags(w);
+
+			c->flags = flags;
+			c->reserved = chance(w, 95) ? 0 : rnd(w);
+			c->reserved2[0] = c->reserved2[1] = 0;
+			if (chance(w, 5))
+				c->reserved2[below(w, 2)] = rnd(w);
+		}
 		if (!ex) {
 			struct ksallocator_framing f = {
 				.options_flags = chance(w, 80) ? 0 : rnd_flags(w),
@@ -646,6 +667,70 @@ static void op_create(struct worker *w)
 	out = rnd_buf(w, 8);
 	ks(w, fd, IOCTL_KS_CREATE, in, in_size, out, out_size,
 	   rnd_open_flags(w), 1);
+}
+
+/*
+ * FRAME_ALLOC (perhaps as a dma-buf) and FRAME_EXPORT, as a method or a
+ * direct ioctl, with mostly sane and sometimes random arguments; a new
+ * dma-buf fd is kept (and closed later, in any order with the rest). Or
+ * a DMA_BUF_IOCTL_SYNC on a dma-buf of ours.
+ */
+static void op_frame(struct worker *w)
+{
+	static const struct ksguid set = KSMETHODSETID_KsallocFrame;
+	int fd = chance(w, 90) ? own_fd(w, ALLOCATOR) : rnd_fd(w);
+	int export = chance(w, 40), direct = chance(w, 50);
+	struct ksalloc_frame_args *a;
+	__u32 in_size, size = sizeof(*a);
+	__u64 in, out;
+	int ret;
+
+	if (chance(w, 15)) {
+		struct dma_buf_sync sy = {
+			.flags = chance(w, 80) ? (below(w, 2) << 2) |
+						 (1 + below(w, 3)) : rnd(w),
+		};
+
+		ioctl(chance(w, 90) ? own_fd(w, DMABUF) : rnd_fd(w),
+		      DMA_BUF_IOCTL_SYNC, &sy);
+		return;
+	}
+	out = rnd_buf(w, size);
+	a = arena_at(w, out, size);
+	if (a) {
+		memset(a, 0, sizeof(*a));
+		a->offset = export ? rnd_offset(w) : rnd(w);
+		a->flags = export ? (chance(w, 90) ? 0 : rnd_flags(w)) :
+			   chance(w, 85) ? below(w, 4) : rnd_flags(w);
+		a->fd_flags = direct && chance(w, 80) ?
+			      (chance(w, 50) ? O_CLOEXEC : 0) :
+			      (chance(w, 80) ? 0 : rnd_flags(w));
+		a->reserved = chance(w, 95) ? 0 : rnd(w);
+	}
+	if (!export && a && !(a->flags & KSALLOC_FRAMEF_DMABUF))
+		flip_nonblock(w, fd);
+	if (direct) {
+		ret = ioctl(fd, export ? IOCTL_KSALLOC_FRAME_EXPORT :
+			    IOCTL_KSALLOC_FRAME_ALLOC,
+			    a ? (void *)a : (void *)(uintptr_t)out);
+		ret = ret < 0 ? -errno : 0;
+	} else {
+		in = put_ident(w, &in_size, &set,
+			       export ? KSMETHOD_KSALLOC_FRAME_EXPORT :
+			       KSMETHOD_KSALLOC_FRAME_ALLOC,
+			       chance(w, 85) ? KSMETHOD_TYPE_MODIFY :
+			       rnd_flags(w), 0);
+		if (chance(w, 10))
+			size = rnd_size(w);
+		ret = ks(w, fd, IOCTL_KS_METHOD, in, in_size, out, size,
+			 chance(w, 70) ? O_CLOEXEC : rnd_open_flags(w), 0);
+	}
+	if (ret || !a)
+		return;
+	if (!export)
+		remember_offset(w, a->offset);
+	if (a->fd >= 3 && a->fd < 65536)
+		slot_keep(w, a->fd, DMABUF);
 }
 
 static void op_event(struct worker *w)
@@ -806,7 +891,8 @@ static void op_mmap(struct worker *w)
 		PROT_READ | PROT_WRITE, PROT_READ, PROT_WRITE, PROT_NONE,
 		PROT_READ | PROT_EXEC,
 	};
-	int fd = chance(w, 90) ? own_fd(w, ALLOCATOR) : rnd_fd(w);
+	int fd = chance(w, 90) ? own_fd(w, chance(w, 20) ? DMABUF : ALLOCATOR) :
+		 rnd_fd(w);
 	int i = below(w, MAPS), prot = prots[below(w, chance(w, 80) ? 2 : 5)];
 	size_t len = page * (1 + below(w, 16));
 	off_t off = page * below(w, 16);
@@ -964,10 +1050,13 @@ static void one_op(struct worker *w)
 	case 18 ... 29:
 		op_automation(w);
 		break;
-	case 30 ... 44:
+	case 30 ... 40:
 		op_alloc(w);
 		break;
-	case 45 ... 56:
+	case 41 ... 46:
+		op_frame(w);
+		break;
+	case 47 ... 56:
 		op_free(w);
 		break;
 	case 57 ... 63:

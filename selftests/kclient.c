@@ -10,6 +10,14 @@
  * kernel and user frees, the reference the client holds on the allocator,
  * and that the function table is served to the kernel only.
  *
+ * The client's own device (a platform device with its own DMA mask) maps
+ * frames with ksalloc_frame_map() and imports their dma-bufs as a driver
+ * does; it plays the device by reading and writing the memory behind the
+ * DMA addresses. With the DMA API's syncs the device and the CPU see the
+ * same data. Booted with swiotlb=force every mapping bounces, and the
+ * *_unsynced_* tests show the control: without the syncs the data is
+ * stale, so the syncs are what moved it (skipped without swiotlb=force).
+ *
  * Every test is skipped when the client module is not loaded.
  */
 #define _GNU_SOURCE
@@ -22,11 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/dma-buf.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "frames_lib.h"
+#include "ksa_test.h"
 #include "kmod/ksalloc_client.h"
 #include "kselftest_harness.h"
 
@@ -274,7 +284,7 @@ static void kc_round_trip(struct __test_metadata *_metadata,
 	EXPECT_EQ(n, kc_allocated(self->cfd));
 	ASSERT_EQ(0, kc_state(self->cfd, &st));
 	EXPECT_EQ(n, st.held);
-	EXPECT_EQ(1, st.dma_ok);
+	EXPECT_EQ(1, st.sgt_ok);
 
 	ASSERT_EQ(0, kc_free(self->cfd, offsets, n, free_flags, &freed));
 	EXPECT_EQ(n, freed);
@@ -895,6 +905,339 @@ TEST_F(kc, kernel_property_matches_user)
 				 KSPROPERTY_TYPE_GET, 8, &p));
 	EXPECT_EQ(-ENOENT, p.result);
 	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+/* --- the client's device: DMA mappings and syncs ------------------------- */
+
+static int kc_dma(int cfd, __u64 offset, __u32 index, __u32 size,
+		  __u32 pattern, __u32 flags, struct ksalloc_client_dma *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->offset = offset;
+	d->index = index;
+	d->size = size;
+	d->pattern = pattern;
+	d->flags = flags;
+	return ioctl(cfd, KSALLOC_CLIENT_DMA, d) ? -errno : 0;
+}
+
+static int kc_import(int cfd, int dfd, __u32 flags, __u32 size, __u32 pattern,
+		     struct ksalloc_client_import *im)
+{
+	memset(im, 0, sizeof(*im));
+	im->fd = dfd;
+	im->flags = flags;
+	im->size = size;
+	im->pattern = pattern;
+	return ioctl(cfd, KSALLOC_CLIENT_IMPORT, im) ? -errno : 0;
+}
+
+static int kc_unimport(int cfd)
+{
+	return ioctl(cfd, KSALLOC_CLIENT_UNIMPORT) ? -errno : 0;
+}
+
+/* Whether the kernel was booted with swiotlb=force (every mapping bounces) */
+static int swiotlb_forced(void)
+{
+	char buf[4096];
+
+	if (kst_read_str("/proc/cmdline", buf, sizeof(buf)))
+		return 0;
+	return strstr(buf, "swiotlb=force") != NULL;
+}
+
+#define KC_NEED_SWIOTLB() do {						\
+	if (!swiotlb_forced())						\
+		SKIP(return, "needs a kernel booted with swiotlb=force "	\
+		     "(every DMA mapping bounces); /proc/cmdline lacks it"); \
+} while (0)
+
+/* A user frame of the fixture's allocator, filled with @byte */
+static __u64 kc_user_frame(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(kc) *self, unsigned char byte)
+{
+	__u64 off = ~0ULL;
+
+	EXPECT_EQ(0, ksa_alloc(self->fd, &off));
+	if (off < self->map_size)
+		memset(self->map + off, byte, self->info.frame_stride);
+	return off;
+}
+
+/* Bytes of the mapping at @off that are not FILL's pattern */
+static long kc_wrong(FIXTURE_DATA(kc) *self, __u64 off, __u32 pattern,
+		     __u32 index)
+{
+	long n = 0;
+	__u32 pos;
+
+	for (pos = 0; pos < self->frame_size; pos++)
+		if (self->map[off + pos] !=
+		    ksalloc_client_byte(pattern, index, pos))
+			n++;
+	return n;
+}
+
+/* The device writes, dma_sync_sgtable_for_cpu(): the CPU sees it. */
+TEST_F(kc, device_write_synced)
+{
+	struct ksalloc_client_dma d;
+	__u64 off;
+	__u32 index;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	off = kc_user_frame(_metadata, self, 0xAB);
+	index = off / self->info.frame_stride;
+	ASSERT_EQ(0, kc_dma(self->cfd, off, index, self->frame_size, 0x1234,
+			    KSALLOC_CLIENT_DMA_DEV_WRITE |
+			    KSALLOC_CLIENT_DMA_SYNC, &d));
+	EXPECT_EQ(self->frame_size, d.result);
+	EXPECT_LE(1, d.segments);
+	EXPECT_EQ(0, kc_wrong(self, off, 0x1234, index));
+	TH_LOG("%u DMA segments, %u bounced", d.segments, d.bounced);
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+/* User space writes, then the mapping (it syncs): the device reads it. */
+TEST_F(kc, device_reads_what_user_space_wrote)
+{
+	struct ksalloc_client_dma d;
+	__u32 pos, index;
+	__u64 off;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	off = kc_user_frame(_metadata, self, 0);
+	index = off / self->info.frame_stride;
+	for (pos = 0; pos < self->frame_size; pos++)
+		self->map[off + pos] = ksalloc_client_byte(0x777, index, pos);
+	ASSERT_EQ(0, kc_dma(self->cfd, off, index, self->frame_size, 0x777,
+			    KSALLOC_CLIENT_DMA_SYNC, &d));
+	EXPECT_EQ(self->frame_size, d.result);
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+/* The CPU writes while mapped, dma_sync_sgtable_for_device(): the device reads it. */
+TEST_F(kc, device_read_synced)
+{
+	struct ksalloc_client_dma d;
+	__u32 index;
+	__u64 off;
+
+	KC_BODY_START();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	off = kc_user_frame(_metadata, self, 0);
+	index = off / self->info.frame_stride;
+	ASSERT_EQ(0, kc_dma(self->cfd, off, index, self->frame_size, 0x777,
+			    KSALLOC_CLIENT_DMA_SYNC |
+			    KSALLOC_CLIENT_DMA_CPU_WRITE, &d));
+	EXPECT_EQ(self->frame_size, d.result);
+	/* The CPU's write is in the frame, of course */
+	EXPECT_EQ(0, kc_wrong(self, off, 0x777, index));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+/* The control: without the sync the CPU does not see the device's write. */
+TEST_F(kc, device_write_unsynced_is_stale)
+{
+	struct ksalloc_client_dma d;
+	__u64 off;
+	__u32 index;
+
+	KC_BODY_START();
+	KC_NEED_SWIOTLB();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	off = kc_user_frame(_metadata, self, 0xAB);
+	index = off / self->info.frame_stride;
+	ASSERT_EQ(0, kc_dma(self->cfd, off, index, self->frame_size, 0x1234,
+			    KSALLOC_CLIENT_DMA_DEV_WRITE, &d));
+	EXPECT_EQ(d.segments, d.bounced);
+	/* Still what user space wrote (up to bytes that match by chance) */
+	EXPECT_LT(self->frame_size * 9 / 10, kc_wrong(self, off, 0x1234, index));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+TEST_F(kc, device_read_unsynced_is_stale)
+{
+	struct ksalloc_client_dma d;
+	__u32 index;
+	__u64 off;
+
+	KC_BODY_START();
+	KC_NEED_SWIOTLB();
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	off = kc_user_frame(_metadata, self, 0);
+	index = off / self->info.frame_stride;
+	ASSERT_EQ(0, kc_dma(self->cfd, off, index, self->frame_size, 0x778,
+			    KSALLOC_CLIENT_DMA_CPU_WRITE, &d));
+	EXPECT_EQ(d.segments, d.bounced);
+	/* The device read the bounce buffer as the mapping filled it: zeros */
+	EXPECT_GT(self->frame_size / 10, d.result) {
+		TH_LOG("the device read %u right bytes", d.result);
+	}
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+TEST_F(kc, dma_bad_arguments)
+{
+	struct ksalloc_client_dma d;
+	__u64 off;
+
+	KC_BODY_START();
+	EXPECT_EQ(-ENOTCONN, kc_dma(self->cfd, 0, 0, 1, 0, 0, &d));
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	off = kc_user_frame(_metadata, self, 0);
+	/* ksalloc_frame_map(): not a frame of the allocator */
+	EXPECT_EQ(-EINVAL, kc_dma(self->cfd, off + 1, 0, 1, 0, 0, &d));
+	EXPECT_EQ(-EINVAL, kc_dma(self->cfd, self->map_size, NFRAMES, 1, 0, 0,
+				  &d));
+	EXPECT_EQ(-EINVAL, kc_dma(self->cfd, off,
+				  off / self->info.frame_stride + 1, 1, 0, 0,
+				  &d));
+	EXPECT_EQ(-EINVAL, kc_dma(self->cfd, off, 0, 1, 0, 0x80, &d));
+	EXPECT_EQ(-EINVAL, kc_dma(self->cfd, off, off / self->info.frame_stride,
+				  1, 0, KSALLOC_CLIENT_DMA_DEV_WRITE |
+				  KSALLOC_CLIENT_DMA_CPU_WRITE, &d));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+/* --- importing a frame's dma-buf, as a driver does ------------------------ */
+
+/*
+ * The device writes into the imported buffer; DMA_BUF_IOCTL_SYNC (the
+ * exporter's begin_cpu_access) makes it visible to the CPU.
+ */
+TEST_F(kc, import_device_write_then_sync)
+{
+	struct ksalloc_client_import im;
+	struct dma_buf_sync s;
+	__u64 off;
+	int dfd;
+
+	KC_BODY_START();
+	off = kc_user_frame(_metadata, self, 0xCD);
+	dfd = kst_frame_export(self->fd, off);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, kc_import(self->cfd, dfd, KSALLOC_CLIENT_IMPORT_DEV_WRITE,
+			       self->frame_size, 0x4242, &im));
+	EXPECT_EQ(self->info.frame_stride, im.dmabuf_size);
+	EXPECT_LE(1, im.segments);
+	s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
+	ASSERT_EQ(0, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
+	EXPECT_EQ(0, kc_wrong(self, off, 0x4242, 0));
+	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+	ASSERT_EQ(0, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
+	/* Only one import at a time */
+	EXPECT_EQ(-EBUSY, kc_import(self->cfd, dfd, 0, 1, 0, &im));
+	EXPECT_EQ(0, kc_unimport(self->cfd));
+	EXPECT_EQ(-ENOTCONN, kc_unimport(self->cfd));
+	EXPECT_EQ(0, close(dfd));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+}
+
+TEST_F(kc, import_device_write_unsynced_is_stale)
+{
+	struct ksalloc_client_import im;
+	__u64 off;
+	int dfd;
+
+	KC_BODY_START();
+	KC_NEED_SWIOTLB();
+	off = kc_user_frame(_metadata, self, 0xCD);
+	dfd = kst_frame_export(self->fd, off);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, kc_import(self->cfd, dfd, KSALLOC_CLIENT_IMPORT_DEV_WRITE,
+			       self->frame_size, 0x4242, &im));
+	EXPECT_EQ(im.segments, im.bounced);
+	EXPECT_LT(self->frame_size * 9 / 10, kc_wrong(self, off, 0x4242, 0));
+	EXPECT_EQ(0, kc_unimport(self->cfd));
+	EXPECT_EQ(0, close(dfd));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+/* dma_buf_vmap(), what vb2-vmalloc importers use: writes land in the frame */
+TEST_F(kc, import_vmap)
+{
+	struct ksalloc_client_import im;
+	__u64 off;
+	int dfd;
+
+	KC_BODY_START();
+	dfd = kst_frame_alloc(self->fd, KSALLOC_FRAMEF_DMABUF, &off);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, kc_import(self->cfd, dfd, KSALLOC_CLIENT_IMPORT_VMAP,
+			       self->frame_size, 0x99, &im));
+	EXPECT_EQ(0, kc_wrong(self, off, ~0x99u, 0));
+	EXPECT_EQ(0, kc_unimport(self->cfd));
+	EXPECT_EQ(0, close(dfd));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+}
+
+/*
+ * The importer holds the last reference: the user's dma-buf fd is closed
+ * and the frame FREEd, and the frame returns only when the importer lets
+ * go (unimport, or the client's close).
+ */
+TEST_F(kc, importer_releases_last)
+{
+	struct ksalloc_client_import im;
+	int dfd, round;
+	__u64 off;
+
+	KC_BODY_START();
+	for (round = 0; round < 2; round++) {
+		off = kc_user_frame(_metadata, self, 0);
+		dfd = kst_frame_export(self->fd, off);
+		ASSERT_LE(0, dfd);
+		ASSERT_EQ(0, kc_import(self->cfd, dfd, 0, 1, 0, &im));
+		EXPECT_EQ(0, close(dfd));
+		EXPECT_EQ(0, ksa_free(self->fd, off));
+		EXPECT_EQ(1, ksa_allocated(self->fd));
+		if (round == 0) {
+			EXPECT_EQ(0, kc_unimport(self->cfd));
+		} else {
+			EXPECT_EQ(0, close(self->cfd));
+			self->cfd = -1;
+		}
+		EXPECT_EQ(0, ksa_allocated(self->fd));
+	}
+}
+
+/* The importer holds the allocator too: everything of the user's is gone */
+TEST_F(kc, importer_holds_allocator)
+{
+	long before = ksa_read_ll(SYSFS_ALLOCATORS);
+	struct ksalloc_client_import im;
+	__u64 off;
+	int dfd;
+
+	KC_BODY_START();
+	dfd = kst_frame_alloc(self->fd, KSALLOC_FRAMEF_DMABUF, &off);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, kc_import(self->cfd, dfd, KSALLOC_CLIENT_IMPORT_DEV_WRITE,
+			       self->frame_size, 5, &im));
+	EXPECT_EQ(0, close(dfd));
+	KC_USER_LETS_GO();
+	EXPECT_EQ(before, ksa_read_ll(SYSFS_ALLOCATORS));
+	EXPECT_EQ(0, kc_unimport(self->cfd));
+	EXPECT_EQ(before - 1, ksa_read_ll(SYSFS_ALLOCATORS));
+}
+
+TEST_F(kc, import_bad_arguments)
+{
+	struct ksalloc_client_import im;
+	int efd;
+
+	KC_BODY_START();
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	EXPECT_EQ(-EBADF, kc_import(self->cfd, -1, 0, 1, 0, &im));
+	EXPECT_EQ(-EINVAL, kc_import(self->cfd, efd, 0, 1, 0, &im));
+	EXPECT_EQ(-EINVAL, kc_import(self->cfd, self->fd, 0, 1, 0, &im));
+	close(efd);
 }
 
 TEST_HARNESS_MAIN

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <linux/ksalloc.h>
 
@@ -255,6 +256,74 @@ static inline int kst_create_system(int pin, __u32 frames, __u32 open_flags)
 	return kst_create_framing(pin, &f, open_flags);
 }
 
+/*
+ * KSNAME_KsallocAllocator: a framing plus ksalloc's creation flags; the
+ * new fd, -errno, or KST_BAD_CREATE.
+ */
+static inline int kst_create_ksalloc(int pin, __u32 frames, __u32 frame_size,
+				     __u32 flags, __u32 open_flags)
+{
+	struct ksalloc_allocator_create c;
+	__s64 fd = -100;
+	__u32 ret_bytes;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.object_type = (struct ksguid)KSNAME_KsallocAllocator;
+	c.framing = kst_framing(frames, frame_size);
+	c.flags = flags;
+	ret = kst_ioctl(pin, IOCTL_KS_CREATE, &c, sizeof(c), &fd, sizeof(fd),
+			open_flags, &ret_bytes);
+	if (ret)
+		return ret;
+	if (ret_bytes != sizeof(fd) || fd < 0 || fd > INT_MAX)
+		return KST_BAD_CREATE;
+	return (int)fd;
+}
+
+/* IOCTL_KSALLOC_FRAME_ALLOC or _EXPORT on @args: 0 or -errno */
+static inline int kst_frame_ioctl(int fd, unsigned long cmd,
+				  struct ksalloc_frame_args *args)
+{
+	return ioctl(fd, cmd, args) < 0 ? -errno : 0;
+}
+
+/* FRAME_ALLOC with @flags: the offset in *offset, the fd (or -1) returned */
+static inline int kst_frame_alloc(int fd, __u32 flags, __u64 *offset)
+{
+	struct ksalloc_frame_args a = { .flags = flags, .fd = -100,
+					.fd_flags = O_CLOEXEC };
+	int ret = kst_frame_ioctl(fd, IOCTL_KSALLOC_FRAME_ALLOC, &a);
+
+	if (ret)
+		return ret;
+	if (offset)
+		*offset = a.offset;
+	return a.fd;
+}
+
+/* FRAME_EXPORT of the frame at @offset: the dma-buf fd, or -errno */
+static inline int kst_frame_export(int fd, __u64 offset)
+{
+	struct ksalloc_frame_args a = { .offset = offset, .fd = -100,
+					.fd_flags = O_CLOEXEC };
+	int ret = kst_frame_ioctl(fd, IOCTL_KSALLOC_FRAME_EXPORT, &a);
+
+	return ret ? ret : a.fd;
+}
+
+/* A KSMETHODSETID_KsallocFrame method; *returned gets bytes_returned */
+static inline int kst_frame_method(int fd, __u32 id, __u32 flags,
+				   struct ksalloc_frame_args *args,
+				   __u32 size, __u32 open_flags,
+				   __u32 *returned)
+{
+	static const struct ksguid set = KSMETHODSETID_KsallocFrame;
+
+	return kst_req(fd, IOCTL_KS_METHOD, &set, id, flags, args, size,
+		       open_flags, returned);
+}
+
 /* An ALLOC (KSMETHOD_TYPE_SEND) in another thread: for a sleeper. */
 struct kst_allocer {
 	pthread_t thread;
@@ -279,6 +348,67 @@ static inline int kst_allocer_start(struct kst_allocer *a, int fd)
 	a->ret = 1;
 	a->offset = ~0ULL;
 	return pthread_create(&a->thread, NULL, kst_allocer_main, a);
+}
+
+/* ---- fds over a unix socket (SCM_RIGHTS) ---- */
+
+/* Send @fd with one byte of data; 0 or -1 */
+static inline int kst_send_fd(int sock, int fd)
+{
+	char c = 'F', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* The fd kst_send_fd() sent (close-on-exec here), or -1 */
+static inline int kst_recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* Read exactly @len bytes (a pipe may return less); 0 or -1 */
+static inline int kst_read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
 }
 
 /* ---- files and counters ---- */

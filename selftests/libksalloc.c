@@ -42,6 +42,7 @@ static const struct ksguid g_alloc_methods = KSMETHODSETID_StreamAllocator;
 static const struct ksguid g_alloc_events = KSEVENTSETID_StreamAllocator;
 static const struct ksguid g_ksalloc_alloc = KSPROPSETID_KsallocAllocator;
 static const struct ksguid g_batch = KSMETHODSETID_KsallocBatch;
+static const struct ksguid g_frame = KSMETHODSETID_KsallocFrame;
 static const struct ksguid g_bogus = {
 	.b = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }
 };
@@ -186,7 +187,7 @@ TEST_F(lib, create_allocator)
 	fd2 = 5;
 	EXPECT_EQ(-EINVAL, ksa_create_allocator(self->pin, &f, 0, &fd2));
 	EXPECT_EQ(-1, fd2);
-	f = kst_framing(0x10000, 0x10000);
+	f = kst_framing(1, UINT32_MAX);
 	EXPECT_EQ(-EOVERFLOW, ksa_create_allocator(self->pin, &f, 0, &fd2));
 	f = kst_framing(1, 4096);
 	f.reserved = 1;
@@ -619,12 +620,13 @@ TEST_F(lib, size_queries)
 	EXPECT_EQ(3, found);
 	free(sets);
 	ASSERT_EQ(0, ksa_supported_sets(fd, KSA_KIND_METHOD, &sets, &n));
-	EXPECT_EQ(2, n);
+	EXPECT_EQ(3, n);
 	found = 0;
 	for (i = 0; i < n; i++)
 		found += !memcmp(&sets[i], &g_alloc_methods, 16) ||
-			 !memcmp(&sets[i], &g_batch, 16);
-	EXPECT_EQ(2, found);
+			 !memcmp(&sets[i], &g_batch, 16) ||
+			 !memcmp(&sets[i], &g_frame, 16);
+	EXPECT_EQ(3, found);
 	free(sets);
 	ASSERT_EQ(0, ksa_supported_sets(fd, KSA_KIND_EVENT, &sets, &n));
 	EXPECT_EQ(1, n);

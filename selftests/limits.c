@@ -4,10 +4,9 @@
  * can take, and what does not cross from the kernel to user space.
  *
  *  - many allocators alive at once, each working and each accounted;
- *  - max_allocator_bytes is inclusive and counts every frame as the
- *    power-of-two block it is allocated from (PAGE_SIZE << order), so a
- *    frame of 3 pages costs 4; exactly the cap fits, one byte less does
- *    not; max_frames likewise;
+ *  - max_allocator_bytes is inclusive and counts every frame as its size
+ *    rounded up to whole pages, so a frame of 3 pages costs 3; exactly the
+ *    cap fits, one byte less does not; max_frames likewise;
  *  - max_total_bytes holds across processes racing for it: of six that
  *    each want a quarter of the room left, exactly four get it;
  *  - frame memory is charged to the creator's memory cgroup: a creation
@@ -64,15 +63,10 @@ static const struct ksguid g_ksalloc_pin = KSPROPSETID_KsallocPin;
 static const struct ksguid g_batch = KSMETHODSETID_KsallocBatch;
 static const struct ksguid g_null = KSGUID_NULL;
 
-/* Bytes a frame of @size costs against the caps: its power-of-two block. */
+/* Bytes a frame of @size costs against the caps: its whole pages. */
 static long long frame_cost(long page, long long size)
 {
-	long long stride = (size + page - 1) / page * page;
-	long long block = page;
-
-	while (block < stride)
-		block <<= 1;
-	return block;
+	return (size + page - 1) / page * page;
 }
 
 /* ---- module parameters, put back by the teardown ---- */
@@ -212,7 +206,7 @@ FIXTURE_VARIANT(cap)
 	int extra_bytes;	/* ... this many bytes */
 };
 
-/* The frame costs 1, 2, 4 and 8 pages: 1, 1+, 3 and 5 pages of data. */
+/* The frame costs 1, 2, 3 and 5 pages: 1, 1+, 3 and 5 pages of data. */
 FIXTURE_VARIANT_ADD(cap, one_page) { .frame_pages = 1 };
 FIXTURE_VARIANT_ADD(cap, page_plus_one) { .frame_pages = 1, .extra_bytes = 1 };
 FIXTURE_VARIANT_ADD(cap, three_pages) { .frame_pages = 3 };
@@ -526,6 +520,15 @@ static int cg_create_child(const struct cg *cg, void *arg)
 		fprintf(stderr, "# child: memory.current %lld -> %lld, expected at least %lld\n",
 			before, after, c->charged);
 		return 4;
+	}
+	/*
+	 * ... and no more than the frames' pages plus the bookkeeping and a
+	 * charge batch: frames are not rounded up to a power of two.
+	 */
+	if (fd >= 0 && after - before > c->charged + (1LL << 20)) {
+		fprintf(stderr, "# child: memory.current %lld -> %lld, expected at most %lld more\n",
+			before, after, c->charged + (1LL << 20));
+		return 5;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -894,7 +897,7 @@ TEST_F(leak, info)
 	ASSERT_EQ(0, leak_request(_metadata, self->alloc, IOCTL_KS_PROPERTY,
 				  &p, sizeof(p), self->out, BUF, 0,
 				  sizeof(*info)));
-	EXPECT_EQ(0, info->reserved);
+	EXPECT_EQ(0, info->exported_frames);
 	EXPECT_EQ(0, info->resetting);
 	EXPECT_EQ(3, info->frames);
 }

@@ -518,11 +518,19 @@ FIXTURE_VARIANT_ADD(bad_framing, zero_frames) {
 FIXTURE_VARIANT_ADD(bad_framing, zero_frame_size) {
 	.frames = 1, .frame_size = 0, .err = EINVAL,
 };
-FIXTURE_VARIANT_ADD(bad_framing, size_overflows_32bit) {
-	.frames = 0x10000, .frame_size = 0x10000, .err = EOVERFLOW,
+/* frames x frame_size past 32 bits is only bounded by the caps now */
+FIXTURE_VARIANT_ADD(bad_framing, total_above_32bit_over_cap) {
+	.frames = 0x10000, .frame_size = 0x10000, .err = ENOMEM,
 };
-FIXTURE_VARIANT_ADD(bad_framing, size_overflows_32bit_large_frame) {
-	.frames = 2, .frame_size = 0x80000000u, .err = EOVERFLOW,
+FIXTURE_VARIANT_ADD(bad_framing, large_frames_over_cap) {
+	.frames = 2, .frame_size = 0x80000000u, .err = ENOMEM,
+};
+/* The stride (frame_size rounded up to pages) must fit in 32 bits */
+FIXTURE_VARIANT_ADD(bad_framing, stride_overflows_32bit) {
+	.frames = 1, .frame_size = 0xfffff001u, .err = EOVERFLOW,
+};
+FIXTURE_VARIANT_ADD(bad_framing, stride_overflows_32bit_max) {
+	.frames = 1, .frame_size = UINT32_MAX, .err = EOVERFLOW,
 };
 FIXTURE_VARIANT_ADD(bad_framing, alignment_not_mask) {
 	.frames = 1, .frame_size = 4096, .file_alignment = 5, .err = EINVAL,
@@ -568,11 +576,10 @@ FIXTURE_VARIANT_ADD(bad_framing, pool_type_max) {
 FIXTURE_VARIANT_ADD(bad_framing, reserved_nonzero) {
 	.frames = 1, .frame_size = 4096, .reserved = 1, .err = EINVAL,
 };
-FIXTURE_VARIANT_ADD(bad_framing, frame_above_4mib) {
-	.frames = 1, .frame_size = MAX_FRAME_SIZE + 1, .err = EINVAL,
-};
-FIXTURE_VARIANT_ADD(bad_framing, frame_8mib) {
-	.frames = 1, .frame_size = 2 * MAX_FRAME_SIZE, .err = EINVAL,
+/* Frames need not be contiguous: a large one is refused by the cap only */
+FIXTURE_VARIANT_ADD(bad_framing, frame_over_allocator_cap) {
+	.frames = 1, .frame_size = 2 * MAX_FRAME_SIZE + 1, .err = ENOMEM,
+	.max_bytes = 2 * MAX_FRAME_SIZE,
 };
 /* The cap counts whole pages: 9 pages against a cap of 8 */
 FIXTURE_VARIANT_ADD(bad_framing, over_allocator_cap) {
@@ -582,9 +589,9 @@ FIXTURE_VARIANT_ADD(bad_framing, over_allocator_cap_one_frame) {
 	.frames = 1, .frame_size = 3 * 4096, .err = ENOMEM,
 	.max_bytes = 2 * 4096,
 };
-/* The default cap (64 MiB) without touching the parameter */
+/* The default cap (256 MiB) without touching the parameter */
 FIXTURE_VARIANT_ADD(bad_framing, over_default_allocator_cap) {
-	.frames = 17, .frame_size = MAX_FRAME_SIZE, .err = ENOMEM,
+	.frames = 65, .frame_size = MAX_FRAME_SIZE, .err = ENOMEM,
 };
 FIXTURE_VARIANT_ADD(bad_framing, over_max_frames) {
 	.frames = 5, .frame_size = 1, .err = ENOMEM, .max_frames = 4,

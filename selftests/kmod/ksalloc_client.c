@@ -4,17 +4,31 @@
  *
  * It plays a small KS filter driver that user space connects to an
  * allocator: /dev/ksalloc_client takes an allocator fd (ATTACH), allocates
- * frames from kernel context and fills them through their kernel address
+ * frames from kernel context and fills them through a kernel address
  * (FILL), frees frames (FREE) and lets go (DETACH or close). The frames
  * are reached through KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE, as a KS
  * driver would, and through the exported functions directly. The ioctls
  * are in ksalloc_client.h.
  *
+ * It also has a device of its own, a platform device with its own DMA
+ * mask, and plays that device: DMA maps a frame for it (ksalloc_frame_map)
+ * and reads or writes the memory behind the DMA addresses, with or
+ * without the syncs the DMA API asks for (DMA), or imports a frame's
+ * dma-buf as a driver does (IMPORT). Without an IOMMU or a DMA offset a
+ * DMA address is a physical address, so the device's view is
+ * phys_to_virt() of it: the frame's pages, or swiotlb's bounce buffer when
+ * the kernel bounces (swiotlb=force), where a missing sync shows.
+ *
  * Frames the client still holds when it lets go are freed then, as a
  * driver returns its frames before it drops the allocator.
  */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/file.h>
+#include <linux/iosys-map.h>
+#include <linux/platform_device.h>
+#include <linux/scatterlist.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -47,17 +61,48 @@ struct ksc_attachment {
 	struct kref ref;
 	struct ksalloc_allocator *a;
 	struct ksalloc_functiontable ft;
-	spinlock_t lock;	/* protects frames, held, dma_ok; IRQ-safe */
+	spinlock_t lock;	/* protects frames, held, sgt_ok; IRQ-safe */
 	struct list_head frames;
 	u32 held;
-	bool dma_ok;
+	bool sgt_ok;
+};
+
+/* A dma-buf the client imported for its device */
+struct ksc_import {
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	enum dma_data_direction dir;
 };
 
 /* One open of /dev/ksalloc_client */
 struct ksc_client {
-	struct mutex lock;	/* protects att */
+	struct mutex lock;	/* protects att and imp */
 	struct ksc_attachment *att;
+	struct ksc_import *imp;
 };
+
+/* The client's device, for DMA mappings */
+static struct platform_device *ksc_pdev;
+
+/* From 6.2, dma_buf_vmap() wants the reservation lock; importers take it. */
+static int ksc_dma_buf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+#ifdef KSC_HAVE_DMA_BUF_VMAP_UNLOCKED
+	return dma_buf_vmap_unlocked(dmabuf, map);
+#else
+	return dma_buf_vmap(dmabuf, map);
+#endif
+}
+
+static void ksc_dma_buf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+#ifdef KSC_HAVE_DMA_BUF_VMAP_UNLOCKED
+	dma_buf_vunmap_unlocked(dmabuf, map);
+#else
+	dma_buf_vunmap(dmabuf, map);
+#endif
+}
 
 static void ksc_attachment_release(struct kref *ref)
 {
@@ -116,7 +161,7 @@ static int ksc_attach(struct ksc_client *c, void __user *uarg)
 	kref_init(&att->ref);
 	spin_lock_init(&att->lock);
 	INIT_LIST_HEAD(&att->frames);
-	att->dma_ok = true;
+	att->sgt_ok = true;
 
 	mutex_lock(&c->lock);
 	if (c->att) {
@@ -214,13 +259,37 @@ static int ksc_alloc_frames(struct ksc_attachment *att,
 	return ret;
 }
 
-static void ksc_fill_frame(const struct ksalloc_frame *frame, u32 pattern)
+/* Write the pattern through a kernel address of the frame. */
+static int ksc_fill_frame(struct ksalloc_allocator *a,
+			  const struct ksalloc_frame *frame, u32 pattern)
 {
-	u8 *p = frame->vaddr;
+	u8 *p = ksalloc_frame_vmap(a, frame);
 	u32 pos;
 
+	if (!p)
+		return -ENOMEM;
 	for (pos = 0; pos < frame->size; pos++)
 		p[pos] = ksalloc_client_byte(pattern, frame->index, pos);
+	ksalloc_frame_vunmap(a, frame, p);
+	return 0;
+}
+
+/* The frame's table covers its size with pages and has no DMA address. */
+static bool ksc_sgt_ok(const struct ksalloc_frame *frame)
+{
+	struct scatterlist *sg;
+	size_t bytes = 0;
+	unsigned int i;
+
+	if (!frame->sgt)
+		return false;
+	for_each_sgtable_sg((struct sg_table *)frame->sgt, sg, i) {
+		if (!sg_page(sg) || sg->offset || !PAGE_ALIGNED(sg->length) ||
+		    sg_dma_address(sg))
+			return false;
+		bytes += sg->length;
+	}
+	return bytes == PAGE_ALIGN(frame->size);
 }
 
 static int ksc_fill(struct ksc_client *c, void __user *uarg)
@@ -232,7 +301,7 @@ static int ksc_fill(struct ksc_client *c, void __user *uarg)
 	struct ksalloc_client_fill req;
 	struct ksc_attachment *att;
 	unsigned long irqflags;
-	bool dma_ok = true;
+	bool sgt_ok = true;
 	u32 i;
 	int ret;
 
@@ -267,21 +336,22 @@ static int ksc_fill(struct ksc_client *c, void __user *uarg)
 	for (i = 0; i < req.count; i++) {
 		struct ksalloc_frame *f = &frames[i]->frame;
 
-		ksc_fill_frame(f, req.pattern);
+		ret = ksc_fill_frame(att->a, f, req.pattern);
+		if (ret)
+			break;
 		out[i].offset = f->offset;
 		out[i].index = f->index;
 		out[i].size = f->size;
-		if (!f->dma)
-			dma_ok = false;
+		if (!ksc_sgt_ok(f))
+			sgt_ok = false;
 	}
-	if (!ksalloc_device())
-		dma_ok = false;
 
-	if (copy_to_user(u64_to_user_ptr(req.frames), out,
-			 array_size(req.count, sizeof(*out)))) {
+	if (!ret && copy_to_user(u64_to_user_ptr(req.frames), out,
+				 array_size(req.count, sizeof(*out))))
+		ret = -EFAULT;
+	if (ret) {
 		for (i = 0; i < req.count; i++)
 			att->ft.free_frame(att->a, &frames[i]->frame);
-		ret = -EFAULT;
 		goto out_free;
 	}
 
@@ -291,8 +361,8 @@ static int ksc_fill(struct ksc_client *c, void __user *uarg)
 		frames[i] = NULL;
 	}
 	att->held += req.count;
-	if (!dma_ok)
-		att->dma_ok = false;
+	if (!sgt_ok)
+		att->sgt_ok = false;
 	spin_unlock_irqrestore(&att->lock, irqflags);
 	ret = 0;
 
@@ -455,11 +525,231 @@ static int ksc_state(struct ksc_client *c, void __user *uarg)
 		st.attached = 1;
 		spin_lock_irqsave(&att->lock, irqflags);
 		st.held = att->held;
-		st.dma_ok = att->dma_ok;
+		st.sgt_ok = att->sgt_ok;
 		spin_unlock_irqrestore(&att->lock, irqflags);
 		ksc_attachment_put(att);
 	}
 	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+/*
+ * The device's view of a DMA address: with no IOMMU and no DMA offset
+ * (checked at load) it is the physical address.
+ */
+static u8 *ksc_device_view(dma_addr_t dma)
+{
+	return phys_to_virt((phys_addr_t)dma);
+}
+
+/*
+ * The device writes the pattern to (@to_mem) or reads and checks it from
+ * the first @size bytes behind the DMA addresses of @sgt. Returns the
+ * number of bytes that had the pattern (reads), or @size (writes).
+ */
+static u32 ksc_device_access(struct sg_table *sgt, u32 size, u32 pattern,
+			     u32 index, bool to_mem)
+{
+	struct scatterlist *sg;
+	u32 pos = 0, good = 0;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		u8 *p = ksc_device_view(sg_dma_address(sg));
+		u32 len = min_t(u32, sg_dma_len(sg), size - pos), j;
+
+		for (j = 0; j < len; j++, pos++) {
+			u8 b = ksalloc_client_byte(pattern, index, pos);
+
+			if (to_mem)
+				p[j] = b;
+			else if (p[j] == b)
+				good++;
+		}
+		if (pos == size)
+			break;
+	}
+	return to_mem ? pos : good;
+}
+
+/* How many DMA addresses of @sgt differ from their pages' (bounced) */
+static u32 ksc_bounced(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	u32 n = 0;
+
+	for_each_sgtable_dma_sg(sgt, sg, i)
+		if (sg_dma_address(sg) != page_to_phys(sg_page(sg)) + sg->offset)
+			n++;
+	return n;
+}
+
+/*
+ * DMA: map a frame for the client's device and play the device. A device
+ * write (KSALLOC_CLIENT_DMA_DEV_WRITE) is followed by a sync for the CPU
+ * only with KSALLOC_CLIENT_DMA_SYNC, and the unmapping skips the CPU sync,
+ * so what user space then reads is what the syncs made of it. A device
+ * read is preceded by a sync for the device only with the flag.
+ */
+static int ksc_dma(struct ksc_client *c, struct ksalloc_client_dma __user *uarg)
+{
+	const u32 known = KSALLOC_CLIENT_DMA_DEV_WRITE | KSALLOC_CLIENT_DMA_SYNC |
+			  KSALLOC_CLIENT_DMA_CPU_WRITE;
+	const unsigned long skip = DMA_ATTR_SKIP_CPU_SYNC;
+	struct ksalloc_client_dma req;
+	struct ksalloc_frame frame;
+	struct ksc_attachment *att;
+	enum dma_data_direction dir;
+	struct sg_table *sgt;
+	bool write, sync;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags & ~known || !req.size || req.reserved)
+		return -EINVAL;
+	write = req.flags & KSALLOC_CLIENT_DMA_DEV_WRITE;
+	if (write && req.flags & KSALLOC_CLIENT_DMA_CPU_WRITE)
+		return -EINVAL;
+	sync = req.flags & KSALLOC_CLIENT_DMA_SYNC;
+	dir = write ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	att = ksc_attachment_get(c);
+	if (!att)
+		return -ENOTCONN;
+	frame = (struct ksalloc_frame){ .offset = req.offset,
+					.index = req.index, .size = req.size };
+	sgt = ksalloc_frame_map(att->a, &frame, &ksc_pdev->dev, dir, skip);
+	if (IS_ERR(sgt)) {
+		ksc_attachment_put(att);
+		return PTR_ERR(sgt);
+	}
+	req.segments = sgt->nents;
+	req.bounced = ksc_bounced(sgt);
+	if (write) {
+		req.result = ksc_device_access(sgt, req.size, req.pattern,
+					       req.index, true);
+		if (sync)
+			dma_sync_sgtable_for_cpu(&ksc_pdev->dev, sgt, dir);
+	} else {
+		if (req.flags & KSALLOC_CLIENT_DMA_CPU_WRITE &&
+		    ksc_fill_frame(att->a, &frame, req.pattern)) {
+			ksalloc_frame_unmap(&ksc_pdev->dev, sgt, dir, skip);
+			ksc_attachment_put(att);
+			return -ENOMEM;
+		}
+		if (sync)
+			dma_sync_sgtable_for_device(&ksc_pdev->dev, sgt, dir);
+		req.result = ksc_device_access(sgt, req.size, req.pattern,
+					       req.index, false);
+	}
+	ksalloc_frame_unmap(&ksc_pdev->dev, sgt, dir, skip);
+	ksc_attachment_put(att);
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static void ksc_import_drop(struct ksc_import *imp)
+{
+	dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt, imp->dir);
+	dma_buf_detach(imp->dmabuf, imp->attach);
+	dma_buf_put(imp->dmabuf);
+	kfree(imp);
+}
+
+/*
+ * IMPORT: what a driver does with a dma-buf fd user space gives it:
+ * attach its device, map the attachment and let the device write the
+ * pattern (KSALLOC_CLIENT_IMPORT_DEV_WRITE), and/or vmap the buffer and
+ * write it through the CPU (_VMAP). The mapping stays until UNIMPORT, so
+ * user space can DMA_BUF_IOCTL_SYNC against it.
+ */
+static int ksc_import(struct ksc_client *c,
+		      struct ksalloc_client_import __user *uarg)
+{
+	const u32 known = KSALLOC_CLIENT_IMPORT_DEV_WRITE |
+			  KSALLOC_CLIENT_IMPORT_VMAP;
+	struct ksalloc_client_import req;
+	struct iosys_map map;
+	struct ksc_import *imp;
+	int ret;
+	u32 i;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags & ~known || req.reserved)
+		return -EINVAL;
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	if (!imp)
+		return -ENOMEM;
+	imp->dir = req.flags & KSALLOC_CLIENT_IMPORT_DEV_WRITE ?
+		   DMA_FROM_DEVICE : DMA_BIDIRECTIONAL;
+	imp->dmabuf = dma_buf_get(req.fd);
+	if (IS_ERR(imp->dmabuf)) {
+		ret = PTR_ERR(imp->dmabuf);
+		goto err_free;
+	}
+	ret = -EINVAL;
+	if (req.size > imp->dmabuf->size)
+		goto err_put;
+	req.dmabuf_size = imp->dmabuf->size;
+	imp->attach = dma_buf_attach(imp->dmabuf, &ksc_pdev->dev);
+	if (IS_ERR(imp->attach)) {
+		ret = PTR_ERR(imp->attach);
+		goto err_put;
+	}
+	imp->sgt = dma_buf_map_attachment_unlocked(imp->attach, imp->dir);
+	if (IS_ERR(imp->sgt)) {
+		ret = PTR_ERR(imp->sgt);
+		goto err_detach;
+	}
+	req.segments = imp->sgt->nents;
+	req.bounced = ksc_bounced(imp->sgt);
+	if (req.flags & KSALLOC_CLIENT_IMPORT_DEV_WRITE)
+		ksc_device_access(imp->sgt, req.size, req.pattern, 0, true);
+	if (req.flags & KSALLOC_CLIENT_IMPORT_VMAP) {
+		ret = ksc_dma_buf_vmap(imp->dmabuf, &map);
+		if (ret)
+			goto err_unmap;
+		for (i = 0; i < req.size; i++)
+			((u8 *)map.vaddr)[i] =
+				ksalloc_client_byte(~req.pattern, 0, i);
+		ksc_dma_buf_vunmap(imp->dmabuf, &map);
+	}
+	if (copy_to_user(uarg, &req, sizeof(req))) {
+		ret = -EFAULT;
+		goto err_unmap;
+	}
+	mutex_lock(&c->lock);
+	if (c->imp) {
+		mutex_unlock(&c->lock);
+		ret = -EBUSY;
+		goto err_unmap;
+	}
+	c->imp = imp;
+	mutex_unlock(&c->lock);
+	return 0;
+
+err_unmap:
+	dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt, imp->dir);
+err_detach:
+	dma_buf_detach(imp->dmabuf, imp->attach);
+err_put:
+	dma_buf_put(imp->dmabuf);
+err_free:
+	kfree(imp);
+	return ret;
+}
+
+static int ksc_unimport(struct ksc_client *c)
+{
+	struct ksc_import *imp;
+
+	mutex_lock(&c->lock);
+	imp = c->imp;
+	c->imp = NULL;
+	mutex_unlock(&c->lock);
+	if (!imp)
+		return -ENOTCONN;
+	ksc_import_drop(imp);
+	return 0;
 }
 
 static long ksc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -480,6 +770,12 @@ static long ksc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ksc_property(c, uarg);
 	case KSALLOC_CLIENT_STATE:
 		return ksc_state(c, uarg);
+	case KSALLOC_CLIENT_DMA:
+		return ksc_dma(c, uarg);
+	case KSALLOC_CLIENT_IMPORT:
+		return ksc_import(c, uarg);
+	case KSALLOC_CLIENT_UNIMPORT:
+		return ksc_unimport(c);
 	default:
 		return -ENOTTY;
 	}
@@ -503,6 +799,8 @@ static int ksc_release(struct inode *inode, struct file *file)
 
 	if (c->att)
 		ksc_attachment_put(c->att);
+	if (c->imp)
+		ksc_import_drop(c->imp);
 	mutex_destroy(&c->lock);
 	kfree(c);
 	return 0;
@@ -522,8 +820,40 @@ static struct miscdevice ksc_misc = {
 	.fops = &ksc_fops,
 };
 
-module_misc_device(ksc_misc);
+static int __init ksc_init(void)
+{
+	struct device *dev;
+	int ret;
+
+	ksc_pdev = platform_device_register_simple("ksalloc_client", -1, NULL,
+						   0);
+	if (IS_ERR(ksc_pdev))
+		return PTR_ERR(ksc_pdev);
+	dev = &ksc_pdev->dev;
+	/* A mask of its own, as a driver sets for its hardware */
+	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	/* The device plays its part through phys_to_virt(): no translation */
+	if (!ret && (dev->dma_range_map || device_iommu_mapped(dev))) {
+		dev_err(dev, "DMA addresses are translated: cannot play the device\n");
+		ret = -ENODEV;
+	}
+	if (!ret)
+		ret = misc_register(&ksc_misc);
+	if (ret)
+		platform_device_unregister(ksc_pdev);
+	return ret;
+}
+
+static void __exit ksc_exit(void)
+{
+	misc_deregister(&ksc_misc);
+	platform_device_unregister(ksc_pdev);
+}
+
+module_init(ksc_init);
+module_exit(ksc_exit);
 
 MODULE_DESCRIPTION("Test client of the ksalloc kernel API");
 MODULE_LICENSE("GPL");
 KSALLOC_IMPORT_NS();
+MODULE_INFO(import_ns, "DMA_BUF");

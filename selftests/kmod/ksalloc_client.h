@@ -99,8 +99,62 @@ struct ksalloc_client_property {
 struct ksalloc_client_state {
 	__u32 attached;		/* 1 while attached */
 	__u32 held;		/* frames filled and not freed through it */
-	__u32 dma_ok;		/* ksalloc_device() set, every dma address set */
+	__u32 sgt_ok;		/* every frame's table: its pages, unmapped */
 	__u32 reserved;
+};
+
+/* ksalloc_client_dma.flags */
+#define KSALLOC_CLIENT_DMA_DEV_WRITE	0x1	/* the device writes, else reads */
+#define KSALLOC_CLIENT_DMA_SYNC		0x2	/* with the DMA API's syncs */
+#define KSALLOC_CLIENT_DMA_CPU_WRITE	0x4	/* reads: the CPU writes after mapping */
+
+/*
+ * DMA: ksalloc_frame_map() of the frame at @offset (frame @index) for the
+ * client's device, then the device writes the pattern FILL would write to
+ * the first @size bytes behind the DMA addresses (DEV_WRITE; with SYNC a
+ * dma_sync_sgtable_for_cpu() follows), or reads them (with SYNC after a
+ * dma_sync_sgtable_for_device()) and counts the bytes that have the
+ * pattern in @result. With CPU_WRITE the kernel writes the pattern
+ * through ksalloc_frame_vmap() after the mapping was made and before the
+ * sync: what the device reads then depends on the sync alone (swiotlb
+ * copies the frame into its bounce buffer when it maps, whatever the
+ * direction). The mapping is made and undone with DMA_ATTR_SKIP_CPU_SYNC.
+ */
+struct ksalloc_client_dma {
+	__aligned_u64 offset;
+	__u32 index;
+	__u32 size;
+	__u32 pattern;
+	__u32 flags;		/* KSALLOC_CLIENT_DMA_* */
+	__u32 result;		/* out: bytes written, or read right */
+	__u32 segments;		/* out: DMA segments */
+	__u32 bounced;		/* out: segments whose DMA address is not the page's */
+	__u32 reserved;
+};
+
+/* ksalloc_client_import.flags */
+#define KSALLOC_CLIENT_IMPORT_DEV_WRITE	0x1	/* map FROM_DEVICE, device writes */
+#define KSALLOC_CLIENT_IMPORT_VMAP	0x2	/* vmap and write through it */
+
+/*
+ * IMPORT: dma_buf_get(@fd), attach the client's device, map the
+ * attachment (DMA_FROM_DEVICE with DEV_WRITE, else DMA_BIDIRECTIONAL) and
+ * keep it mapped until UNIMPORT or close. DEV_WRITE: the device writes
+ * ksalloc_client_byte(pattern, 0, pos) to the first @size bytes behind the
+ * DMA addresses (no sync: user space's DMA_BUF_IOCTL_SYNC is what makes
+ * it visible). VMAP: dma_buf_vmap() and ksalloc_client_byte(~pattern, 0,
+ * pos) written through the address. EBUSY if one import is held already.
+ */
+struct ksalloc_client_import {
+	__s32 fd;
+	__u32 flags;		/* KSALLOC_CLIENT_IMPORT_* */
+	__u32 size;
+	__u32 pattern;
+	__aligned_u64 dmabuf_size;	/* out */
+	__u32 segments;		/* out: DMA segments of the mapping */
+	__u32 bounced;		/* out: segments that bounce */
+	__u32 reserved;
+	__u32 reserved2;
 };
 
 #define KSALLOC_CLIENT_IOC_TYPE	0xB7
@@ -110,6 +164,9 @@ struct ksalloc_client_state {
 #define KSALLOC_CLIENT_FREE	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 4, struct ksalloc_client_free)
 #define KSALLOC_CLIENT_PROPERTY	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 5, struct ksalloc_client_property)
 #define KSALLOC_CLIENT_STATE	_IOR(KSALLOC_CLIENT_IOC_TYPE, 6, struct ksalloc_client_state)
+#define KSALLOC_CLIENT_DMA	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 7, struct ksalloc_client_dma)
+#define KSALLOC_CLIENT_IMPORT	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 8, struct ksalloc_client_import)
+#define KSALLOC_CLIENT_UNIMPORT	_IO(KSALLOC_CLIENT_IOC_TYPE, 9)
 
 /* The byte FILL writes at @pos of frame @index: differs per frame and pattern */
 static inline __u8 ksalloc_client_byte(__u32 pattern, __u32 index, __u32 pos)

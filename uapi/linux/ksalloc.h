@@ -38,7 +38,15 @@
  *   STATUS_INVALID_DEVICE_STATE        EBUSY    e.g. allocator set outside
  *                                               KSSTATE_STOP
  *   STATUS_INSUFFICIENT_RESOURCES      ENOMEM   out of memory or over a cap
- *   (arithmetic overflow)              EOVERFLOW  frames x frame_size overflows
+ *   STATUS_TOO_MANY_OPENED_FILES       EMFILE   no fd free for a new handle
+ *   (frame owned by its dma-buf)       EBUSY    FREE or EXPORT of a frame
+ *                                               that KSALLOC_FRAMEF_DMABUF
+ *                                               handed out
+ *   (contiguous frame too large)       E2BIG    above the largest buddy
+ *                                               block (KSALLOC_CREATEF_
+ *                                               CONTIGUOUS)
+ *   (arithmetic overflow)              EOVERFLOW  frame_size rounded up to
+ *                                               pages overflows 32 bits
  *   (unknown ioctl)                    ENOTTY
  *
  * Handles are fds. The KS null handle is KS_NULL_HANDLE (-1): fd 0 is a
@@ -102,6 +110,11 @@ struct ksguid {
 #define KSNAME_AllocatorEx \
 	{ { { 0x3b, 0xb6, 0x1b, 0x09, 0x3f, 0x60, 0xd1, 0x11, \
 	      0xb0, 0x67, 0x00, 0xa0, 0xc9, 0x06, 0x28, 0x02 } } }
+/* ksalloc's own object type, with creation flags: struct ksalloc_allocator_create */
+/* {4AE6F519-45E2-4550-91CB-562B0776A4D1} */
+#define KSNAME_KsallocAllocator \
+	{ { { 0x19, 0xf5, 0xe6, 0x4a, 0xe2, 0x45, 0x50, 0x45, \
+	      0x91, 0xcb, 0x56, 0x2b, 0x07, 0x76, 0xa4, 0xd1 } } }
 /* Memory types of KS_FRAMING_ITEM.memory_type */
 /* {091BB638-603F-11D1-B067-00A0C9062802} */
 #define KSMEMORY_TYPE_SYSTEM \
@@ -152,12 +165,35 @@ struct ksguid {
 	{ { { 0xe9, 0x69, 0xba, 0x92, 0xec, 0x4f, 0x10, 0x40, \
 	      0x92, 0x45, 0x6e, 0xfc, 0x3f, 0x86, 0x58, 0xf0 } } }
 
+/*
+ * KSMETHODSETID_KsallocFrame, on an allocator: frames as dma-bufs. The
+ * value of both methods is a struct ksalloc_frame_args, read and written
+ * (KSMETHOD_TYPE_MODIFY); the dma-buf fd is opened with
+ * ks_ioctl_args.open_flags (0 or O_CLOEXEC) and args.fd_flags must be 0.
+ *   KSMETHOD_KSALLOC_FRAME_ALLOC  ALLOC with per-call flags: offset and
+ *     (with KSALLOC_FRAMEF_DMABUF) fd out.
+ *   KSMETHOD_KSALLOC_FRAME_EXPORT  offset of a frame the caller holds in,
+ *     a new dma-buf fd of it out; the frame must still be FREEd.
+ * See struct ksalloc_frame_args and IOCTL_KSALLOC_FRAME_ALLOC.
+ */
+/* {96444B43-7CA3-49F0-8007-FFEE56C1418B} */
+#define KSMETHODSETID_KsallocFrame \
+	{ { { 0x43, 0x4b, 0x44, 0x96, 0xa3, 0x7c, 0xf0, 0x49, \
+	      0x80, 0x07, 0xff, 0xee, 0x56, 0xc1, 0x41, 0x8b } } }
+
 #define KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD		0
 #define KSPROPERTY_KSALLOC_ALLOCATOR_INFO		0
 #define KSMETHOD_KSALLOC_BATCH_ALLOC			0
 #define KSMETHOD_KSALLOC_BATCH_FREE			1
 #define KSALLOC_BATCHF_ALL_OR_NOTHING			0x00000001
 #define KSALLOC_BATCH_MAX				64
+#define KSMETHOD_KSALLOC_FRAME_ALLOC			0
+#define KSMETHOD_KSALLOC_FRAME_EXPORT			1
+/* struct ksalloc_frame_args.flags (FRAME_ALLOC only) */
+#define KSALLOC_FRAMEF_NOWAIT				0x00000001
+#define KSALLOC_FRAMEF_DMABUF				0x00000002
+/* struct ksalloc_allocator_create.flags */
+#define KSALLOC_CREATEF_CONTIGUOUS			0x00000001
 
 /* KSPROPSETID_Stream */
 #define KSPROPERTY_STREAM_ALLOCATOR			0
@@ -402,17 +438,40 @@ struct kseventdata {
  * new fd as a __s64 handle; ks_ioctl_args.open_flags may hold O_CLOEXEC and
  * O_NONBLOCK.
  *
- * Frames must be 1 or more, frame_size 1 to 4 MiB (one contiguous DMA
- * allocation), file_alignment 2^n - 1 below the page size (frames are page
- * aligned), options_flags within KSALLOCATOR_OPTIONF_VALID plus the
- * FRAME_INTEGRITY and MUST_ALLOCATE requirement bits, pool_type one of
- * KS_POOL_*, frames * frame_size within 32 bits (else EOVERFLOW). Each
- * frame occupies a power-of-two number of pages, which is what the
- * max_allocator_bytes and max_total_bytes caps count (ENOMEM above them).
+ * Frames must be 1 or more, frame_size 1 to 4 GiB - 4 KiB (rounded up to
+ * whole pages it must fit in 32 bits, else EOVERFLOW), file_alignment
+ * 2^n - 1 below the page size (frames are page aligned), options_flags
+ * within KSALLOCATOR_OPTIONF_VALID plus the FRAME_INTEGRITY and
+ * MUST_ALLOCATE requirement bits, pool_type one of KS_POOL_*. Each frame
+ * holds frame_size rounded up to whole pages (frame_stride), which is
+ * what the max_frames, max_allocator_bytes and max_total_bytes caps count
+ * (ENOMEM above them); frames are made of pages that need not be
+ * physically contiguous.
  */
 struct ksallocator_create {
 	struct ksguid object_type;
 	struct ksallocator_framing framing;
+};
+
+/*
+ * Input of IOCTL_KS_CREATE for KSNAME_KsallocAllocator, 64 bytes: a
+ * framing as for KSNAME_Allocator plus ksalloc's creation flags. in_size
+ * must be sizeof(struct ksalloc_allocator_create); unknown flags and
+ * non-zero reserved fields are EINVAL.
+ *
+ * KSALLOC_CREATEF_CONTIGUOUS: every frame is one physically contiguous
+ * block (for importers that need one DMA run when there is no IOMMU, such
+ * as vb2-dma-contig), of at most the largest buddy block: 4 MiB on x86-64
+ * with 4 KiB pages, /sys/class/misc/ksalloc/max_contiguous_bytes. A
+ * larger frame_size is E2BIG. Contiguous blocks are harder to find: a
+ * creation can fail with ENOMEM where a scattered one would not.
+ */
+struct ksalloc_allocator_create {
+	struct ksguid object_type;		/* KSNAME_KsallocAllocator */
+	struct ksallocator_framing framing;
+	__u32 flags;				/* KSALLOC_CREATEF_* */
+	__u32 reserved;				/* must be 0 */
+	__aligned_u64 reserved2[2];		/* must be 0 */
 };
 
 /*
@@ -427,11 +486,11 @@ struct ksalloc_allocator_info {
 	__u32 frames;
 	__u32 frame_size;
 	__u32 frame_stride;		/* frame_size rounded up to pages */
-	__u32 allocated_frames;
+	__u32 allocated_frames;		/* in use: held, or with a dma-buf */
 	__u32 high_water;		/* most frames ever outstanding */
 	__u32 waiters;			/* ALLOC callers asleep now */
 	__u32 resetting;		/* 1 between KSRESET_BEGIN and _END */
-	__u32 reserved;
+	__u32 exported_frames;		/* frames with a live dma-buf */
 };
 
 /* Input of the KSMETHODSETID_KsallocBatch methods, 32 bytes */
@@ -439,6 +498,39 @@ struct ksalloc_batch_method {
 	struct ksidentifier method;
 	__u32 count;		/* 1 to KSALLOC_BATCH_MAX frames */
 	__u32 flags;		/* KSALLOC_BATCHF_* */
+};
+
+/*
+ * The value of the KSMETHODSETID_KsallocFrame methods and the argument of
+ * IOCTL_KSALLOC_FRAME_ALLOC and _EXPORT, 24 bytes, read and written.
+ *
+ * FRAME_ALLOC: flags in (KSALLOC_FRAMEF_*), offset and fd out.
+ *   KSALLOC_FRAMEF_NOWAIT: EAGAIN instead of sleeping when no frame is
+ *     free, for this call, whether or not the file has O_NONBLOCK (which
+ *     makes every ALLOC non-blocking).
+ *   KSALLOC_FRAMEF_DMABUF: the frame comes back as a dma-buf fd that owns
+ *     it: no FREE (EBUSY, and EXPORT too); the frame returns when the
+ *     last reference to that dma-buf goes (close, process exit, importer
+ *     release). Without it, fd is -1.
+ * FRAME_EXPORT: offset in (a frame the caller holds), fd out; flags must
+ *   be 0. Every call makes a new dma-buf (dup the fd to share one). The
+ *   frame must still be FREEd: it returns when it was FREEd and its last
+ *   dma-buf was released, in either order.
+ * fd_flags: the new fd's flags for the direct ioctls, 0 or O_CLOEXEC; for
+ *   the KS methods it must be 0 (ks_ioctl_args.open_flags is used).
+ * A dma-buf is PAGE_ALIGN(frame_size) bytes, O_RDWR, mmap-able (shared
+ * mappings only), and answers DMA_BUF_IOCTL_SYNC.
+ * Errors: EINVAL (unknown flag, non-zero reserved, offset not the start of
+ * a frame the caller holds), EBUSY (frame owned by its dma-buf), EMFILE
+ * (no fd free; nothing allocated), EFAULT (nothing allocated or exported),
+ * and ALLOC's EAGAIN, ECANCELED, EINTR.
+ */
+struct ksalloc_frame_args {
+	__aligned_u64 offset;	/* ALLOC: out; EXPORT: in */
+	__u32 flags;		/* KSALLOC_FRAMEF_* */
+	__u32 fd_flags;		/* direct ioctls: 0 or O_CLOEXEC */
+	__s32 fd;		/* out: the dma-buf fd, or -1 */
+	__u32 reserved;		/* must be 0 */
 };
 
 /* The argument of every ioctl below: DeviceIoControl() in one block. */
@@ -474,5 +566,13 @@ struct ks_ioctl_args {
  */
 #define IOCTL_KSALLOC_ALLOC_FRAME	_IOR(KS_IOCTL_TYPE, 0x41, __u64)
 #define IOCTL_KSALLOC_FREE_FRAME	_IOW(KS_IOCTL_TYPE, 0x42, __u64)
+/*
+ * KSMETHOD_KSALLOC_FRAME_ALLOC and _EXPORT without the request framing;
+ * the fd is published only after the struct was written back.
+ */
+#define IOCTL_KSALLOC_FRAME_ALLOC	_IOWR(KS_IOCTL_TYPE, 0x43, \
+					      struct ksalloc_frame_args)
+#define IOCTL_KSALLOC_FRAME_EXPORT	_IOWR(KS_IOCTL_TYPE, 0x44, \
+					      struct ksalloc_frame_args)
 
 #endif /* _UAPI_LINUX_KSALLOC_H */

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Frame memory: the pages of one frame and the sg_table that describes
+ * them, beneath the pool's state (pool.c).
+ *
+ * A frame is PAGE_ALIGN(frame_size) bytes of ordinary pages, nothing more:
+ * no power-of-two rounding, so the caps count exactly what is held. Pages
+ * come in the largest orders that are cheap to get, as the dma-buf system
+ * heap takes them (8, 4, then 0, never more than what remains), one sg
+ * entry per chunk. High orders are compound pages (__GFP_COMP), so every
+ * page has a non-zero folio reference count and can be inserted into user
+ * mappings and pinned by get_user_pages(). A contiguous frame (on request)
+ * is one block of the smallest order that holds it, split into order-0
+ * pages with the excess freed, as alloc_pages_exact() does.
+ *
+ * Every page is zeroed, charged to the creator's memory cgroup (over
+ * memory.max the allocation fails, with no OOM kill) and never movable, so
+ * never taken from CMA. The table carries no DMA address: importers and
+ * kernel clients map a copy of it for their own device.
+ */
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "ksalloc.h"
+
+/*
+ * High orders: no reclaim, no retry, no warning; a failure just falls
+ * back to a smaller order. Order 0 may retry, but fails rather than OOM.
+ * GFP_USER, not GFP_HIGHUSER: the same zones on 64-bit, a linear-map
+ * address for every page on 32-bit, and the page allocator's fault
+ * injection (which leaves highmem allocations alone) reaches frames.
+ */
+#define KSA_GFP_HIGH	((GFP_USER | __GFP_ZERO | __GFP_NOWARN |		\
+			  __GFP_NORETRY | __GFP_COMP | __GFP_ACCOUNT) &	\
+			 ~__GFP_RECLAIM)
+#define KSA_GFP_LOW	(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT |		\
+			 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+static const unsigned int ksa_orders[] = { 8, 4, 0 };
+
+/* The largest buddy block: the limit of a contiguous frame. */
+size_t ksa_frame_max_contiguous(void)
+{
+	return PAGE_SIZE << KSA_MAX_BUDDY_ORDER;
+}
+
+/* Free the order-0 pages of a split block, @size bytes of them */
+static void ksa_free_split(struct page *page, size_t size)
+{
+	unsigned long i;
+
+	for (i = 0; i < size >> PAGE_SHIFT; i++)
+		__free_page(page + i);
+}
+
+static void ksa_frame_free_chunks(struct list_head *chunks)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, chunks, lru) {
+		list_del(&page->lru);
+		__free_pages(page, compound_order(page));
+	}
+}
+
+/* Scattered: chunks of the largest cheap order, in a list by page->lru. */
+static int ksa_frame_alloc_chunks(struct list_head *chunks, size_t size,
+				  unsigned int *nchunks)
+{
+	unsigned int max_order = ksa_orders[0];
+	size_t left = size;
+	struct page *page;
+	unsigned int i;
+
+	*nchunks = 0;
+	while (left) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		page = NULL;
+		for (i = 0; i < ARRAY_SIZE(ksa_orders); i++) {
+			unsigned int order = ksa_orders[i];
+
+			if (order > max_order || left < (PAGE_SIZE << order))
+				continue;
+			page = alloc_pages(order ? KSA_GFP_HIGH : KSA_GFP_LOW,
+					   order);
+			if (page)
+				break;
+			/* Do not try this order again for this frame. */
+			max_order = order;
+		}
+		if (!page)
+			return -ENOMEM;
+		list_add_tail(&page->lru, chunks);
+		left -= PAGE_SIZE << compound_order(page);
+		(*nchunks)++;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Contiguous: one block, split into pages, what is beyond @size freed. */
+static struct page *ksa_frame_alloc_contiguous(size_t size)
+{
+	unsigned int order = get_order(size);
+	unsigned long n = size >> PAGE_SHIFT, i;
+	struct page *page;
+
+	if (order > KSA_MAX_BUDDY_ORDER)
+		return ERR_PTR(-E2BIG);
+	page = alloc_pages(KSA_GFP_LOW, order);
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	split_page(page, order);
+	for (i = n; i < (1UL << order); i++)
+		__free_page(page + i);
+	return page;
+}
+
+/**
+ * ksa_frame_alloc() - allocate the memory of one frame
+ * @f: the frame, zeroed by the caller
+ * @size: bytes, a multiple of PAGE_SIZE
+ * @contiguous: one physically contiguous block
+ *
+ * Return: 0, -ENOMEM, -EINTR (fatal signal) or -E2BIG (@contiguous and
+ * above ksa_frame_max_contiguous()).
+ */
+int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous)
+{
+	struct scatterlist *sg;
+	unsigned int nchunks;
+	struct page *page;
+	LIST_HEAD(chunks);
+	int ret;
+
+	if (contiguous) {
+		page = ksa_frame_alloc_contiguous(size);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		ret = sg_alloc_table(&f->sgt, 1, GFP_KERNEL_ACCOUNT);
+		if (ret) {
+			ksa_free_split(page, size);
+			return ret;
+		}
+		sg_set_page(f->sgt.sgl, page, size, 0);
+		return 0;
+	}
+
+	ret = ksa_frame_alloc_chunks(&chunks, size, &nchunks);
+	if (!ret)
+		ret = sg_alloc_table(&f->sgt, nchunks, GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		ksa_frame_free_chunks(&chunks);
+		return ret;
+	}
+	sg = f->sgt.sgl;
+	list_for_each_entry(page, &chunks, lru) {
+		sg_set_page(sg, page, PAGE_SIZE << compound_order(page), 0);
+		sg = sg_next(sg);
+	}
+	/* page->lru is the page's own again from here on */
+	for (sg = f->sgt.sgl; sg; sg = sg_next(sg))
+		INIT_LIST_HEAD(&sg_page(sg)->lru);
+	return 0;
+}
+
+/* Free the memory of a frame ksa_frame_alloc() set up. */
+void ksa_frame_free(struct ksa_frame *f)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&f->sgt, sg, i) {
+		struct page *page = sg_page(sg);
+
+		if (PageCompound(page))
+			__free_pages(page, compound_order(page));
+		else
+			ksa_free_split(page, sg->length);
+	}
+	sg_free_table(&f->sgt);
+}
+
+/* Page @pgoff of the frame, or NULL past its end. */
+struct page *ksa_frame_page(const struct ksa_frame *f, unsigned long pgoff)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&f->sgt, sg, i) {
+		unsigned long n = sg->length >> PAGE_SHIFT;
+
+		/* A chunk is one compound page or one split block */
+		if (pgoff < n)
+			return sg_page(sg) + pgoff;
+		pgoff -= n;
+	}
+	return NULL;
+}
+
+#define KSA_INSERT_BATCH	32
+
+/*
+ * Insert @npages pages of the frame, from page @pgoff on, at @addr of
+ * @vma, as normal pages (not VM_PFNMAP: get_user_pages() works on them).
+ */
+int ksa_frame_insert(struct vm_area_struct *vma, unsigned long addr,
+		     const struct ksa_frame *f, unsigned long pgoff,
+		     unsigned long npages)
+{
+	struct page *batch[KSA_INSERT_BATCH];
+	struct sg_page_iter piter;
+	unsigned long n = 0, left;
+	int ret;
+
+	for_each_sgtable_page(&f->sgt, &piter, pgoff) {
+		if (!npages)
+			break;
+		batch[n++] = sg_page_iter_page(&piter);
+		npages--;
+		if (n < KSA_INSERT_BATCH && npages)
+			continue;
+		left = n;
+		ret = vm_insert_pages(vma, addr, batch, &left);
+		/* The range is the vma's: EFAULT is a page table not allocated */
+		if (ret)
+			return ret == -EFAULT ? -ENOMEM : ret;
+		addr += n << PAGE_SHIFT;
+		n = 0;
+	}
+	return npages ? -EINVAL : 0;
+}
+
+/*
+ * A kernel address of the first @size bytes of the frame: the linear map
+ * for a contiguous low-memory frame, a vmap() of its pages otherwise.
+ */
+void *ksa_frame_vmap(const struct ksa_frame *f, size_t size)
+{
+	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT, i = 0;
+	struct sg_page_iter piter;
+	struct page **pages;
+	void *vaddr;
+
+	if (f->sgt.orig_nents == 1 && !PageHighMem(sg_page(f->sgt.sgl)))
+		return page_address(sg_page(f->sgt.sgl));
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for_each_sgtable_page(&f->sgt, &piter, 0) {
+		if (i == npages)
+			break;
+		pages[i++] = sg_page_iter_page(&piter);
+	}
+	vaddr = vmap(pages, i, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	return vaddr;
+}
+
+void ksa_frame_vunmap(const struct ksa_frame *f, void *vaddr)
+{
+	if (is_vmalloc_addr(vaddr))
+		vunmap(vaddr);
+}
+
+/* A copy of the frame's table, for one device's DMA addresses. */
+struct sg_table *ksa_frame_dup_sgt(const struct ksa_frame *f)
+{
+	struct scatterlist *sg, *new_sg;
+	struct sg_table *sgt;
+	unsigned int i;
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return NULL;
+	if (sg_alloc_table(sgt, f->sgt.orig_nents, GFP_KERNEL)) {
+		kfree(sgt);
+		return NULL;
+	}
+	new_sg = sgt->sgl;
+	for_each_sgtable_sg(&f->sgt, sg, i) {
+		sg_set_page(new_sg, sg_page(sg), sg->length, sg->offset);
+		new_sg = sg_next(new_sg);
+	}
+	return sgt;
+}
+
+void ksa_frame_free_sgt(struct sg_table *sgt)
+{
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+/* A fault handler's answer for frame page @page (NULL: past the end) */
+vm_fault_t ksa_frame_fault(struct vm_fault *vmf, struct page *page)
+{
+	if (!page)
+		return VM_FAULT_SIGBUS;
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+/*
+ * A shared mapping of frame pages: it never grows (mremap), and its pages
+ * are normal pages, put back by the fault handler after MADV_DONTNEED.
+ */
+void ksa_vma_setup(struct vm_area_struct *vma,
+		   const struct vm_operations_struct *ops, void *priv)
+{
+	ksa_vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = ops;
+	vma->vm_private_data = priv;
+}
