@@ -179,6 +179,10 @@ expect() { # NAME C-EXPRESSION
 	expect ks_framing_range_weighted 'sizeof(struct ks_framing_range_weighted)'
 	expect ks_framing_item 'sizeof(struct ks_framing_item)'
 	expect ksallocator_create 'sizeof(struct ksallocator_create)'
+	expect ksalloc_allocator_create 'sizeof(struct ksalloc_allocator_create)'
+	for n in ksalloc_frame_args 'ksalloc_frame_args$ks'; do
+		expect "$n" 'sizeof(struct ksalloc_frame_args)'
+	done
 	for n in kseventdata 'kseventdata$event' 'kseventdata$semaphore' 'kseventdata$any'; do
 		expect "$n" 'sizeof(struct kseventdata)'
 	done
