@@ -256,24 +256,6 @@ TEST_F(life, replace_and_clear)
 	ASSERT_COUNTS(0, 0, 0, 0);
 }
 
-/* Read a full buffer from a pipe; 0 on success */
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * A process exits while its pin holds the allocator (its own fd for the
  * allocator already closed, the pin left open): exit releases the pin,
@@ -315,7 +297,7 @@ TEST_F(life, child_exits_holding)
 	}
 	close(ready[1]);
 	close(go[0]);
-	ASSERT_EQ(0, read_full(ready[0], &id, sizeof(id))) {
+	ASSERT_EQ(0, kst_read_all(ready[0], &id, sizeof(id))) {
 		waitpid(pid, &status, 0);
 		TH_LOG("child failed before holding: status 0x%x", status);
 	}
