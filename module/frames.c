@@ -91,11 +91,11 @@ static int ksa_frame_alloc_chunks(struct list_head *chunks, size_t size,
 					   order);
 			if (page)
 				break;
-			/* Do not try this order again for this frame. */
-			max_order = order;
 		}
 		if (!page)
 			return -ENOMEM;
+		/* A larger order failed (or is not needed): not again. */
+		max_order = compound_order(page);
 		list_add_tail(&page->lru, chunks);
 		left -= PAGE_SIZE << compound_order(page);
 		(*nchunks)++;
