@@ -6,5 +6,9 @@
 int ksc_probe(struct dma_buf *dmabuf, struct iosys_map *map);
 int ksc_probe(struct dma_buf *dmabuf, struct iosys_map *map)
 {
+#ifdef KSC_PROBE_CONTROL
+	return dma_buf_vmap(dmabuf, map);
+#else
 	return dma_buf_vmap_unlocked(dmabuf, map);
+#endif
 }
