@@ -36,6 +36,7 @@
 static const struct ksguid ksa_null_guid = KSGUID_NULL;
 static const struct ksguid ksa_name_allocator = KSNAME_Allocator;
 static const struct ksguid ksa_name_allocator_ex = KSNAME_AllocatorEx;
+static const struct ksguid ksa_name_ksalloc_allocator = KSNAME_KsallocAllocator;
 static const struct ksguid ksa_stream = KSPROPSETID_Stream;
 static const struct ksguid ksa_connection = KSPROPSETID_Connection;
 static const struct ksguid ksa_ksalloc_pin = KSPROPSETID_KsallocPin;
@@ -330,6 +331,23 @@ KSA_PUBLIC int ksa_create_allocator(int pin,
 	return ksa_create(pin, &c, sizeof(c), open_flags, allocator_fd);
 }
 
+KSA_PUBLIC int ksa_create_allocator_flags(int pin,
+					  const struct ksallocator_framing *framing,
+					  uint32_t create_flags,
+					  uint32_t open_flags, int *allocator_fd)
+{
+	struct ksalloc_allocator_create c;
+
+	if (!framing || !allocator_fd)
+		return -EINVAL;
+	*allocator_fd = -1;
+	memset(&c, 0, sizeof(c));
+	c.object_type = ksa_name_ksalloc_allocator;
+	c.framing = *framing;
+	c.flags = create_flags;
+	return ksa_create(pin, &c, sizeof(c), open_flags, allocator_fd);
+}
+
 KSA_PUBLIC int ksa_create_allocator_ex(int pin,
 				       const struct ksallocator_framing_ex *framing_ex,
 				       uint32_t open_flags, int *allocator_fd)
@@ -613,6 +631,49 @@ KSA_PUBLIC void *ksa_frame_at(const struct ksa_allocator *a, uint64_t offset)
 		return NULL;
 	}
 	return a->base + offset;
+}
+
+KSA_PUBLIC int ksa_frame_export(struct ksa_allocator *a, const void *frame)
+{
+	int64_t offset = ksa_frame_offset(a, frame);
+	struct ksalloc_frame_args args;
+
+	if (offset < 0)
+		return -EINVAL;
+	memset(&args, 0, sizeof(args));
+	args.offset = offset;
+	args.fd_flags = O_CLOEXEC;
+	if (ioctl(a->fd, IOCTL_KSALLOC_FRAME_EXPORT, &args))
+		return -errno;
+	return args.fd;
+}
+
+KSA_PUBLIC void *ksa_frame_alloc_dmabuf(struct ksa_allocator *a,
+					unsigned int flags, int *dmabuf_fd)
+{
+	struct ksalloc_frame_args args;
+	void *frame;
+
+	if (dmabuf_fd)
+		*dmabuf_fd = -1;
+	if (!a || !dmabuf_fd || flags & ~KSA_FRAME_NONBLOCK) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&args, 0, sizeof(args));
+	args.flags = KSALLOC_FRAMEF_DMABUF |
+		     (flags & KSA_FRAME_NONBLOCK ? KSALLOC_FRAMEF_NOWAIT : 0);
+	args.fd_flags = O_CLOEXEC;
+	if (ioctl(a->fd, IOCTL_KSALLOC_FRAME_ALLOC, &args))
+		return NULL;
+	frame = ksa_frame_at(a, args.offset);
+	if (!frame) {
+		close(args.fd);
+		errno = EPROTO;
+		return NULL;
+	}
+	*dmabuf_fd = args.fd;
+	return frame;
 }
 
 /* The batch method's input: the identifier and its parameters */

@@ -13,6 +13,8 @@
  *   KsSynchronousDeviceControl(       ksa_property(), ksa_method(),
  *     IOCTL_KS_PROPERTY/METHOD/...)     ksa_enable_event(), ...
  *   ALLOC / FREE methods              ksa_frame_alloc(), ksa_frame_free()
+ *   (frames as dma-bufs)              ksa_frame_export(),
+ *                                     ksa_frame_alloc_dmabuf()
  *   KSEVENT_STREAMALLOCATOR_FREEFRAME ksa_freeframe_enable(), ksa_event_wait()
  *   NTSTATUS                          negative errno; ksa_strerror() names
  *                                     the KS status (see <ks-compat.h>)
@@ -144,9 +146,16 @@ int ksa_basic_support(int fd, enum ksa_kind kind, const struct ksguid *set,
  * On success *allocator_fd is the new fd.
  * ksa_create_allocator_ex() - the same from a KSALLOCATOR_FRAMING_EX of
  * framing_ex->count_items items (KSNAME_AllocatorEx).
+ * ksa_create_allocator_flags() - the same with ksalloc's creation flags
+ * (KSNAME_KsallocAllocator): KSALLOC_CREATEF_CONTIGUOUS for physically
+ * contiguous frames (-E2BIG above the largest buddy block).
  */
 int ksa_create_allocator(int pin, const struct ksallocator_framing *framing,
 			 uint32_t open_flags, int *allocator_fd);
+int ksa_create_allocator_flags(int pin,
+			       const struct ksallocator_framing *framing,
+			       uint32_t create_flags, uint32_t open_flags,
+			       int *allocator_fd);
 int ksa_create_allocator_ex(int pin,
 			    const struct ksallocator_framing_ex *framing_ex,
 			    uint32_t open_flags, int *allocator_fd);
@@ -253,6 +262,24 @@ int ksa_frame_free_batch(struct ksa_allocator *allocator, void *const *frames,
 int64_t ksa_frame_offset(const struct ksa_allocator *allocator,
 			 const void *frame);
 void *ksa_frame_at(const struct ksa_allocator *allocator, uint64_t offset);
+
+/*
+ * Frames as dma-bufs (KSMETHODSETID_KsallocFrame), for V4L2 DMABUF, DRM
+ * PRIME and other importers. The fds are close-on-exec.
+ * ksa_frame_export() - a new dma-buf of a frame the caller holds: its fd,
+ * or -errno (-EINVAL: not an allocated frame, -EBUSY: a dma-buf owns it).
+ * The frame must still be freed; it returns to the pool when it was freed
+ * and its last dma-buf is gone, in either order.
+ * ksa_frame_alloc_dmabuf() - a new frame that a new dma-buf owns: the
+ * pointer, and the dma-buf's fd in *dmabuf_fd. ksa_frame_free() of it is
+ * -EBUSY; the frame returns when the last reference to the dma-buf goes
+ * (also when the process dies). @flags: KSA_FRAME_NONBLOCK (never sleep)
+ * or 0 (sleep, unless the fd is O_NONBLOCK). NULL and errno on failure,
+ * as ksa_frame_alloc().
+ */
+int ksa_frame_export(struct ksa_allocator *allocator, const void *frame);
+void *ksa_frame_alloc_dmabuf(struct ksa_allocator *allocator,
+			     unsigned int flags, int *dmabuf_fd);
 
 /* ------------------------------------------------------------------ */
 /* Events on eventfds                                                 */

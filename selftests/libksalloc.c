@@ -300,6 +300,65 @@ TEST_F(lib, frame_pointers)
 	ksa_allocator_close(NULL);
 }
 
+/* Frames as dma-bufs: exported, and allocated as one; contiguous frames */
+TEST_F(lib, frames_as_dmabufs)
+{
+	struct ksallocator_framing f = kst_framing(2, 3 * 4096 + 5);
+	struct ksa_allocator *a = NULL;
+	void *fr, *owned, *none;
+	int d, od, fd;
+
+	ASSERT_EQ(0, ksa_allocator_create(self->pin, &f, 0, &a));
+	fr = ksa_frame_alloc(a, KSA_FRAME_NONBLOCK);
+	ASSERT_NE(NULL, fr);
+	d = ksa_frame_export(a, fr);
+	ASSERT_LE(0, d) TH_LOG("%s", strerror(-d));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(d, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(4 * 4096, lseek(d, 0, SEEK_END));
+	EXPECT_EQ(-EINVAL, ksa_frame_export(a, (char *)fr + 1));
+	EXPECT_EQ(-EINVAL, ksa_frame_export(a, NULL));
+
+	owned = ksa_frame_alloc_dmabuf(a, KSA_FRAME_NONBLOCK, &od);
+	ASSERT_NE(NULL, owned);
+	ASSERT_LE(0, od);
+	EXPECT_NE(fr, owned);
+	EXPECT_EQ(-EBUSY, ksa_frame_free(a, owned));
+	EXPECT_EQ(-EBUSY, ksa_frame_export(a, owned));
+	errno = 0;
+	fd = 77;
+	none = ksa_frame_alloc_dmabuf(a, KSA_FRAME_NONBLOCK, &fd);
+	EXPECT_EQ(NULL, none);
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(NULL, ksa_frame_alloc_dmabuf(a, KSA_FRAME_WAIT, &fd));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(NULL, ksa_frame_alloc_dmabuf(a, 0, NULL));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* The frame lifetime rule: freed and closed, in either order */
+	EXPECT_EQ(0, ksa_frame_free(a, fr));
+	EXPECT_EQ(2, lt_allocated(ksa_allocator_fd(a)));
+	EXPECT_EQ(0, close(d));
+	EXPECT_EQ(0, close(od));
+	EXPECT_EQ(0, lt_allocated(ksa_allocator_fd(a)));
+	ksa_allocator_close(a);
+
+	/* Contiguous frames through the creation flags */
+	ASSERT_EQ(0, ksa_create_allocator_flags(self->pin, &f,
+						KSALLOC_CREATEF_CONTIGUOUS,
+						O_CLOEXEC, &fd));
+	EXPECT_EQ(0, close(fd));
+	f.frame_size = 64 << 20;
+	EXPECT_EQ(-E2BIG, ksa_create_allocator_flags(self->pin, &f,
+						     KSALLOC_CREATEF_CONTIGUOUS,
+						     0, &fd));
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(-EINVAL, ksa_create_allocator_flags(self->pin, &f, 0x80, 0,
+						      &fd));
+	EXPECT_EQ(-EINVAL, ksa_create_allocator_flags(self->pin, NULL, 0, 0,
+						      &fd));
+}
+
 /*
  * What one process writes into a frame, another process mapping the same
  * allocator reads at the same offset, and the other way round.
