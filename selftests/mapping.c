@@ -27,7 +27,6 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -550,26 +549,9 @@ TEST_F(map, cost_prefault_and_fault)
 }
 
 /*
- * brd.ko from the guest kernel's package, if the VM was given it (as
- * /ksalloc/extra/brd.ko): one RAM disk of 4 MiB. Not unloaded: a second
- * test finds /dev/ram0.
- */
-static void load_ramdisk(void)
-{
-	int fd = open("/ksalloc/extra/brd.ko", O_RDONLY | O_CLOEXEC);
-	int i;
-
-	if (fd < 0)
-		return;
-	if (!syscall(__NR_finit_module, fd, "rd_nr=1 rd_size=4096", 0))
-		for (i = 0; i < 200 && access("/dev/ram0", F_OK); i++)
-			usleep(10000);
-	close(fd);
-}
-
-/*
- * A block device the test may overwrite, or NULL: a RAM disk (loaded if
- * the VM carries brd.ko), or the device KSA_TEST_BLOCK_DEVICE names.
+ * A block device the test may overwrite, or NULL: a RAM disk (make check
+ * loads brd, selftests/peers.conf), or the device KSA_TEST_BLOCK_DEVICE
+ * names.
  */
 static const char *find_block_device(char *buf, size_t size)
 {
@@ -579,8 +561,6 @@ static const char *find_block_device(char *buf, size_t size)
 
 	if (env)
 		return env;
-	if (access("/sys/block/ram0", F_OK))
-		load_ramdisk();
 	d = opendir("/sys/block");
 	if (!d)
 		return NULL;
@@ -605,7 +585,7 @@ TEST_F(map, o_direct_read_into_a_frame)
 
 	dev = find_block_device(name, sizeof(name));
 	if (!dev)
-		SKIP(return, "no block device to test O_DIRECT with (a RAM disk: /ksalloc/extra/brd.ko; or KSA_TEST_BLOCK_DEVICE)");
+		SKIP(return, "no block device to test O_DIRECT with (a RAM disk: brd; or KSA_TEST_BLOCK_DEVICE)");
 	bfd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
 	ASSERT_LE(0, bfd) TH_LOG("open %s: %s", dev, strerror(errno));
 	src = mmap(NULL, len, PROT_READ | PROT_WRITE,
