@@ -29,7 +29,8 @@ fi
 khdr=${1:?usage: build-module.sh [--strict] KHDR DEST [KBUILD-ARGS...]}
 dest=${2:?usage: build-module.sh [--strict] KHDR DEST [KBUILD-ARGS...]}
 shift 2
-[[ -f ${KROOT-}$khdr/Makefile ]] || die "no kernel headers in ${KROOT-}$khdr"
+# (headers in the cache are seen at the same path in the build root)
+[[ -f ${KROOT-}$khdr/Makefile || -f $khdr/Makefile ]] || die "no kernel headers in ${KROOT-}$khdr"
 
 args=("$@")
 if [[ -n $strict ]]; then

@@ -58,7 +58,9 @@ kbuild() {
 	moddir=$(cd "$2" && pwd)
 	shift 2
 	if [[ -n ${KROOT-} ]]; then
-		[[ -n $moddir && -f $KROOT$khdr/Makefile ]] || die "kbuild: bad headers $khdr in $KROOT"
+		# (headers in the cache are seen at the same path in the root)
+		[[ -n $moddir && ( -f $KROOT$khdr/Makefile || -f $khdr/Makefile ) ]] ||
+			die "kbuild: bad headers $khdr in $KROOT"
 		in_root "$KROOT" "${KBUILD_BIND:-$moddir}" make --no-print-directory -j"$(nproc)" -C "$khdr" \
 			M="$moddir" "$@" modules
 	else
