@@ -9,20 +9,30 @@
  * and the result is the median over the rounds of the case, of the
  * baseline and of their per-round ratio.
  *
+ * With -i the guest runs under QEMU's -icount shift=0,sleep=off: its clock
+ * advances one nanosecond per guest instruction and skips idle time, so a
+ * "time" is a count of guest instructions, the same from run to run
+ * whatever the host's load (it leaves out cache and pipeline effects).
+ *
  * Output: a table on stdout, then the same rows as CSV and as JSON between
  * marker lines (KSA-BENCH-CSV-BEGIN/END, KSA-BENCH-JSON-BEGIN/END) that
  * the host script cuts out of the VM's console. With -g, a function_graph
  * trace of one call of each kind follows (KSA-BENCH-TRACE-BEGIN/END).
  *
- * Usage: ksalloc-bench [-r ROUNDS] [-t MS] [-s STRUCT-SIZES] [-g] [-q]
- *                      [-k KEY-PREFIX]
+ * Usage: ksalloc-bench [-i] [-r ROUNDS] [-t MS] [-s STRUCT-SIZES] [-g] [-q]
+ *                      [-k KEYS] [-x KEYS]
+ *   -i  the clock counts guest instructions (QEMU -icount shift=0): the
+ *       figures are instructions; 3 rounds of 5 M instructions by default
  *   -r  rounds per figure (default 7)
  *   -t  target duration of one measurement in ms (default 40)
  *   -s  file of "name size" lines (struct sizes taken from the module's
  *       debug info on the host) for the computed memory figures
- *   -g  trace one call of each kind with ftrace's function_graph
+ *   -g  trace one call of each kind with ftrace's function_graph (refused
+ *       with more than one CPU: patching live kernel text while another
+ *       vCPU runs it is not safe under TCG)
  *   -q  quick: 3 rounds of 10 ms (a smoke test, figures are rough)
- *   -k  only the figures whose key starts with KEY-PREFIX
+ *   -k  only the figures whose key starts with one of KEYS (comma list)
+ *   -x  none of the figures whose key starts with one of KEYS
  * Exit: 0 when every case ran or was skipped; targets are reported, not
  * asserted.
  */
@@ -55,6 +65,7 @@
 #include <linux/ksalloc.h>
 
 #define KSA_DEV		"/dev/ksalloc"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define FRAME_SIZE	4096
 /* Frames of the allocator the single-call cases use: the most allowed by
  * default, so that the clock is read once per 1024 calls. */
@@ -121,7 +132,8 @@ static const struct ksguid g_unknown = {
 
 static int g_rounds = 7;
 static double g_target_ns = 40e6;
-static const char *g_only;
+static const char *g_only, *g_except;
+static int g_icount;		/* the clock counts instructions */
 static const char *g_sizes_file;
 static int g_trace;
 static int g_ncpus;
@@ -410,9 +422,25 @@ static void row_note(struct row *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Does @key start with one of the comma-separated prefixes of @list? */
+static int key_in(const char *key, const char *list)
+{
+	const char *p = list, *e;
+
+	for (;;) {
+		e = strchrnul(p, ',');
+		if (e > p && !strncmp(key, p, e - p))
+			return 1;
+		if (!*e)
+			return 0;
+		p = e + 1;
+	}
+}
+
 static int wanted(const char *key)
 {
-	return !g_only || !strncmp(key, g_only, strlen(g_only));
+	return (!g_only || key_in(key, g_only)) &&
+	       (!g_except || !key_in(key, g_except));
 }
 
 static struct row *find_row(const char *key)
@@ -591,8 +619,8 @@ static struct row *figure(const char *key, const char *label, const char *unit,
 	alarm(WATCHDOG_S);
 	compare(r, c, base);
 	alarm(0);
-	fprintf(stderr, "  %-28s %12.0f ns/%-6s x%.3f of %s%s%s\n", key, r->value,
-		r->unit, r->ratio, base->key, r->status == ST_ERROR ? " " : "",
+	fprintf(stderr, "  %-28s %12.0f %s/%-6s x%.3f of %s%s%s\n", key, r->value,
+		g_icount ? "instr" : "ns", r->unit, r->ratio, base->key, r->status == ST_ERROR ? " " : "",
 		r->status == ST_ERROR ? r->note : "");
 	return r;
 }
@@ -659,42 +687,57 @@ static double run_getppid(void *p, long n)
 }
 
 /*
- * KS requests that fail on purpose, to split the cost of a call:
- *   mode 0  a reserved field set: the argument block is copied, the first
- *           check fails (EINVAL);
- *   mode 1  an unknown set: + the identifier copy, the set lookup and the
- *           bytes_returned write-back (ENOENT);
- *   mode 2  ALLOC on an exhausted O_NONBLOCK allocator: the whole ALLOC
- *           path up to the pool lock, without the copy-out (EAGAIN);
- *   mode 3  FREE of a frame that is not allocated: the FREE path up to the
- *           bitmap test, without the free and its events (EINVAL).
+ * Requests that fail on purpose at a known point of the path: each stage
+ * row costs what the one before it does plus one step of the dispatcher,
+ * so the differences between them (exact in instructions) split the cost
+ * of a call.
  */
-static double run_ks_fail(void *p, long n)
+struct stage {
+	const char *key;
+	const char *label;
+	const char *from;	/* the stage this one extends */
+	const char *adds;	/* what it adds to it */
+	unsigned long cmd;	/* IOCTL_KS_METHOD, or a direct ioctl */
+	int empty;		/* on the exhausted O_NONBLOCK allocator */
+	const struct ksidentifier *id;
+	uint32_t id_id, id_flags;	/* when id is NULL: g_methods */
+	uint32_t in_size, out_size;
+	uint64_t value;
+	int reserved;		/* a reserved field set */
+	int want;		/* the errno it fails with */
+};
+
+struct stage_ctx {
+	int fd;
+	const struct stage *st;
+};
+
+static double run_stage(void *p, long n)
 {
-	struct fd_ctx *c = p;
-	struct ksidentifier id = c->mode == 1 ? ident(&g_unknown, 0, KSMETHOD_TYPE_SEND) :
-				 c->mode == 3 ? m_free : m_alloc;
-	uint64_t value = 0;
+	struct stage_ctx *c = p;
+	const struct stage *st = c->st;
+	struct ksidentifier id = st->id ? *st->id :
+				 ident(&g_methods, st->id_id, st->id_flags);
+	uint64_t value = st->value;
 	struct ks_ioctl_args a = {
 		.in_buffer = (uintptr_t)&id,
-		.in_size = sizeof(id),
+		.in_size = st->in_size,
 		.out_buffer = (uintptr_t)&value,
-		.out_size = sizeof(value),
+		.out_size = st->out_size,
 	};
-	static const int want[] = { EINVAL, ENOENT, EAGAIN, EINVAL };
+	void *arg = st->cmd == IOCTL_KS_METHOD ? (void *)&a : (void *)&value;
 	double t = 0, t0;
 	long i, k, j;
 
-	if (c->mode == 0)
-		a.reserved[0] = 1;
+	a.reserved[0] = st->reserved;
 	for (i = 0; i < n; i += k) {
 		k = n - i < SUB ? n - i : SUB;
 		t0 = now_ns();
 		for (j = 0; j < k; j++)
-			ioctl(c->fd, IOCTL_KS_METHOD, &a);
+			ioctl(c->fd, st->cmd, arg);
 		t += batch_end(t0, k);
 	}
-	if (ioctl(c->fd, IOCTL_KS_METHOD, &a) != -1 || errno != want[c->mode])
+	if (ioctl(c->fd, st->cmd, arg) != -1 || errno != st->want)
 		return -EPROTO;
 	return t;
 }
@@ -1744,9 +1787,12 @@ static void trace_calls(int pin)
 /* ------------------------------------------------------------------ */
 /* Output                                                               */
 
+/* A time, or an instruction count in -i mode */
 static const char *fmt_ns(double ns, char *buf, size_t len)
 {
-	if (ns >= 1e6)
+	if (g_icount)
+		snprintf(buf, len, "%.0f instr", ns);
+	else if (ns >= 1e6)
 		snprintf(buf, len, "%.2f ms", ns / 1e6);
 	else if (ns >= 1e3)
 		snprintf(buf, len, "%.2f us", ns / 1e3);
@@ -1773,8 +1819,10 @@ static void print_table(const struct utsname *u)
 	int i;
 
 	printf("\nksalloc-bench: kernel %s, %d CPU%s, %d rounds, median; "
-	       "clock read %.0f ns\n", u->release, g_ncpus,
-	       g_ncpus == 1 ? "" : "s", g_rounds, g_clock_ns);
+	       "clock read %.0f %s; %s\n", u->release, g_ncpus,
+	       g_ncpus == 1 ? "" : "s", g_rounds, g_clock_ns,
+	       g_icount ? "instr" : "ns", g_icount ?
+	       "figures in guest instructions (icount)" : "figures in TCG time");
 	printf("%-46s %14s  %-18s %10s %14s %8s %7s\n", "case", "value",
 	       "baseline", "baseline", "ratio", "target", "result");
 	for (i = 0; i < nrows; i++) {
@@ -1841,8 +1889,8 @@ static void print_json(const struct utsname *u, const char *clocksource)
 	printf("KSA-BENCH-JSON-BEGIN\n");
 	printf("{\"kernel\": ");
 	json_str(u->release);
-	printf(", \"cpus\": %d, \"rounds\": %d, \"clocksource\": ", g_ncpus,
-	       g_rounds);
+	printf(", \"cpus\": %d, \"rounds\": %d, \"metric\": \"%s\", \"clocksource\": ",
+	       g_ncpus, g_rounds, g_icount ? "instructions" : "ns");
 	json_str(clocksource);
 	printf(", \"clock_read_ns\": %.1f, \"rows\": [\n", g_clock_ns);
 	for (i = 0; i < nrows; i++) {
@@ -1887,16 +1935,317 @@ static void measure_clock(void)
 	g_clock_ns = median(s, 5);
 }
 
+/*
+ * The stages, in the order the dispatcher passes them. ALLOC and FREE are
+ * KSMETHOD_STREAMALLOCATOR_*; a FREE's value is frame 0's offset (never
+ * allocated on the allocator the stages use) unless given.
+ */
+#define KS_ALLOC	.cmd = IOCTL_KS_METHOD, .id_id = KSMETHOD_STREAMALLOCATOR_ALLOC, \
+			.id_flags = KSMETHOD_TYPE_SEND, .in_size = 24, .out_size = 8
+#define KS_FREE		.cmd = IOCTL_KS_METHOD, .id_id = KSMETHOD_STREAMALLOCATOR_FREE, \
+			.id_flags = KSMETHOD_TYPE_READ, .in_size = 24, .out_size = 8
+static struct ksidentifier g_unknown_id;
+
+static const struct stage ks_stages[] = {
+	{ "ks_reject_args", "KS request, reserved field set (EINVAL)", "null_ioctl",
+	  "copy_from_user of ks_ioctl_args (48 B), request set-up, argument checks, "
+	  "bytes_returned put_user", KS_ALLOC, .reserved = 1, .want = EINVAL },
+	{ "ks_unknown_set", "KS method, unknown set (ENOENT)", "ks_reject_args",
+	  "identifier copy_from_user (24 B), type check, set lookup (2 GUIDs, no match)",
+	  KS_ALLOC, .id = &g_unknown_id, .want = ENOENT },
+	{ "ks_unknown_item", "KS method, known set, unknown item (ENOENT)", "ks_unknown_set",
+	  "set found at its first GUID instead of no match in 2; item lookup (2 ids)",
+	  KS_ALLOC, .id_id = 0x7f, .want = ENOENT },
+	{ "ks_refused_type", "ALLOC with a refused type flag (EOPNOTSUPP)", "ks_unknown_item",
+	  "item found at its first id; unsupported-type check",
+	  KS_ALLOC, .id_flags = KSMETHOD_TYPE_SEND | KSMETHOD_TYPE_SOURCE,
+	  .want = EOPNOTSUPP },
+};
+
+static const struct stage alloc_stages[] = {
+	{ "alloc_short_out", "ALLOC, value buffer too small (EOVERFLOW)", "ks_refused_type",
+	  "item flag checks, MinMethod check, value size check; bytes_returned = 8",
+	  KS_ALLOC, .out_size = 4, .want = EOVERFLOW },
+	{ "alloc_eagain", "ALLOC, O_NONBLOCK and no frame free (EAGAIN)", "alloc_short_out",
+	  "value buffer zeroed (8 B), handler call, pool lock and unlock",
+	  KS_ALLOC, .empty = 1, .want = EAGAIN },
+};
+
+static const struct stage free_stages[] = {
+	{ "free_short_out", "FREE, value buffer too small (EINVAL)", "ks_refused_type",
+	  "item flag checks, MinMethod check, value size check",
+	  KS_FREE, .out_size = 4, .want = EINVAL },
+	{ "free_misaligned", "FREE of an offset inside a frame (EINVAL)", "free_short_out",
+	  "value buffer zeroed and copy_from_user (8 B), handler call, offset to index",
+	  KS_FREE, .value = 1, .want = EINVAL },
+	{ "free_einval", "FREE of a frame not allocated (EINVAL)", "free_misaligned",
+	  "pool lock, bitmap test, unlock", KS_FREE, .want = EINVAL },
+};
+
+static const struct stage direct_alloc_stages[] = {
+	{ "direct_alloc_eagain", "ALLOC direct, no frame free (EAGAIN)", "null_ioctl",
+	  "direct ioctl instead of the KS dispatcher's refusal; pool lock and unlock",
+	  .cmd = IOCTL_KSALLOC_ALLOC_FRAME, .empty = 1, .want = EAGAIN },
+};
+
+static const struct stage direct_free_stages[] = {
+	{ "direct_free_misaligned", "FREE direct, offset inside a frame (EINVAL)", "null_ioctl",
+	  "direct ioctl instead of the KS dispatcher's refusal; get_user, offset to index",
+	  .cmd = IOCTL_KSALLOC_FREE_FRAME, .value = 1, .want = EINVAL },
+	{ "direct_free_einval", "FREE direct, frame not allocated (EINVAL)",
+	  "direct_free_misaligned", "pool lock, bitmap test, unlock",
+	  .cmd = IOCTL_KSALLOC_FREE_FRAME, .want = EINVAL },
+};
+
+/* Note on @r what it costs over the row @from and why */
+static void note_step(struct row *r, const char *from, const char *adds)
+{
+	const struct row *f = find_row(from);
+	char d[32];
+
+	if (!r || r->status == ST_ERROR)
+		return;
+	if (!f || f->status == ST_ERROR || f->status == ST_SKIP) {
+		row_note(r, "%s", adds);
+		return;
+	}
+	fmt_ns(r->value - f->value, d, sizeof(d));
+	row_note(r, "%s%s over %s: %s", r->value >= f->value ? "+" : "", d, from, adds);
+}
+
+static void run_stages(const struct stage *st, int n, int fd, int empty,
+		       struct bench *null_b)
+{
+	struct stage_ctx c;
+	struct bench b;
+	struct row *r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		c = (struct stage_ctx){ .fd = st[i].empty ? empty : fd, .st = &st[i] };
+		b = (struct bench){ .run = run_stage, .ctx = &c };
+		r = figure(st[i].key, st[i].label, "op", &b, null_b);
+		note_step(r, st[i].from, st[i].adds);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Scale: the cost of a call must not grow with the frames of the       */
+/* allocator or the allocators of the process                           */
+
+#define KSA_PARAMS	"/sys/module/ksalloc/parameters/"
+
+static int param_read(const char *name, char *val, size_t len)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), KSA_PARAMS "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ok = fgets(val, len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -EIO;
+	val[strcspn(val, "\n")] = 0;
+	return 0;
+}
+
+static int param_write(const char *name, const char *val)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), KSA_PARAMS "%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The caps the scale rows raise, and their values before */
+static const char *const scale_params[] = {
+	"max_frames", "max_allocator_bytes", "max_total_bytes"
+};
+static char scale_saved[3][32];
+
+static int raise_caps(unsigned int frames, unsigned long long total)
+{
+	char v[3][32];
+	int i, ret;
+
+	snprintf(v[0], sizeof(v[0]), "%u", frames);
+	snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)frames * FRAME_SIZE);
+	snprintf(v[2], sizeof(v[2]), "%llu", total);
+	for (i = 0; i < 3; i++) {
+		ret = param_read(scale_params[i], scale_saved[i], sizeof(scale_saved[i]));
+		if (!ret)
+			ret = param_write(scale_params[i], v[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void restore_caps(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (scale_saved[i][0])
+			param_write(scale_params[i], scale_saved[i]);
+}
+
+/*
+ * ALLOC+FREE pairs on allocators of 4, 1024 and 65536 frames, half of
+ * them held, so that the pair works in the middle of the free stack and
+ * the bitmap. 65536 frames of 4 KiB are 256 MiB: the caps are raised
+ * for it (and restored after).
+ */
+static void bench_scale(int pin, struct bench *null_b)
+{
+	static const uint32_t sizes[] = { 4, 1024, 65536 };
+	struct fd_ctx c[3];
+	struct bench base = { .run = run_pair, .ctx = &c[0], .units = 1,
+			      .key = "scale_pair_4" };
+	uint64_t *offs;
+	char key[40], label[80];
+	struct row *r;
+	int i, fd;
+
+	if (!wanted("scale"))
+		return;
+	fprintf(stderr, "  creating allocators of up to 65536 frames\n");
+	offs = calloc(sizes[2], sizeof(*offs));
+	if (!offs)
+		die("calloc");
+	if (raise_caps(sizes[2], 1ULL << 30)) {
+		skipped("scale_pair_65536", "ALLOC+FREE pair, 65536 frames", "pair",
+			"cannot raise the caps in " KSA_PARAMS);
+		free(offs);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		fd = create_allocator(pin, sizes[i], FRAME_SIZE, 0);
+		c[i] = (struct fd_ctx){ .fd = fd };
+		snprintf(key, sizeof(key), "scale_pair_%u", sizes[i]);
+		snprintf(label, sizeof(label), "ALLOC+FREE pair, %u frames (half held)",
+			 sizes[i]);
+		if (fd < 0) {
+			r = skipped(key, label, "pair", "");
+			if (r)
+				row_note(r, "allocator of %u frames: %s", sizes[i],
+					 strerror(-fd));
+			continue;
+		}
+		for (uint32_t k = 0; k < sizes[i] / 2; k += KSALLOC_BATCH_MAX)
+			if (ks_batch(fd, KSMETHOD_KSALLOC_BATCH_ALLOC, offs + k,
+				     sizes[i] / 2 - k < KSALLOC_BATCH_MAX ?
+				     sizes[i] / 2 - k : KSALLOC_BATCH_MAX))
+				die("batch ALLOC on %u frames: %s", sizes[i],
+				    strerror(errno));
+		{
+			struct bench b = { .run = run_pair, .ctx = &c[i] };
+
+			r = figure(key, label, "pair", &b, i && c[0].fd >= 0 ? &base : null_b);
+			/* Exact counts: the same instructions whatever the size */
+			if (r && i && c[0].fd >= 0 && g_icount)
+				set_target(r, "<=", 1.01);
+		}
+	}
+	for (i = 0; i < 3; i++)
+		if (c[i].fd >= 0)
+			close(c[i].fd);
+	restore_caps();
+	free(offs);
+}
+
+/*
+ * ALLOC with one live allocator in the process, then with 10,000: the fd
+ * table grows, the module's list of allocators is 10,000 long, neither
+ * may be on the path.
+ */
+static void bench_live(int pin)
+{
+	const int many = 10000;
+	static uint64_t offs[BLOCK];
+	struct rlimit rl = { many + 256, many + 256 };
+	struct fd_ctx c, nc;
+	struct bench b, null_b = { .run = run_null_ioctl, .ctx = &nc, .key = "null_ioctl" };
+	struct row *r, *one;
+	int *fds, i, fd;
+
+	if (!wanted("live"))
+		return;
+	fds = calloc(many, sizeof(*fds));
+	if (!fds)
+		die("calloc");
+	fd = must_create(pin, BLOCK, 0);
+	c = (struct fd_ctx){ .fd = fd, .offs = offs };
+	nc = (struct fd_ctx){ .fd = fd };
+	b = (struct bench){ .run = run_single, .ctx = &c };
+	one = figure("live1_alloc", "ALLOC, 1 live allocator in the process", "op", &b, &null_b);
+
+	fprintf(stderr, "  creating %d allocators\n", many);
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		die("RLIMIT_NOFILE %d: %s", many + 256, strerror(errno));
+	for (i = 0; i < many - 1; i++) {
+		fds[i] = create_allocator(pin, 1, FRAME_SIZE, 0);
+		if (fds[i] < 0)
+			break;
+	}
+	if (i < many - 1) {
+		r = skipped("live10000_alloc", "ALLOC, 10,000 live allocators in the process",
+			    "op", "");
+		if (r)
+			row_note(r, "allocator %d: %s", i + 2, strerror(-fds[i]));
+	} else {
+		/* The newest one: the highest fd */
+		close(fd);
+		fd = must_create(pin, BLOCK, 0);
+		c.fd = nc.fd = fd;
+		null_b.n = 0;
+		b = (struct bench){ .run = run_single, .ctx = &c };
+		r = figure("live10000_alloc", "ALLOC, 10,000 live allocators in the process",
+			   "op", &b, &null_b);
+		if (r && one && one->value > 0 && r->status != ST_ERROR)
+			row_note(r, "on fd %d: %.3fx ALLOC with 1 live allocator", fd,
+				 r->value / one->value);
+	}
+	while (--i >= 0)
+		close(fds[i]);
+	close(fd);
+	free(fds);
+}
+
+/* What a two-thread wall-time row means */
+static void thr_note(struct row *r)
+{
+	if (!r || r->ratio <= 0)
+		return;
+	if (g_icount)
+		row_note(r, "instructions of both CPUs per pair (vCPUs run in turn)");
+	else
+		row_note(r, "throughput %.0f k pairs/s, %.2fx of one thread",
+			 1e6 / r->value, 1 / r->ratio);
+}
+
 static void bench_all(int pin)
 {
 	static uint64_t offs[BLOCK];
-	struct fd_ctx null_c, alloc_c, free_c, pair_c, rej_c, batch_c, bt16_c;
+	struct fd_ctx null_c, alloc_c, free_c, pair_c, batch_c, bt16_c;
 	struct fd_ctx dalloc_c, dfree_c, dpair_c;
 	struct bench null_b = { .run = run_null_ioctl, .ctx = &null_c };
 	struct bench b, pair_b, bt16_b;
 	struct row *r;
-	int fd, fd64, i;
-	char key[40], label[80];
+	int fd, fd64, empty, i;
+	char key[40], label[80], buf[32];
+	uint64_t off;
 	static const uint32_t batches[] = { 1, 4, 16, 64 };
 
 	fd = must_create(pin, BLOCK, 0);
@@ -1925,47 +2274,26 @@ static void bench_all(int pin)
 	b = (struct bench){ .run = run_getppid };
 	figure("syscall_getppid", "getppid() system call", "op", &b, &null_b);
 
-	{
-		static const char *const keys[] = {
-			"ks_reject_args", "ks_unknown_set", "alloc_eagain", "free_einval"
-		};
-		static const char *const labels[] = {
-			"KS request, reserved field set (EINVAL)",
-			"KS method, unknown set (ENOENT)",
-			"ALLOC, O_NONBLOCK and no frame free (EAGAIN)",
-			"FREE of a frame not allocated (EINVAL)",
-		};
-		static const char *const notes[] = {
-			"copy_from_user of ks_ioctl_args, first check fails",
-			"+ identifier copy, set lookup, bytes_returned put_user",
-			"the ALLOC path up to the pool lock, no copy-out",
-			"the FREE path up to the bitmap test, no free, no events",
-		};
-		int empty = must_create(pin, 1, O_NONBLOCK);
-		uint64_t off;
-		int m;
-
-		if (ks_alloc(empty, &off))
-			die("ALLOC on a new allocator: %s", strerror(errno));
-		for (m = 0; m < 4; m++) {
-			rej_c = (struct fd_ctx){ .fd = m == 2 ? empty : fd, .mode = m };
-			b = (struct bench){ .run = run_ks_fail, .ctx = &rej_c };
-			r = figure(keys[m], labels[m], "op", &b, &null_b);
-			if (r)
-				row_note(r, "%s", notes[m]);
-		}
-		close(empty);
-	}
-
-	/* Single calls */
+	/* The stages of a KS request, then ALLOC and FREE (each timed alone
+	 * on a 1024-frame allocator) and the round trip */
+	empty = must_create(pin, 1, O_NONBLOCK);
+	if (ks_alloc(empty, &off))
+		die("ALLOC on a new allocator: %s", strerror(errno));
+	run_stages(ks_stages, ARRAY_SIZE(ks_stages), fd, empty, &null_b);
+	run_stages(alloc_stages, ARRAY_SIZE(alloc_stages), fd, empty, &null_b);
 	alloc_c = (struct fd_ctx){ .fd = fd64, .mode = 0, .offs = offs };
 	b = (struct bench){ .run = run_single, .ctx = &alloc_c };
 	r = figure("alloc", "ALLOC (KSMETHOD_STREAMALLOCATOR_ALLOC)", "op", &b, &null_b);
+	note_step(r, "alloc_eagain", "frame taken (free stack, bitmap, counts), "
+		  "value copy_to_user (8 B), bytes_returned = 8");
 	if (r)
 		set_target(r, "<=", 1.3);
+	run_stages(free_stages, ARRAY_SIZE(free_stages), fd, empty, &null_b);
 	free_c = (struct fd_ctx){ .fd = fd64, .mode = 1, .offs = offs };
 	b = (struct bench){ .run = run_single, .ctx = &free_c };
 	r = figure("free", "FREE (KSMETHOD_STREAMALLOCATOR_FREE)", "op", &b, &null_b);
+	note_step(r, "free_einval", "bit cleared, free-stack push, poll wake-up check, "
+		  "FREEFRAME events checked (none enabled)");
 	if (r)
 		set_target(r, "<=", 1.3);
 	pair_c = (struct fd_ctx){ .fd = fd64 };
@@ -1973,18 +2301,23 @@ static void bench_all(int pin)
 	r = figure("pair_per_call", "ALLOC+FREE round trip, per call", "call", &b, &null_b);
 	if (r) {
 		set_target(r, "<=", 1.3);
-		row_note(r, "one pair = %.2f us", 2 * r->value / 1e3);
+		row_note(r, "one pair = %s", fmt_ns(2 * r->value, buf, sizeof(buf)));
 	}
 
 	/* The direct calls (IOCTL_KSALLOC_ALLOC_FRAME / _FREE_FRAME) */
+	run_stages(direct_alloc_stages, ARRAY_SIZE(direct_alloc_stages), fd, empty, &null_b);
 	dalloc_c = (struct fd_ctx){ .fd = fd64, .mode = 0, .direct = 1, .offs = offs };
 	b = (struct bench){ .run = run_single, .ctx = &dalloc_c };
 	r = figure("alloc_direct", "ALLOC, direct ioctl", "op", &b, &null_b);
+	note_step(r, "direct_alloc_eagain", "frame taken, put_user of the offset");
 	if (r)
 		set_target(r, "<=", 1.3);
+	run_stages(direct_free_stages, ARRAY_SIZE(direct_free_stages), fd, empty, &null_b);
 	dfree_c = (struct fd_ctx){ .fd = fd64, .mode = 1, .direct = 1, .offs = offs };
 	b = (struct bench){ .run = run_single, .ctx = &dfree_c };
 	r = figure("free_direct", "FREE, direct ioctl", "op", &b, &null_b);
+	note_step(r, "direct_free_einval", "bit cleared, free-stack push, poll wake-up "
+		  "check, FREEFRAME events checked");
 	if (r)
 		set_target(r, "<=", 1.3);
 	dpair_c = (struct fd_ctx){ .fd = fd64, .direct = 1 };
@@ -1993,8 +2326,9 @@ static void bench_all(int pin)
 		   "call", &b, &null_b);
 	if (r) {
 		set_target(r, "<=", 1.3);
-		row_note(r, "one pair = %.2f us", 2 * r->value / 1e3);
+		row_note(r, "one pair = %s", fmt_ns(2 * r->value, buf, sizeof(buf)));
 	}
+	close(empty);
 
 	/* Batches */
 	for (i = 0; i < 4; i++) {
@@ -2099,8 +2433,15 @@ static void bench_all(int pin)
 			close(uc.memfd);
 	}
 
-	/* One and two threads */
-	{
+	/*
+	 * Two threads: with one CPU they only take turns, so these rows need
+	 * two. Under icount QEMU runs the vCPUs in turn (no MTTCG) and the
+	 * clock counts the instructions of both: the wall time per pair is
+	 * then the work per pair of both CPUs, while a thread's own time
+	 * depends on where QEMU switched vCPUs, so it is measured in TCG time
+	 * only.
+	 */
+	if (g_ncpus > 1) {
 		struct tp_ctx one = { .mode = TP_ONE, .pin = pin };
 		struct tp_ctx sep = { .mode = TP_SEPARATE, .pin = pin };
 		struct tp_ctx shr = { .mode = TP_SHARED, .pin = pin };
@@ -2110,23 +2451,21 @@ static void bench_all(int pin)
 				       .key = "1 thread pair" };
 
 		b = (struct bench){ .run = run_threads, .ctx = &sep };
-		r = figure("thr2_sep_latency", "2 threads, own allocators: pair per thread",
-			   "pair", &b, &one_b);
+		if (!g_icount)
+			figure("thr2_sep_latency", "2 threads, own allocators: pair per thread",
+			       "pair", &b, &one_b);
 		b = (struct bench){ .run = run_threads, .ctx = &sep_a, .units = 2 };
 		r = figure("thr2_sep_throughput", "2 threads, own allocators: wall per pair",
 			   "pair", &b, &one_b);
-		if (r && r->ratio > 0)
-			row_note(r, "throughput %.0f k pairs/s, %.2fx of one thread",
-				 1e6 / r->value, 1 / r->ratio);
+		thr_note(r);
 		b = (struct bench){ .run = run_threads, .ctx = &shr };
-		r = figure("thr2_shared_latency", "2 threads, one allocator: pair per thread",
-			   "pair", &b, &one_b);
+		if (!g_icount)
+			figure("thr2_shared_latency", "2 threads, one allocator: pair per thread",
+			       "pair", &b, &one_b);
 		b = (struct bench){ .run = run_threads, .ctx = &shr_a, .units = 2 };
 		r = figure("thr2_shared_throughput", "2 threads, one allocator: wall per pair",
 			   "pair", &b, &one_b);
-		if (r && r->ratio > 0)
-			row_note(r, "throughput %.0f k pairs/s, %.2fx of one thread",
-				 1e6 / r->value, 1 / r->ratio);
+		thr_note(r);
 	}
 
 	/* Wake-ups */
@@ -2184,6 +2523,8 @@ static void bench_all(int pin)
 		}
 	}
 
+	bench_scale(pin, &null_b);
+
 	/*
 	 * The null ioctl's own figure: the median of every measurement of it
 	 * taken as a baseline above (the host's load moves absolute times
@@ -2221,16 +2562,20 @@ int main(int argc, char **argv)
 {
 	char clocksource[64] = "?";
 	struct utsname u;
+	double target_ms = 0;
+	int opt, pin, rounds = 0, quick = 0;
 	FILE *f;
-	int opt, pin;
 
-	while ((opt = getopt(argc, argv, "r:t:s:gqk:")) != -1) {
+	while ((opt = getopt(argc, argv, "ir:t:s:gqk:x:")) != -1) {
 		switch (opt) {
+		case 'i':
+			g_icount = 1;
+			break;
 		case 'r':
-			g_rounds = atoi(optarg);
+			rounds = atoi(optarg);
 			break;
 		case 't':
-			g_target_ns = atof(optarg) * 1e6;
+			target_ms = atof(optarg);
 			break;
 		case 's':
 			g_sizes_file = optarg;
@@ -2239,18 +2584,29 @@ int main(int argc, char **argv)
 			g_trace = 1;
 			break;
 		case 'q':
-			g_rounds = 3;
-			g_target_ns = 10e6;
+			quick = 1;
 			break;
 		case 'k':
 			g_only = optarg;
 			break;
+		case 'x':
+			g_except = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: ksalloc-bench [-r ROUNDS] [-t MS] "
-				"[-s SIZES] [-g] [-q] [-k KEY]\n");
+			fprintf(stderr, "usage: ksalloc-bench [-i] [-r ROUNDS] [-t MS] "
+				"[-s SIZES] [-g] [-q] [-k KEYS] [-x KEYS]\n");
 			return 2;
 		}
 	}
+	/* Instruction counts repeat exactly: a few short rounds suffice. */
+	if (g_icount || quick) {
+		g_rounds = 3;
+		g_target_ns = g_icount ? 5e6 : 10e6;
+	}
+	if (rounds)
+		g_rounds = rounds;
+	if (target_ms > 0)
+		g_target_ns = target_ms * 1e6;
 	if (g_rounds < 1 || g_rounds > MAX_ROUNDS)
 		die("rounds must be 1 to %d", MAX_ROUNDS);
 	uname(&u);
@@ -2263,14 +2619,20 @@ int main(int argc, char **argv)
 	}
 	m_alloc = ident(&g_methods, KSMETHOD_STREAMALLOCATOR_ALLOC, KSMETHOD_TYPE_SEND);
 	m_free = ident(&g_methods, KSMETHOD_STREAMALLOCATOR_FREE, KSMETHOD_TYPE_READ);
+	g_unknown_id = ident(&g_unknown, 0, KSMETHOD_TYPE_SEND);
 	measure_clock();
-	fprintf(stderr, "ksalloc-bench: %s, %d CPUs, clocksource %s (%.0f ns a read)\n",
-		u.release, g_ncpus, clocksource, g_clock_ns);
+	fprintf(stderr, "ksalloc-bench: %s, %d CPUs, clocksource %s (%.0f %s a read)\n",
+		u.release, g_ncpus, clocksource, g_clock_ns, g_icount ? "instr" : "ns");
 
 	pin = open_pin();
 	bench_all(pin);
+	bench_live(pin);
 	bench_memory(pin);
-	if (g_trace)
+	/* function_graph patches every kernel function: with one CPU only */
+	if (g_trace && g_ncpus > 1)
+		fprintf(stderr, "ksalloc-bench: no trace with %d CPUs (-g needs one)\n",
+			g_ncpus);
+	else if (g_trace)
 		trace_calls(pin);
 	close(pin);
 

@@ -1,29 +1,43 @@
 #!/bin/bash
 # make bench: build the module and bench/ksalloc-bench, boot KERNEL in QEMU
-# once per CPU count of BENCH_SMP with the module and the peer modules
-# (vgem and what it depends on), run the benchmark, and collect what it
-# printed between its markers:
+# once per entry of BENCH_RUNS with the module and the peer modules (vgem
+# and what it depends on), run the benchmark, and collect what it printed
+# between its markers:
 #   build/bench/<kver>-<date>.json   every run: {"kernel", "date", "host",
-#                                    "runs": [{"smp", "result"}...]}
+#                                    "runs": [{"mode", "smp", "result"}...]}
 #   build/bench/<kver>-<date>.csv    the rows of every run, one line each
-#   build/bench/<kver>-<date>.md     the table below, in Markdown
-#   build/bench/<kver>-<date>.smpN.trace  function_graph traces of one call
-#                                    of each kind (and of one vgem frame)
-# and print one table with a column pair per run. The benchmark reports its
-# targets; it does not fail on a missed one. Exit 1 only if a VM or the
-# benchmark failed.
+#   build/bench/<kver>-<date>.md     the tables below, in Markdown
+#   build/bench/<kver>-<date>.trace  function_graph traces of one call of
+#                                    each kind (and of one vgem frame)
+# and print a table of guest instructions and one of TCG time, with a
+# column pair per run. The benchmark reports its targets; it does not fail
+# on a missed one. Exit 1 only if a VM or the benchmark failed.
+#
+# A run is MODE:CPUS:
+#   icount:1  -icount shift=0,sleep=off, one vCPU: the guest's clock counts
+#             its instructions, so every figure is an instruction count,
+#             the same from run to run; every row but the two-thread ones,
+#             and the function_graph trace (one vCPU: patching live kernel
+#             text is only safe where no other vCPU runs it)
+#   icount:2  the same with two vCPUs, which QEMU then runs in turn (it
+#             refuses MTTCG with icount): the two-thread and wake-up rows,
+#             in instructions of both CPUs
+#   time:1    plain TCG, the times as the host gives them: the call rows
+#   time:2    MTTCG with two vCPUs: the two-thread and wake-up rows
 #
 # Environment:
 #   KERNEL=6.12        the kernel (a name kernel.sh knows)
-#   BENCH_SMP="1 2"    one VM boot per entry, with that many vCPUs
-#   BENCH_ARGS         more ksalloc-bench options (-r 9, -q, -k alloc, ...)
+#   BENCH_RUNS="icount:1 icount:2 time:1 time:2"   the VM boots
+#   BENCH_ARGS         more ksalloc-bench options for every run (-r 9, -q,
+#                      -k alloc,free, -x vgem, ...)
 #   BENCH_TRACE=1      0: no function_graph trace
-# and those of vm-run.sh (ACCEL, MEM, VM_TIMEOUT, ...); SMP is ignored.
+# and those of vm-run.sh (ACCEL, MEM, VM_TIMEOUT, QEMU_EXTRA, ...); SMP is
+# ignored.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNEL=${KERNEL:-6.12}
-BENCH_SMP=${BENCH_SMP:-1 2}
+BENCH_RUNS=${BENCH_RUNS:-icount:1 icount:2 time:1 time:2}
 BENCH_ARGS=${BENCH_ARGS-}
 BENCH_TRACE=${BENCH_TRACE:-1}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1500}
@@ -68,16 +82,32 @@ pahole -C ksalloc_allocator,ksa_pool,ksa_frame,ksa_pin "$kdir/module/ksalloc.ko"
 	awk '/^struct [a-z_]+ \{/ { n = $2 } /\/\* size: / { s = $3; sub(",", "", s); print n, s }' \
 	>"$files/struct-sizes" || true
 
-args=$BENCH_ARGS
-[[ $BENCH_TRACE == 0 ]] || args+=" -g"
-printf '%s\n' "$args" >"$files/args"
+# run_args MODE CPUS: the ksalloc-bench options of one run
+traced=0
+run_args() {
+	local a
+	case $1:$2 in
+	icount:1) a="-i" ;;
+	icount:*) a="-i -k thr2,wake" ;;
+	time:1) a="-x scale,live,mem" ;;
+	time:*) a="-k thr2,wake" ;;
+	esac
+	if [[ $BENCH_TRACE != 0 && $2 == 1 && $traced == 0 ]]; then
+		a+=" -g"
+		traced=1
+	fi
+	printf '%s %s\n' "$a" "$BENCH_ARGS"
+}
 
-extras=()
-for f in "$files"/*; do
-	extras+=(-f "$f:/ksalloc/extra/bench/${f##*/}")
-done
-"$ROOT/scripts/initramfs.sh" -o "$kdir/bench.cpio" -m "$kdir/module/ksalloc.ko" \
-	-T "$BENCH_TIMEOUT" -t "$ROOT/bench/ksalloc-bench.sh" "${extras[@]}"
+# One initramfs per run: the options are a file in it
+build_initramfs() {
+	local extras=() f
+	for f in "$files"/*; do
+		extras+=(-f "$f:/ksalloc/extra/bench/${f##*/}")
+	done
+	"$ROOT/scripts/initramfs.sh" -o "$kdir/bench.cpio" -m "$kdir/module/ksalloc.ko" \
+		-T "$BENCH_TIMEOUT" -t "$ROOT/bench/ksalloc-bench.sh" "${extras[@]}"
+}
 printf 'ksalloc-bench.sh\n' >"$kdir/bench.list"
 
 # cut NAME FILE: the lines between KSA-BENCH-NAME-BEGIN and -END
@@ -90,55 +120,70 @@ stamp=$(date +%Y%m%d-%H%M%S)
 base=$out/$KVER-$stamp
 failed=0
 runs=()
-for smp in $BENCH_SMP; do
-	log=$LOGS/$KVER.bench-smp$smp.log
-	res=$LOGS/$KVER.bench-smp$smp.results
-	echo "== bench $KVER, smp $smp (${ACCEL:-tcg}, ${MEM:-1024M}); console: $log"
+for run in $BENCH_RUNS; do
+	mode=${run%%:*} smp=${run#*:}
+	[[ $mode =~ ^(icount|time)$ && $smp =~ ^[1-9][0-9]*$ ]] ||
+		die "BENCH_RUNS: '$run' is not icount:CPUS or time:CPUS"
+	name=$mode-smp$smp
+	log=$LOGS/$KVER.bench-$name.log
+	res=$LOGS/$KVER.bench-$name.results
+	run_args "$mode" "$smp" >"$files/args"
+	build_initramfs
+	qemu=${QEMU_EXTRA-}
+	[[ $mode == time ]] || qemu+=" -icount shift=0,sleep=off"
+	echo "== bench $KVER, $mode, smp $smp (${ACCEL:-tcg}, ${MEM:-1024M}; ksalloc-bench $(cat "$files/args")); console: $log"
 	t0=$SECONDS
 	vmrc=0
-	SMP=$smp "$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$kdir/bench.cpio" \
-		-l "$log" -r "$res" || vmrc=$?
+	SMP=$smp QEMU_EXTRA=$qemu "$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" \
+		-i "$kdir/bench.cpio" -l "$log" -r "$res" || vmrc=$?
 	echo "   vm ran $((SECONDS - t0)) s"
 	# The program's own table, and anything the VM reported as wrong
 	tr -d '\r' <"$res" | grep -a '^bench: ' || true
 	tr -d '\r' <"$res" | sed -n '/^ksalloc-bench: kernel /,/^KSA-BENCH-/p' | sed '$d'
 	rm -f "$kdir/bench.counts"
-	"$ROOT/scripts/parse-results.sh" -r "$res" -l "$log" -n "$KVER smp $smp" \
+	"$ROOT/scripts/parse-results.sh" -r "$res" -l "$log" -n "$KVER $name" \
 		-t "$kdir/bench.list" -e "$vmrc" -c "$kdir/bench.counts" >"$kdir/bench.report"
 	read -r _ fail _ <"$kdir/bench.counts"
 	if ((fail)); then
 		cat "$kdir/bench.report"
 		failed=1
 	fi
-	cut_marked JSON "$res" >"$base.smp$smp.json"
-	if [[ ! -s $base.smp$smp.json ]] || ! jq -e . "$base.smp$smp.json" >/dev/null 2>&1; then
-		msg "bench: no result from the smp $smp run (console: $log)"
-		rm -f "$base.smp$smp.json"
+	cut_marked JSON "$res" >"$base.$name.json"
+	if [[ ! -s $base.$name.json ]] || ! jq -e . "$base.$name.json" >/dev/null 2>&1; then
+		msg "bench: no result from the $name run (console: $log)"
+		rm -f "$base.$name.json"
 		failed=1
 		continue
 	fi
-	runs+=("$smp")
-	if [[ $BENCH_TRACE != 0 ]]; then
-		cut_marked TRACE "$res" >"$base.smp$smp.trace"
-	fi
-	cut_marked CSV "$res" | awk -v smp="$smp" -v first=$((${#runs[@]} == 1)) '
-		NR == 1 { if (first) print "smp," $0; next } { print smp "," $0 }' >>"$base.csv"
+	runs+=("$name")
+	cut_marked TRACE "$res" >>"$base.trace"
+	cut_marked CSV "$res" | awk -v mode="$mode" -v smp="$smp" -v first=$((${#runs[@]} == 1)) '
+		NR == 1 { if (first) print "mode,smp," $0; next } { print mode "," smp "," $0 }' >>"$base.csv"
 done
 ((${#runs[@]})) || die "no benchmark results"
+[[ -s $base.trace ]] || rm -f "$base.trace"
 
 host="$(nproc)-core $(. /etc/os-release && echo "$PRETTY_NAME") host, QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') ${ACCEL:-tcg}"
-smps=$(printf '%s\n' "${runs[@]}" | jq -s .)
 jq -s --arg kernel "$KVER" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-	--arg host "$host" --argjson smps "$smps" \
+	--arg host "$host" --arg names "${runs[*]}" \
 	'{kernel: $kernel, date: $date, host: $host,
-	  runs: [range(0; length) as $i | {smp: $smps[$i], result: .[$i]}]}' \
-	$(for s in "${runs[@]}"; do echo "$base.smp$s.json"; done) >"$base.json"
-for s in "${runs[@]}"; do rm -f "$base.smp$s.json"; done
+	  runs: [($names | split(" ")) as $n | range(0; length) as $i
+		 | {mode: ($n[$i] | sub("-smp.*"; "")),
+		    smp: ($n[$i] | sub(".*-smp"; "") | tonumber), result: .[$i]}]}' \
+	$(for r in "${runs[@]}"; do echo "$base.$r.json"; done) >"$base.json"
+for r in "${runs[@]}"; do rm -f "$base.$r.json"; done
 
-# One Markdown table: a value and ratio column per run
+# The Markdown tables: instructions, then TCG time
 jq -r -f "$ROOT/bench/report.jq" "$base.json" >"$base.md"
 echo
 cat "$base.md"
+# Instruction counts repeat: against the last run on this kernel, if any
+prev=$(ls "$out/$KVER"-*.json 2>/dev/null | grep -vxF "$base.json" | tail -n 1 || true)
+if [[ -n $prev ]]; then
+	echo
+	jq -n -r --slurpfile a "$prev" --slurpfile b "$base.json" \
+		--arg an "${prev##*/}" -f "$ROOT/bench/compare.jq"
+fi
 echo
 echo "results: $(ls "$base".* | tr '\n' ' ')"
 exit $failed
