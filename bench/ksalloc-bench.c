@@ -1764,6 +1764,231 @@ static void trace_section(const char *title, const char *func, const char *func2
 }
 
 /*
+ * Per-function instruction counts, with -g under -i: each function of
+ * prof_funcs is traced alone (function_graph, depth 1, the only function
+ * patched) while a worker thread, the only one ftrace follows, makes
+ * PROF_CALLS calls of one kind.
+ * Under icount a duration is the function's instructions, its children's
+ * included, plus the tracer's own entry and exit code; that is taken off
+ * as measured on a function that does nothing (the BPF LSM's default
+ * file_ioctl hook, "return 0"), so each count is within a few
+ * instructions.
+ */
+#define PROF_CALLS	16
+static const char *const prof_funcs[] = {
+	"bpf_lsm_file_ioctl",	/* first: the tracer's own cost */
+	"__x64_sys_ioctl", "fdget", "security_file_ioctl", "do_vfs_ioctl",
+	"ksa_allocator_ioctl", "ksa_dispatch", "ksa_execute", "ksa_guid_equal",
+	"ksa_data_reserve", "ksa_alloc_method", "ksa_free_method",
+	"ksa_allocator_free_index", "ksa_pool_alloc", "ksa_pool_free",
+	"ksa_pool_take", "ksa_pool_frame_index", "ksa_events_signal",
+	"__check_object_size", "check_stack_object", "_copy_from_user",
+	"_copy_to_user", "kfree",
+};
+
+enum prof_kind { PK_NULL, PK_ALLOC, PK_FREE, PK_DALLOC, PK_DFREE, PK_KINDS };
+static const char *const prof_kind_name[] = {
+	"null ioctl", "ALLOC", "FREE", "direct ALLOC", "direct FREE"
+};
+
+struct prof_ctx {
+	int fd;
+	enum prof_kind kind;
+	uint64_t offs[PROF_CALLS];
+	pid_t tid;
+	pthread_barrier_t bar;
+};
+
+/* The worker: its tid for set_ftrace_pid, then the calls, then it waits
+ * until tracing is off again before it exits. */
+static void *prof_worker(void *p)
+{
+	struct prof_ctx *c = p;
+	struct ks_ioctl_args a;
+	int i;
+
+	memset(&a, 0, sizeof(a));
+	c->tid = gettid();
+	pthread_barrier_wait(&c->bar);
+	pthread_barrier_wait(&c->bar);
+	for (i = 0; i < PROF_CALLS; i++) {
+		switch (c->kind) {
+		case PK_NULL:
+			ioctl(c->fd, KSB_NULL_IOCTL, &a);
+			break;
+		case PK_ALLOC:
+			ks_alloc(c->fd, &c->offs[i]);
+			break;
+		case PK_FREE:
+			ks_free(c->fd, c->offs[i]);
+			break;
+		case PK_DALLOC:
+			ks_alloc_direct(c->fd, &c->offs[i]);
+			break;
+		default:
+			ks_free_direct(c->fd, c->offs[i]);
+			break;
+		}
+	}
+	pthread_barrier_wait(&c->bar);
+	pthread_barrier_wait(&c->bar);
+	return NULL;
+}
+
+/* Durations (ns) of the depth-1 calls in the trace, at most @max */
+static int prof_read(double *d, int max)
+{
+	char path[128], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", g_tracefs);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		char *us = strstr(line, " us ");
+		char *p;
+
+		if (line[0] == '#' || !us || !strstr(line, "();"))
+			continue;
+		for (p = us; p > line && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9')); p--)
+			;
+		d[n++] = atof(p) * 1e3;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Instructions per call of @func in calls of @kind, and calls per call */
+static int prof_one(struct prof_ctx *c, enum prof_kind kind, double *per_call,
+		    double *calls)
+{
+	double d[4 * PROF_CALLS];
+	pthread_t th;
+	char tid[16];
+	int n, ret;
+
+	c->kind = kind;
+	if (kind == PK_FREE || kind == PK_DFREE)
+		if (ks_batch(c->fd, KSMETHOD_KSALLOC_BATCH_ALLOC, c->offs, PROF_CALLS))
+			return -EIO;
+	pthread_barrier_init(&c->bar, NULL, 2);
+	if (pthread_create(&th, NULL, prof_worker, c))
+		die("pthread_create");
+	pthread_barrier_wait(&c->bar);
+	snprintf(tid, sizeof(tid), "%d", c->tid);
+	ret = tracefs_write("set_ftrace_pid", tid);
+	if (!ret)
+		ret = tracefs_write("trace", "");
+	if (!ret)
+		ret = tracefs_write("tracing_on", "1");
+	pthread_barrier_wait(&c->bar);
+	pthread_barrier_wait(&c->bar);
+	tracefs_write("tracing_on", "0");
+	pthread_barrier_wait(&c->bar);
+	pthread_join(th, NULL);
+	pthread_barrier_destroy(&c->bar);
+	if (kind == PK_ALLOC || kind == PK_DALLOC)
+		free_all(c->fd, c->offs, PROF_CALLS);
+	if (ret)
+		return ret;
+	n = prof_read(d, 4 * PROF_CALLS);
+	*calls = (double)n / PROF_CALLS;
+	*per_call = n ? median_inplace(d, n) : 0;
+	return 0;
+}
+
+/*
+ * Trace @func alone. The filter files apply a name when they are closed,
+ * where an unknown one cannot fail the write: read it back.
+ */
+static int prof_filter(const char *func)
+{
+	char path[128], line[256];
+	size_t len = strlen(func);
+	int ok = 0;
+	FILE *f;
+
+	if (tracefs_write("set_ftrace_filter", func) ||
+	    tracefs_write("set_graph_function", func))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/set_ftrace_filter", g_tracefs);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (fgets(line, sizeof(line), f))
+		ok = !strncmp(line, func, len) && (line[len] == ' ' || line[len] == '\n');
+	fclose(f);
+	return ok ? 0 : -ENOENT;
+}
+
+static void trace_profile(int fd)
+{
+	struct prof_ctx c = { .fd = fd };
+	double v[ARRAY_SIZE(prof_funcs)][PK_KINDS], k[ARRAY_SIZE(prof_funcs)][PK_KINDS];
+	unsigned int i, j;
+	char cell[32];
+
+	printf("KSA-BENCH-PROFILE-BEGIN\n");
+	if (tracefs_write("tracing_on", "0") ||
+	    tracefs_write("current_tracer", "nop") ||
+	    tracefs_write("max_graph_depth", "1") ||
+	    prof_filter(prof_funcs[0]) ||
+	    tracefs_write("current_tracer", "function_graph")) {
+		printf("no profile: %s\nKSA-BENCH-PROFILE-END\n", g_trace_err);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(prof_funcs); i++) {
+		v[i][0] = -1;
+		/* Only this function patched: nested calls cost nothing extra */
+		if (prof_filter(prof_funcs[i]))
+			continue;
+		for (j = 0; j < PK_KINDS; j++)
+			if (prof_one(&c, j, &v[i][j], &k[i][j]))
+				v[i][0] = -1;
+	}
+	tracefs_write("current_tracer", "nop");
+	tracefs_write("set_ftrace_filter", "");
+	tracefs_write("set_graph_function", "");
+	tracefs_write("max_graph_depth", "0");
+	tracefs_write("set_ftrace_pid", "");
+	tracefs_write("trace", "");
+	tracefs_write("tracing_on", "1");
+	if (v[0][0] < 0) {
+		printf("no profile: %s not traceable\nKSA-BENCH-PROFILE-END\n", prof_funcs[0]);
+		return;
+	}
+
+	printf("# instructions per call of each function (children included), in one\n"
+	       "# call of each kind; NxM: N calls of M instructions; the tracer's\n"
+	       "# own cost (%.0f, %s) taken off; ?: not traceable\n",
+	       v[0][PK_NULL], prof_funcs[0]);
+	printf("%-28s", "function");
+	for (j = 0; j < PK_KINDS; j++)
+		printf(" %13s", prof_kind_name[j]);
+	printf("\n");
+	for (i = 1; i < ARRAY_SIZE(prof_funcs); i++) {
+		printf("%-28s", prof_funcs[i]);
+		for (j = 0; j < PK_KINDS; j++) {
+			double n = k[i][j], m = v[i][j] - v[0][PK_NULL];
+
+			if (v[i][0] < 0)
+				snprintf(cell, sizeof(cell), "?");
+			else if (n < 0.5)
+				snprintf(cell, sizeof(cell), "-");
+			else if (n < 1.5)
+				snprintf(cell, sizeof(cell), "%.0f", m);
+			else
+				snprintf(cell, sizeof(cell), "%.0fx%.0f", n, m);
+			printf(" %13s", cell);
+		}
+		printf("\n");
+	}
+	printf("KSA-BENCH-PROFILE-END\n");
+}
+
+/*
  * function_graph traces of one call of each kind. Every traced function
  * costs the tracer's own overhead, so the durations are inflated; what the
  * trace shows is the path: which functions each call runs.
@@ -1779,6 +2004,9 @@ static void trace_calls(int pin)
 	if (t.vgem >= 0)
 		trace_section("one vgem frame: CREATE_DUMB, PRIME_HANDLE_TO_FD, close, GEM_CLOSE (6 levels)",
 			      "__x64_sys_ioctl", "__x64_sys_close", "6", trace_vgem, &t);
+	/* Durations are instruction counts only under icount */
+	if (g_icount)
+		trace_profile(t.fd);
 	close(t.fd);
 	if (t.vgem >= 0)
 		close(t.vgem);
@@ -2007,6 +2235,11 @@ static void note_step(struct row *r, const char *from, const char *adds)
 		return;
 	if (!f || f->status == ST_ERROR || f->status == ST_SKIP) {
 		row_note(r, "%s", adds);
+		return;
+	}
+	/* In TCG time a difference of two medians is mostly noise */
+	if (!g_icount) {
+		row_note(r, "beyond %s: %s", from, adds);
 		return;
 	}
 	fmt_ns(r->value - f->value, d, sizeof(d));

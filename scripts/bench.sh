@@ -9,6 +9,8 @@
 #   build/bench/<kver>-<date>.md     the tables below, in Markdown
 #   build/bench/<kver>-<date>.trace  function_graph traces of one call of
 #                                    each kind (and of one vgem frame)
+#   build/bench/<kver>-<date>.profile  instructions per kernel function on
+#                                    the KS and direct paths (icount:1)
 # and print a table of guest instructions and one of TCG time, with a
 # column pair per run. The benchmark reports its targets; it does not fail
 # on a missed one. Exit 1 only if a VM or the benchmark failed.
@@ -157,11 +159,13 @@ for run in $BENCH_RUNS; do
 	fi
 	runs+=("$name")
 	cut_marked TRACE "$res" >>"$base.trace"
+	cut_marked PROFILE "$res" >>"$base.profile"
 	cut_marked CSV "$res" | awk -v mode="$mode" -v smp="$smp" -v first=$((${#runs[@]} == 1)) '
 		NR == 1 { if (first) print "mode,smp," $0; next } { print mode "," smp "," $0 }' >>"$base.csv"
 done
 ((${#runs[@]})) || die "no benchmark results"
 [[ -s $base.trace ]] || rm -f "$base.trace"
+[[ -s $base.profile ]] || rm -f "$base.profile"
 
 host="$(nproc)-core $(. /etc/os-release && echo "$PRETTY_NAME") host, QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') ${ACCEL:-tcg}"
 jq -s --arg kernel "$KVER" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -177,12 +181,18 @@ for r in "${runs[@]}"; do rm -f "$base.$r.json"; done
 jq -r -f "$ROOT/bench/report.jq" "$base.json" >"$base.md"
 echo
 cat "$base.md"
+if [[ -f $base.profile ]]; then
+	echo
+	echo "Per function, from the one-vCPU icount run's function_graph trace:"
+	cat "$base.profile"
+fi
 # Instruction counts repeat: against the last run on this kernel, if any
-prev=$(ls "$out/$KVER"-*.json 2>/dev/null | grep -vxF "$base.json" | tail -n 1 || true)
+prev=$(ls "$out/$KVER"-????????-??????.json 2>/dev/null | grep -vxF "$base.json" | tail -n 1 || true)
 if [[ -n $prev ]]; then
 	echo
 	jq -n -r --slurpfile a "$prev" --slurpfile b "$base.json" \
-		--arg an "${prev##*/}" -f "$ROOT/bench/compare.jq"
+		--arg an "${prev##*/}" -f "$ROOT/bench/compare.jq" ||
+		msg "bench: cannot compare with $prev"
 fi
 echo
 echo "results: $(ls "$base".* | tr '\n' ' ')"
