@@ -20,8 +20,10 @@
 #                        every kernel of the matrix (LINT_KERNELS)
 #   make check-ks-values the uapi header's numbers against the Windows SDK's
 #                        ks.h (host only; scripts/check-ks-values.sh)
-#   make bench           boot KERNEL (6.12 unless given) with -smp 1 and 2
-#                        and run bench/ksalloc-bench; results in build/bench
+#   make bench           boot KERNEL (6.12 unless given) once per BENCH_RUNS
+#                        entry (guest instructions under icount, 1 and 2
+#                        vCPUs; TCG time, 1 and 2) and run
+#                        bench/ksalloc-bench; results in build/bench
 #   make clean           remove build/ and kbuild's output in module/
 #   make clean-cache     remove what the scripts keep in ~/.cache/ksalloc
 #                        (kernel trees, the sid build root, the debug kernel)
