@@ -1532,6 +1532,15 @@ static long long kmalloc_class(long long n)
 	return (n + 4095) & ~4095LL;
 }
 
+/* The kmalloc'ed sg list of a frame of one chunk (4 KiB), if the module's
+ * debug info knows struct scatterlist (0 with a frame layer without) */
+static long long sg_entry_bytes(void)
+{
+	long long n = struct_size("scatterlist");
+
+	return n ? kmalloc_class(n) : 0;
+}
+
 static void bench_memory(int pin)
 {
 	static struct slabcache sa[MAX_CACHES], sb[MAX_CACHES];
@@ -1594,11 +1603,12 @@ static void bench_memory(int pin)
 				    "  computed from structure sizes", "B");
 			r->value = kmalloc_class(a) + filp + dentry +
 				   kmalloc_class(struct_size("ksa_frame")) +
-				   kmalloc_class(4) + kmalloc_class(8) + 8;
+				   kmalloc_class(4) + kmalloc_class(8) + 8 +
+				   sg_entry_bytes();
 			row_note(r, "allocator %lld->%lld, file %lld, dentry %lld, "
-				 "3 arrays %lld+8+8, fd slot 8",
+				 "3 arrays %lld+8+8, fd slot 8, the frame's sg entry %lld",
 				 a, kmalloc_class(a), filp, dentry,
-				 kmalloc_class(struct_size("ksa_frame")));
+				 kmalloc_class(struct_size("ksa_frame")), sg_entry_bytes());
 		}
 	}
 
@@ -1631,10 +1641,12 @@ frames:
 		if (struct_size("ksa_frame")) {
 			r = add_row("mem_frame_computed",
 				    "  computed from structure sizes", "B");
-			r->value = struct_size("ksa_frame") + 4 + 1.0 / 8;
+			r->value = struct_size("ksa_frame") + 4 + 1.0 / 8 +
+				   sg_entry_bytes();
 			row_note(r, "struct ksa_frame %lld + free-stack u32 4 + "
-				 "bitmap 1/8; frames are rounded up to pages",
-				 struct_size("ksa_frame"));
+				 "bitmap 1/8 + its sg entry %lld (one chunk); frames "
+				 "are rounded up to pages",
+				 struct_size("ksa_frame"), sg_entry_bytes());
 		}
 	}
 	while (--i >= 0)

@@ -80,7 +80,7 @@ else
 fi
 
 # Sizes of the module's structures (DWARF of the .ko), "name size" lines
-pahole -C ksalloc_allocator,ksa_pool,ksa_frame,ksa_pin "$kdir/module/ksalloc.ko" 2>/dev/null |
+pahole -C ksalloc_allocator,ksa_pool,ksa_frame,ksa_pin,scatterlist "$kdir/module/ksalloc.ko" 2>/dev/null |
 	awk '/^struct [a-z_]+ \{/ { n = $2 } /\/\* size: / { s = $3; sub(",", "", s); print n, s }' \
 	>"$files/struct-sizes" || true
 
