@@ -40,6 +40,7 @@ set -euo pipefail
 
 KERNEL=${KERNEL:-6.12}
 BENCH_RUNS=${BENCH_RUNS:-icount:1 icount:2 time:1 time:2}
+[[ -z ${BENCH_SMP-} ]] || die "BENCH_SMP is gone: BENCH_RUNS=\"icount:1 time:2\" (MODE:CPUS, see scripts/bench.sh)"
 BENCH_ARGS=${BENCH_ARGS-}
 BENCH_TRACE=${BENCH_TRACE:-1}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1500}
