@@ -24,7 +24,8 @@
 #   icount:2  the same with two vCPUs, which QEMU then runs in turn (it
 #             refuses MTTCG with icount): the two-thread and wake-up rows,
 #             in instructions of both CPUs
-#   time:1    plain TCG, the times as the host gives them: the call rows
+#   time:1    plain TCG, the times as the host gives them: the call, peer
+#             and wake-up rows
 #   time:2    MTTCG with two vCPUs: the two-thread and wake-up rows
 #
 # Environment:
