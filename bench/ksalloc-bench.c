@@ -1791,9 +1791,11 @@ static const char *const prof_funcs[] = {
 	"bpf_lsm_file_ioctl",	/* first: the tracer's own cost */
 	"__x64_sys_ioctl", "fdget", "security_file_ioctl", "do_vfs_ioctl",
 	"ksa_allocator_ioctl", "ksa_dispatch", "ksa_execute", "ksa_guid_equal",
-	"ksa_data_reserve", "ksa_alloc_method", "ksa_free_method",
-	"ksa_allocator_free_index", "ksa_pool_alloc", "ksa_pool_free",
-	"ksa_pool_take", "ksa_pool_frame_index", "ksa_events_signal",
+	"ksa_data_reserve", "ksa_data_in", "ksa_alloc_method", "ksa_free_method",
+	"ksa_allocator_free_index", "ksa_pool_alloc", "ksa_pool_get",
+	"ksa_pool_free", "ksa_pool_take", "ksa_pool_mark", "ksa_pool_release",
+	"ksa_pool_frame_index", "ksa_events_signal", "__cond_resched",
+	"_raw_spin_lock_irqsave", "_raw_spin_unlock_irqrestore",
 	"__check_object_size", "check_stack_object", "_copy_from_user",
 	"_copy_to_user", "kfree",
 };
