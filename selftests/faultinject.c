@@ -30,8 +30,8 @@
  *                    interval=N and times=1. The knob's call counter is
  *                    shared and never reset, so before the operation the
  *                    process lines it up: it makes allocations of its own
- *                    (getcwd's name buffer, a page for reading
- *                    /proc/self/cmdline) until the knob fires once, which
+ *                    (getcwd's name buffer, mincore's page) until the
+ *                    knob fires once, which
  *                    leaves the counter at a multiple of N; times=1 again
  *                    then fails the operation's N-th allocation.
  *
@@ -226,6 +226,7 @@ struct op {
 	__u64 offsets[KSALLOC_BATCH_MAX];
 	__u32 got;
 	void *map;
+	void *hint;		/* an address range with no page table yet */
 	struct kseventdata ev;
 };
 
@@ -266,7 +267,7 @@ enum inj_mode { INJ_NTH, INJ_FAILSLAB, INJ_FAILPAGE };
 struct injector {
 	enum inj_mode mode;
 	int nth;		/* fail-nth */
-	int times, mif, poke;	/* the knob's times, make-it-fail, cmdline */
+	int times, mif;		/* the knob's times, make-it-fail */
 	char times_path[128];
 };
 
@@ -276,7 +277,7 @@ static int inj_open(struct injector *inj, enum inj_mode mode, int n)
 	char path[128], buf[32];
 
 	inj->mode = mode;
-	inj->nth = inj->times = inj->mif = inj->poke = -1;
+	inj->nth = inj->times = inj->mif = -1;
 	if (mode == INJ_NTH) {
 		inj->nth = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
 		return inj->nth < 0 ? -errno : 0;
@@ -289,8 +290,7 @@ static int inj_open(struct injector *inj, enum inj_mode mode, int n)
 	snprintf(inj->times_path, sizeof(inj->times_path), "%stimes", dir);
 	inj->times = open(inj->times_path, O_WRONLY | O_CLOEXEC);
 	inj->mif = open(MAKE_IT_FAIL, O_WRONLY | O_CLOEXEC);
-	inj->poke = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	return inj->times < 0 || inj->mif < 0 || inj->poke < 0 ? -errno : 0;
+	return inj->times < 0 || inj->mif < 0 ? -errno : 0;
 }
 
 /*
@@ -314,13 +314,19 @@ static long knob_times(const struct injector *inj)
 	return atol(buf);
 }
 
+/* A page of our own for mincore() to look at */
+static char poke_page[4096] __attribute__((aligned(4096)));
+
 /*
  * One allocation of the knob's kind, nothing else: getcwd() takes a
- * name buffer from a slab cache, reading /proc/self/cmdline a page.
+ * name buffer from a slab cache, mincore() a page from the page
+ * allocator (__get_free_page(GFP_USER) on every kernel: reading
+ * /proc/self/cmdline took one up to 6.x, but takes kmalloc memory on 7.2).
  * Neither opens an fd, so a full fd table stays as it is.
  */
 static void poke(const struct injector *inj)
 {
+	unsigned char vec[1];
 	char buf[64];
 
 	if (fd_put(inj->mif, "1"))
@@ -328,8 +334,8 @@ static void poke(const struct injector *inj)
 	if (inj->mode == INJ_FAILSLAB) {
 		if (!getcwd(buf, sizeof(buf)))
 			buf[0] = 0;
-	} else if (pread(inj->poke, buf, sizeof(buf), 0) < 0) {
-		buf[0] = 0;
+	} else if (mincore(poke_page, sizeof(poke_page), vec) < 0) {
+		vec[0] = 0;
 	}
 	fd_put(inj->mif, "0");
 }
@@ -747,11 +753,42 @@ static void undo_batch_free(struct op *op)
 		ksa_alloc(op->alloc, &op->offsets[i]);
 }
 
+/*
+ * Where a mapping needs a page table of its own: a 2 MiB block that
+ * nothing else shares and that never had a page table. Anywhere else, the
+ * new mapping may fall into a page table that exists already, and the
+ * page-allocator sweep would find nothing to fail. The block is found by
+ * reserving a larger range and giving it back at once, and taken with
+ * MAP_FIXED_NOREPLACE, so a failed mmap leaves the address space as it
+ * was (MAP_FIXED over a reservation would leave a hole). Each successful
+ * mmap is undone by unmapping it and finding a new block.
+ */
+#define WINDOW		(2UL << 20)
+
+static int reserve_window(struct op *op)
+{
+	void *resv = mmap(NULL, 3 * WINDOW, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (resv == MAP_FAILED)
+		return -errno;
+	munmap(resv, 3 * WINDOW);
+	op->hint = (void *)(((uintptr_t)resv + WINDOW - 1) & ~(WINDOW - 1));
+	return 0;
+}
+
+static int prep_mmap(struct op *op)
+{
+	int ret = prep_allocator(op);
+
+	return ret ? ret : reserve_window(op);
+}
+
 /* mmap of all 8 frames: the vma and page tables */
 static int run_mmap(struct op *op)
 {
-	op->map = mmap(NULL, 8 * op->page, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       op->alloc, 0);
+	op->map = mmap(op->hint, 8 * op->page, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED_NOREPLACE, op->alloc, 0);
 	return op->map == MAP_FAILED ? -errno : 0;
 }
 
@@ -767,6 +804,13 @@ static int check_mmap(struct op *op)
 static void undo_mmap(struct op *op)
 {
 	munmap(op->map, 8 * op->page);
+	reserve_window(op);
+}
+
+static void undo_mmap_dmabuf(struct op *op)
+{
+	munmap(op->map, op->page);
+	reserve_window(op);
 }
 
 /* An allocator with one frame held (offsets[0]), for the dma-buf sweeps */
@@ -832,13 +876,15 @@ static int prep_dmabuf(struct op *op)
 	if (ret)
 		return ret;
 	op->result = kst_frame_export(op->alloc, op->offsets[0]);
-	return op->result < 0 ? op->result : 0;
+	if (op->result < 0)
+		return op->result;
+	return reserve_window(op);
 }
 
 static int run_mmap_dmabuf(struct op *op)
 {
-	op->map = mmap(NULL, op->page, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       op->result, 0);
+	op->map = mmap(op->hint, op->page, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED_NOREPLACE, op->result, 0);
 	return op->map == MAP_FAILED ? -errno : 0;
 }
 
@@ -846,11 +892,6 @@ static int check_mmap_dmabuf(struct op *op)
 {
 	*(volatile char *)op->map = 1;
 	return 0;
-}
-
-static void undo_mmap_dmabuf(struct op *op)
-{
-	munmap(op->map, op->page);
 }
 
 static void cleanup_dmabuf(struct op *op)
@@ -1187,7 +1228,7 @@ TEST_F_TIMEOUT(fi, mmap, 300)
 {
 	struct op op = OP(.name = "mmap",
 			  .allocates = ALLOCS_SLAB | ALLOCS_PAGE,
-			  .prepare = prep_allocator,
+			  .prepare = prep_mmap,
 			  .run = run_mmap, .check = check_mmap,
 			  .undo = undo_mmap, .cleanup = cleanup_all);
 
