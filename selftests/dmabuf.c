@@ -485,6 +485,58 @@ TEST_F(db, nowait_per_call)
 	EXPECT_EQ(0, counts(self->fd));
 }
 
+/*
+ * Two processes on one struct file (fork): one sleeps in ALLOC while the
+ * other's calls with KSALLOC_FRAMEF_NOWAIT, direct and as the KS method,
+ * fail with EAGAIN at once. The file's mode is never touched: that was the
+ * only choice before, and fcntl() changes it for every holder.
+ */
+TEST_F(db, nowait_and_blocking_share_a_file)
+{
+	struct ksalloc_frame_args a = { .flags = KSALLOC_FRAMEF_NOWAIT,
+					.fd = -100 };
+	__u64 off[NFRAMES], got;
+	int i, status, p[2];
+	pid_t pid;
+
+	for (i = 0; i < NFRAMES; i++)
+		ASSERT_EQ(-1, kst_frame_alloc(self->fd, 0, &off[i]));
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* blocking: the mode of the shared file and no flag */
+		int ret = kst_frame_alloc(self->fd, 0, &got);
+
+		_exit(ret == -1 && write(p[1], &got, sizeof(got)) ==
+		      sizeof(got) ? 0 : 1);
+	}
+	close(p[1]);
+	ASSERT_TRUE(ksa_wait_waiters(self->fd, 1));
+	EXPECT_EQ(0, fcntl(self->fd, F_GETFL) & O_NONBLOCK);
+	EXPECT_EQ(-EAGAIN, kst_frame_alloc(self->fd, KSALLOC_FRAMEF_NOWAIT,
+					   NULL));
+	EXPECT_EQ(-EAGAIN, kst_frame_method(self->fd,
+					    KSMETHOD_KSALLOC_FRAME_ALLOC,
+					    KSMETHOD_TYPE_SEND, &a, sizeof(a),
+					    0, NULL));
+	/* the sleeper is still asleep, and first in line */
+	EXPECT_EQ(1, ksa_waiters(self->fd));
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, ksa_free(self->fd, off[1]));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(sizeof(got), read(p[0], &got, sizeof(got)));
+	close(p[0]);
+	EXPECT_EQ(off[1], got);
+	EXPECT_EQ(0, ksa_waiters(self->fd));
+	EXPECT_EQ(0, ksa_free(self->fd, off[0]));
+	EXPECT_EQ(0, ksa_free(self->fd, off[1]));
+	EXPECT_EQ(0, ksa_free(self->fd, off[2]));
+	EXPECT_EQ(0, counts(self->fd));
+}
+
 /* A sleeping ALLOC-as-dma-buf is cancelled by a reset: no fd, no frame */
 TEST_F(db, owned_waiter_cancelled_by_reset)
 {
@@ -721,6 +773,7 @@ TEST_F(db, bad_direct_args)
 /* A full fd table: EMFILE, and no frame taken or exported */
 TEST_F(db, fd_table_full_emfile)
 {
+	struct ksalloc_frame_args a = { .flags = KSALLOC_FRAMEF_DMABUF };
 	struct rlimit old, lim;
 	int fds, n = 0, spare[64], ret;
 	__u64 held;
@@ -741,14 +794,10 @@ TEST_F(db, fd_table_full_emfile)
 			      KSALLOC_FRAMEF_NOWAIT, NULL);
 	EXPECT_EQ(-EMFILE, ret);
 	EXPECT_EQ(-EMFILE, kst_frame_export(self->fd, held));
-	{
-		struct ksalloc_frame_args a = { .flags = KSALLOC_FRAMEF_DMABUF };
-
-		EXPECT_EQ(-EMFILE, kst_frame_method(self->fd,
-					KSMETHOD_KSALLOC_FRAME_ALLOC,
-					KSMETHOD_TYPE_MODIFY, &a, sizeof(a),
-					0, NULL));
-	}
+	EXPECT_EQ(-EMFILE, kst_frame_method(self->fd,
+					    KSMETHOD_KSALLOC_FRAME_ALLOC,
+					    KSMETHOD_TYPE_MODIFY, &a, sizeof(a),
+					    0, NULL));
 	EXPECT_EQ(100, counts(self->fd));
 	while (n--)
 		close(spare[n]);
