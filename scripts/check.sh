@@ -254,6 +254,20 @@ for name in $KERNELS; do
 		KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
 			"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \
 			-r "$LOGS/$label.results" || vmrc=$?
+		# A kernel that dies while booting, before the init program's
+		# first line, never ran ksalloc: under multi-threaded TCG the
+		# kernel's own text patching (int3 of text_poke_bp on another
+		# vCPU) can do that. Such a boot, and only that, is tried again
+		# once; the first console log is kept.
+		if [[ ! -s $LOGS/$label.results ]] &&
+			grep -qE 'Oops|Kernel panic' "$LOGS/$label.log" 2>/dev/null; then
+			mv "$LOGS/$label.log" "$LOGS/$label.boot-crash.log"
+			echo "  note    the kernel died while booting, before any test (console: $LOGS/$label.boot-crash.log): booting again"
+			vmrc=0
+			KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
+				"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \
+				-r "$LOGS/$label.results" || vmrc=$?
+		fi
 		echo "  vm      ran $((SECONDS - t0)) s"
 		VM_TIMEOUT=$vm_timeout "$ROOT/scripts/parse-results.sh" -r "$LOGS/$label.results" \
 			-l "$LOGS/$label.log" -n "$label" -t "$kdir/$label.tests.list" -e "$vmrc" -c "$counts"
