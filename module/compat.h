@@ -7,8 +7,11 @@
 #ifndef _KSA_COMPAT_H
 #define _KSA_COMPAT_H
 
+#include <linux/build_bug.h>
 #include <linux/eventfd.h>
 #include <linux/export.h>
+#include <linux/kernel.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 
@@ -42,13 +45,16 @@ static inline void ksa_vm_flags_set(struct vm_area_struct *vma,
 }
 
 /*
- * The largest buddy order: MAX_PAGE_ORDER (inclusive) from 6.8, MAX_ORDER
- * (exclusive) before 6.4, which is all that the supported kernels have.
+ * The largest buddy order. MAX_ORDER was exclusive up to 6.3, inclusive
+ * from 6.4 to 6.7, and became MAX_PAGE_ORDER (inclusive) in 6.8, so no
+ * spelling of it is right everywhere; MAX_ORDER_NR_PAGES, the pages of
+ * the largest block, is: 1 << (MAX_ORDER - 1) before 6.4, 1 << MAX_ORDER
+ * from 6.4 and 1 << MAX_PAGE_ORDER from 6.8. The buddy allocator's own
+ * free_area[] (one list per order) cross-checks it.
  */
-#ifdef MAX_PAGE_ORDER
-#define KSA_MAX_BUDDY_ORDER	MAX_PAGE_ORDER
-#else
-#define KSA_MAX_BUDDY_ORDER	(MAX_ORDER - 1)
-#endif
+#define KSA_MAX_BUDDY_ORDER	ilog2(MAX_ORDER_NR_PAGES)
+static_assert(MAX_ORDER_NR_PAGES == 1UL << KSA_MAX_BUDDY_ORDER);
+static_assert(ARRAY_SIZE(((struct zone *)NULL)->free_area) ==
+	      KSA_MAX_BUDDY_ORDER + 1);
 
 #endif /* _KSA_COMPAT_H */
