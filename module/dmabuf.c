@@ -223,7 +223,7 @@ static void ksa_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 
 	mutex_lock(&db->lock);
 	if (!WARN_ON(!db->vmap_cnt) && !--db->vmap_cnt) {
-		ksa_frame_vunmap(db->frame, db->vaddr);
+		ksa_frame_vunmap(db->vaddr);
 		db->vaddr = NULL;
 	}
 	mutex_unlock(&db->lock);
@@ -278,6 +278,7 @@ struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
 				  bool owned)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct file *file = NULL;
 	struct dma_buf *dmabuf;
 	struct ksa_dmabuf *db;
 	char *name;
@@ -306,22 +307,24 @@ struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
 	exp_info.priv = db;
 	get_file(a->file);
 	dmabuf = dma_buf_export(&exp_info);
-	if (IS_ERR(dmabuf)) {
-		ret = PTR_ERR(dmabuf);
-		fput(a->file);
-		mutex_destroy(&db->lock);
-		goto err;
+	if (!IS_ERR(dmabuf)) {
+		/* Not published yet: nobody else can set or read the name. */
+		spin_lock(&dmabuf->name_lock);
+		dmabuf->name = name;
+		spin_unlock(&dmabuf->name_lock);
+		return dmabuf;
 	}
-	/* Not published yet: nobody else can set or read the name. */
-	spin_lock(&dmabuf->name_lock);
-	dmabuf->name = name;
-	spin_unlock(&dmabuf->name_lock);
-	return dmabuf;
+	ret = PTR_ERR(dmabuf);
+	mutex_destroy(&db->lock);
+	file = a->file;
 
 err:
-	kfree(name);
-	kfree(db);
+	/* The export goes before the reference that keeps the pool. */
 	if (ksa_pool_unexport(&a->pool, index) > 0)
 		ksa_allocator_freed(a, 1);
+	kfree(name);
+	kfree(db);
+	if (file)
+		fput(file);
 	return ERR_PTR(ret);
 }

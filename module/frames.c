@@ -263,7 +263,8 @@ void *ksa_frame_vmap(const struct ksa_frame *f, size_t size)
 	return vaddr;
 }
 
-void ksa_frame_vunmap(const struct ksa_frame *f, void *vaddr)
+/* Undo ksa_frame_vmap(): only a vmap() has anything to undo. */
+void ksa_frame_vunmap(void *vaddr)
 {
 	if (is_vmalloc_addr(vaddr))
 		vunmap(vaddr);

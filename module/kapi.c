@@ -258,10 +258,8 @@ KSA_EXPORT(ksalloc_frame_vmap);
 void ksalloc_frame_vunmap(struct ksalloc_allocator *a,
 			  const struct ksalloc_frame *frame, void *vaddr)
 {
-	struct ksa_frame *f = ksa_kapi_frame(a, frame);
-
-	if (f && vaddr)
-		ksa_frame_vunmap(f, vaddr);
+	if (ksa_kapi_frame(a, frame) && vaddr)
+		ksa_frame_vunmap(vaddr);
 }
 
 KSA_EXPORT(ksalloc_frame_vunmap);

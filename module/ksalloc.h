@@ -48,7 +48,7 @@ int ksa_frame_insert(struct vm_area_struct *vma, unsigned long addr,
 		     const struct ksa_frame *f, unsigned long pgoff,
 		     unsigned long npages);
 void *ksa_frame_vmap(const struct ksa_frame *f, size_t size);
-void ksa_frame_vunmap(const struct ksa_frame *f, void *vaddr);
+void ksa_frame_vunmap(void *vaddr);
 struct sg_table *ksa_frame_dup_sgt(const struct ksa_frame *f);
 void ksa_frame_free_sgt(struct sg_table *sgt);
 vm_fault_t ksa_frame_fault(struct vm_fault *vmf, struct page *page);
