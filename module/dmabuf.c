@@ -10,10 +10,11 @@
  * when no client holds it and the last of its dma-bufs is released.
  *
  * Locking: struct ksa_dmabuf.lock (a mutex) protects the list of mapped
- * tables and the vmap count. map_dma_buf/unmap_dma_buf and vmap/vunmap
- * run with the dma-buf's reservation lock held on 6.12 and later, and
- * sometimes without it on 6.1; this file never takes the reservation lock
- * and never assumes it is held, so the order is always resv, then ours.
+ * tables (and whose they are) and the vmap count. map_dma_buf,
+ * unmap_dma_buf, vmap and vunmap run with the dma-buf's reservation lock
+ * held on 6.12 and later, and sometimes without it on 6.1; this file
+ * never takes the reservation lock and never assumes it is held, so the
+ * order is always resv, then ours.
  * The pool's spinlock is only taken inside ksa_pool_*(), never across
  * anything that sleeps.
  */
@@ -42,40 +43,37 @@ struct ksa_dmabuf {
 	void *vaddr;
 };
 
-/* Per attachment: how many of its maps are live (7.2 caches none). */
-struct ksa_dmabuf_attachment {
-	unsigned int maps;		/* under ksa_dmabuf.lock */
-};
-
 /* One map_dma_buf result: a copy of the frame's table, mapped for a device */
 struct ksa_dmabuf_map {
 	struct sg_table *sgt;
 	struct device *dev;
 	enum dma_data_direction dir;	/* of the mapping, also for syncs */
-	struct ksa_dmabuf_attachment *at;
+	/* Whose mapping it is; only compared, never followed */
+	const struct dma_buf_attachment *attach;
 	struct list_head node;		/* on ksa_dmabuf.maps */
 };
 
-static int ksa_dmabuf_attach(struct dma_buf *dmabuf,
-			     struct dma_buf_attachment *attach)
-{
-	struct ksa_dmabuf_attachment *at;
-
-	at = kzalloc(sizeof(*at), GFP_KERNEL);
-	if (!at)
-		return -ENOMEM;
-	attach->priv = at;
-	return 0;
-}
-
+/*
+ * Importers unmap before they detach. 7.2's core no longer unmaps at
+ * detach, so an importer that does not is warned about here; its
+ * mappings stay valid (they point at nothing of the attachment's) until
+ * it unmaps them or the dma-buf is released.
+ */
 static void ksa_dmabuf_detach(struct dma_buf *dmabuf,
 			      struct dma_buf_attachment *attach)
 {
-	struct ksa_dmabuf_attachment *at = attach->priv;
+	struct ksa_dmabuf *db = dmabuf->priv;
+	struct ksa_dmabuf_map *m;
 
-	/* Importers unmap before they detach; nothing to do, but say so. */
-	WARN_ON(READ_ONCE(at->maps));
-	kfree(at);
+	mutex_lock(&db->lock);
+	list_for_each_entry(m, &db->maps, node) {
+		if (m->attach == attach) {
+			WARN_ONCE(1, "ksalloc: %s detached a dma-buf it still maps\n",
+				  dev_name(attach->dev));
+			m->attach = NULL;
+		}
+	}
+	mutex_unlock(&db->lock);
 }
 
 /*
@@ -107,10 +105,9 @@ static struct sg_table *ksa_dmabuf_map(struct dma_buf_attachment *attach,
 	}
 	m->dev = attach->dev;
 	m->dir = dir;
-	m->at = attach->priv;
+	m->attach = attach;
 	mutex_lock(&db->lock);
 	list_add_tail(&m->node, &db->maps);
-	m->at->maps++;
 	mutex_unlock(&db->lock);
 	return m->sgt;
 }
@@ -126,7 +123,6 @@ static void ksa_dmabuf_unmap(struct dma_buf_attachment *attach,
 	list_for_each_entry(m, &db->maps, node) {
 		if (m->sgt == sgt) {
 			list_del(&m->node);
-			m->at->maps--;
 			found = m;
 			break;
 		}
@@ -248,7 +244,6 @@ static void ksa_dmabuf_release(struct dma_buf *dmabuf)
 }
 
 static const struct dma_buf_ops ksa_dmabuf_ops = {
-	.attach = ksa_dmabuf_attach,
 	.detach = ksa_dmabuf_detach,
 	.map_dma_buf = ksa_dmabuf_map,
 	.unmap_dma_buf = ksa_dmabuf_unmap,
