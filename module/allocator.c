@@ -701,7 +701,7 @@ struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 	struct file *file;
 	int ret;
 
-	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	a = kzalloc(sizeof(*a), KSA_GFP);
 	if (!a)
 		return ERR_PTR(-ENOMEM);
 	a->id = atomic64_inc_return(&ksa_next_id);

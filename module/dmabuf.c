@@ -285,8 +285,8 @@ struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
 			return ERR_PTR(ret);
 	}
 	ret = -ENOMEM;
-	db = kzalloc(sizeof(*db), GFP_KERNEL_ACCOUNT);
-	name = kasprintf(GFP_KERNEL_ACCOUNT, "ksalloc:%llu:%u", a->id, index);
+	db = kzalloc(sizeof(*db), KSA_GFP);
+	name = kasprintf(KSA_GFP, "ksalloc:%llu:%u", a->id, index);
 	if (!db || !name)
 		goto err;
 	mutex_init(&db->lock);

@@ -14,8 +14,8 @@
  * pages with the excess freed, as alloc_pages_exact() does.
  *
  * Every page is zeroed, charged to the creator's memory cgroup (over
- * memory.max the allocation fails, with no OOM kill) and never movable, so
- * never taken from CMA. The table carries no DMA address: importers and
+ * memory.max the allocation fails, with no OOM kill; the table too, see
+ * KSA_GFP) and never movable, so never taken from CMA. The table carries no DMA address: importers and
  * kernel clients map a copy of it for their own device.
  */
 #include <linux/gfp.h>
@@ -143,7 +143,7 @@ int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous)
 		page = ksa_frame_alloc_contiguous(size);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
-		ret = sg_alloc_table(&f->sgt, 1, GFP_KERNEL_ACCOUNT);
+		ret = sg_alloc_table(&f->sgt, 1, KSA_GFP);
 		if (ret) {
 			ksa_free_split(page, size);
 			return ret;
@@ -154,7 +154,7 @@ int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous)
 
 	ret = ksa_frame_alloc_chunks(&chunks, size, &nchunks);
 	if (!ret)
-		ret = sg_alloc_table(&f->sgt, nchunks, GFP_KERNEL_ACCOUNT);
+		ret = sg_alloc_table(&f->sgt, nchunks, KSA_GFP);
 	if (ret) {
 		ksa_frame_free_chunks(&chunks);
 		return ret;

@@ -6,6 +6,7 @@
 #define _KSA_KSALLOC_H
 
 #include <linux/atomic.h>
+#include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -22,6 +23,14 @@ struct file;
 struct vm_area_struct;
 struct vm_fault;
 struct dma_buf;
+
+/*
+ * Every allocation a user's request makes and keeps (the allocator, its
+ * arrays and frame tables, a dma-buf's state) is charged to the caller's
+ * memory cgroup, and over memory.max it fails rather than calling the
+ * memcg OOM killer: the request gets ENOMEM, nobody is killed.
+ */
+#define KSA_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /* main.c: module parameters and module-wide accounting */
 extern unsigned long ksa_max_allocator_bytes;

@@ -29,9 +29,6 @@
 #include "ksalloc.h"
 #include "trace/ksalloc.h"
 
-/* The pool's own arrays: charged to the creator's memory cgroup too. */
-#define KSA_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
-
 /*
  * The caps: the one place frame memory is charged (max_frames,
  * max_allocator_bytes, max_total_bytes) and uncharged.

@@ -11,8 +11,10 @@
  *    each want a quarter of the room left, exactly four get it;
  *  - frame memory is charged to the creator's memory cgroup: a creation
  *    over the cgroup's memory.max fails with ENOMEM and does not wake the
- *    OOM killer (the caller gets an error, not a SIGKILL), and a creation
- *    within it shows up in memory.current;
+ *    OOM killer (the caller gets an error, not a SIGKILL), wherever the
+ *    limit falls among the creation's charges (frame pages or the tables
+ *    that describe them), and a creation within it shows up in
+ *    memory.current;
  *  - the device node is 0666 by default, so an unprivileged user may open
  *    pins, create allocators, allocate and map frames; the caps are what
  *    bound the damage, and they (the module parameters) and the debugfs
@@ -28,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -633,6 +636,85 @@ TEST_F(memcg, frames_are_charged_to_creator)
 	EXPECT_EQ(0, cg_key(&self->cg, "memory.events", "oom_kill"));
 	EXPECT_EQ(self->allocators0, ksa_read_ll(SYS_ALLOCATORS));
 	EXPECT_EQ(self->total0, ksa_read_ll(SYS_TOTAL_BYTES));
+}
+
+/*
+ * The limit at every page within a window wider than the period of the
+ * creation's charges: for one-page frames, a page of frames and then,
+ * after about a hundred frames, a page for the small objects of their
+ * tables. Wherever memory.max falls, the creation fails with ENOMEM, and
+ * nobody is killed. Each step runs in a fresh cgroup (empty charge
+ * caches), pinned to one CPU, so the steps move the limit one page at a
+ * time through the same sequence of charges.
+ */
+#define SWEEP_STEPS	128
+#define SWEEP_HEADROOM	32	/* pages above memory.current at the start */
+
+static int cg_sweep_child(const struct cg *cg, void *arg)
+{
+	const int step = *(const int *)arg;
+	long long cur;
+	char buf[32];
+	int pin, fd;
+
+	pin = ksa_open_pin();
+	if (pin < 0)
+		return 2;
+	cur = cg_value(cg, "memory.current");
+	if (cur < 0)
+		return 3;
+	snprintf(buf, sizeof(buf), "%lld",
+		 cur + (long long)(SWEEP_HEADROOM + step) * 4096);
+	if (cg_write(cg, "memory.max", buf))
+		return 4;
+	fd = ksa_create(pin, 1024, 4096, 0);
+	if (fd != -ENOMEM) {
+		fprintf(stderr, "# step %d: %s, expected ENOMEM\n", step,
+			fd < 0 ? strerror(-fd) : "created");
+		return 5;
+	}
+	close(pin);
+	return 0;
+}
+
+TEST(memcg_every_crossing_is_enomem)
+{
+	int step, status, killed = 0, failed = 0;
+	const char *skip;
+	cpu_set_t cpus;
+	struct cg cg;
+
+	if (ksa_page_size() != 4096)
+		SKIP(return, "the sweep is laid out for 4 KiB pages");
+	if (ksa_read_ll(PARAM_MAX_FRAMES) < 1024)
+		SKIP(return, "max_frames below 1024");
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	for (step = 0; step < SWEEP_STEPS; step++) {
+		skip = cg_setup(&cg);
+		if (skip) {
+			cg_cleanup(&cg);
+			SKIP(return, "memory cgroup: %s", skip);
+		}
+		status = -1;
+		ASSERT_EQ(0, cg_run(&cg, cg_sweep_child, &step, &status));
+		if (cg_key(&cg, "memory.events", "oom_kill") ||
+		    !WIFEXITED(status)) {
+			if (!killed++)
+				TH_LOG("KERNEL BUG: step %d: OOM-killed (signal %d, oom_kill %lld) "
+				       "instead of ENOMEM", step,
+				       WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+				       cg_key(&cg, "memory.events", "oom_kill"));
+		} else if (WEXITSTATUS(status)) {
+			if (!failed++)
+				TH_LOG("step %d: exit status %d", step,
+				       WEXITSTATUS(status));
+		}
+		cg_cleanup(&cg);
+	}
+	EXPECT_EQ(0, killed);
+	EXPECT_EQ(0, failed);
 }
 
 /* ---- permissions ---- */
