@@ -7,16 +7,23 @@
  * no power-of-two rounding, so the caps count exactly what is held. Pages
  * come in the largest orders that are cheap to get, as the dma-buf system
  * heap takes them (8, 4, then 0, never more than what remains), one sg
- * entry per chunk. High orders are compound pages (__GFP_COMP), so every
- * page has a non-zero folio reference count and can be inserted into user
- * mappings and pinned by get_user_pages(). A contiguous frame (on request)
- * is one block of the smallest order that holds it, split into order-0
- * pages with the excess freed, as alloc_pages_exact() does.
+ * entry per chunk. A contiguous frame (on request) is one block of the
+ * smallest order that holds it, with the excess freed, as
+ * alloc_pages_exact() does.
+ *
+ * Every block is split into order-0 pages (split_page()), never kept as a
+ * compound page: each page has a reference count of its own, so it can be
+ * inserted into user mappings and pinned by get_user_pages(), and a pin
+ * on one page (vmsplice, O_DIRECT in flight, io_uring fixed buffers) keeps
+ * that page alone alive after the allocator is gone, not its whole block.
+ * Such a page has left the caps (they count allocators) but stays charged
+ * to the memory cgroup until it is let go.
  *
  * Every page is zeroed, charged to the creator's memory cgroup (over
  * memory.max the allocation fails, with no OOM kill; the table too, see
- * KSA_GFP) and never movable, so never taken from CMA. The table carries no DMA address: importers and
- * kernel clients map a copy of it for their own device.
+ * KSA_GFP) and never movable, so never taken from CMA. The table carries
+ * no DMA address: importers and kernel clients map a copy of it for their
+ * own device.
  */
 #include <linux/gfp.h>
 #include <linux/highmem.h>
@@ -36,8 +43,7 @@
  * injection (which leaves highmem allocations alone) reaches frames.
  */
 #define KSA_GFP_HIGH	((GFP_USER | __GFP_ZERO | __GFP_NOWARN |		\
-			  __GFP_NORETRY | __GFP_COMP | __GFP_ACCOUNT) &	\
-			 ~__GFP_RECLAIM)
+			  __GFP_NORETRY | __GFP_ACCOUNT) & ~__GFP_RECLAIM)
 #define KSA_GFP_LOW	(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT |		\
 			 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
@@ -58,17 +64,27 @@ static void ksa_free_split(struct page *page, size_t size)
 		__free_page(page + i);
 }
 
+/*
+ * A chunk being gathered: on a list by its first page's lru, its order in
+ * that page's private field (both the page's own again once it is in the
+ * table).
+ */
+static size_t ksa_chunk_size(struct page *page)
+{
+	return PAGE_SIZE << page_private(page);
+}
+
 static void ksa_frame_free_chunks(struct list_head *chunks)
 {
 	struct page *page, *tmp;
 
 	list_for_each_entry_safe(page, tmp, chunks, lru) {
 		list_del(&page->lru);
-		__free_pages(page, compound_order(page));
+		ksa_free_split(page, ksa_chunk_size(page));
 	}
 }
 
-/* Scattered: chunks of the largest cheap order, in a list by page->lru. */
+/* Scattered: chunks of the largest cheap order, split into pages. */
 static int ksa_frame_alloc_chunks(struct list_head *chunks, size_t size,
 				  unsigned int *nchunks)
 {
@@ -94,10 +110,12 @@ static int ksa_frame_alloc_chunks(struct list_head *chunks, size_t size,
 		}
 		if (!page)
 			return -ENOMEM;
-		/* A larger order failed (or is not needed): not again. */
-		max_order = compound_order(page);
+		split_page(page, ksa_orders[i]);
+		set_page_private(page, ksa_orders[i]);
 		list_add_tail(&page->lru, chunks);
-		left -= PAGE_SIZE << compound_order(page);
+		/* A larger order failed (or is not needed): not again. */
+		max_order = ksa_orders[i];
+		left -= ksa_chunk_size(page);
 		(*nchunks)++;
 		cond_resched();
 	}
@@ -161,12 +179,14 @@ int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous)
 	}
 	sg = f->sgt.sgl;
 	list_for_each_entry(page, &chunks, lru) {
-		sg_set_page(sg, page, PAGE_SIZE << compound_order(page), 0);
+		sg_set_page(sg, page, ksa_chunk_size(page), 0);
 		sg = sg_next(sg);
 	}
-	/* page->lru is the page's own again from here on */
-	for (sg = f->sgt.sgl; sg; sg = sg_next(sg))
+	/* page->lru and ->private are the page's own again from here on */
+	for (sg = f->sgt.sgl; sg; sg = sg_next(sg)) {
 		INIT_LIST_HEAD(&sg_page(sg)->lru);
+		set_page_private(sg_page(sg), 0);
+	}
 	return 0;
 }
 
@@ -176,14 +196,9 @@ void ksa_frame_free(struct ksa_frame *f)
 	struct scatterlist *sg;
 	unsigned int i;
 
-	for_each_sgtable_sg(&f->sgt, sg, i) {
-		struct page *page = sg_page(sg);
-
-		if (PageCompound(page))
-			__free_pages(page, compound_order(page));
-		else
-			ksa_free_split(page, sg->length);
-	}
+	/* Each page goes when its last reference does (a pin may hold it). */
+	for_each_sgtable_sg(&f->sgt, sg, i)
+		ksa_free_split(sg_page(sg), sg->length);
 	sg_free_table(&f->sgt);
 }
 
@@ -196,7 +211,7 @@ struct page *ksa_frame_page(const struct ksa_frame *f, unsigned long pgoff)
 	for_each_sgtable_sg(&f->sgt, sg, i) {
 		unsigned long n = sg->length >> PAGE_SHIFT;
 
-		/* A chunk is one compound page or one split block */
+		/* A chunk is one split block: its pages are adjacent */
 		if (pgoff < n)
 			return sg_page(sg) + pgoff;
 		pgoff -= n;

@@ -15,6 +15,10 @@
  *    limit falls among the creation's charges (frame pages or the tables
  *    that describe them), and a creation within it shows up in
  *    memory.current;
+ *  - pages pinned beyond the allocator's life (vmsplice) keep only
+ *    themselves: the rest of the frame's memory is freed with the
+ *    allocator, and the pinned pages stay charged to the cgroup until
+ *    they are let go;
  *  - the device node is 0666 by default, so an unprivileged user may open
  *    pins, create allocators, allocate and map frames; the caps are what
  *    bound the damage, and they (the module parameters) and the debugfs
@@ -42,6 +46,7 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "frames_lib.h"
@@ -715,6 +720,111 @@ TEST(memcg_every_crossing_is_enomem)
 	}
 	EXPECT_EQ(0, killed);
 	EXPECT_EQ(0, failed);
+}
+
+/*
+ * A page of a frame pinned by a pipe (vmsplice) keeps that page alive
+ * after the allocator is gone, and nothing more: not the rest of its
+ * chunk. One page of every 64 KiB block of a 16 MiB frame is pinned; the
+ * allocator goes, the caps are released, and the cgroup holds only the
+ * pinned pages (up to its charge caches) until the pipe lets them go.
+ */
+#define PIN_FRAME	(16 << 20)
+#define PIN_BLOCK	16	/* pages: an order-4 block */
+
+static int cg_pinned_child(const struct cg *cg, void *arg)
+{
+	const long page = 4096, npages = PIN_FRAME / page;
+	long long base, created, pinned, released, total0;
+	long i, npins = 0;
+	unsigned char *map;
+	struct iovec *iov;
+	int pin, fd, p[2];
+
+	(void)arg;
+	iov = calloc(npages / PIN_BLOCK, sizeof(*iov));
+	pin = ksa_open_pin();
+	if (!iov || pin < 0 || pipe2(p, O_CLOEXEC))
+		return 2;
+	if (fcntl(p[1], F_SETPIPE_SZ, (int)(npages / PIN_BLOCK * page)) < 0)
+		return 3;
+	total0 = ksa_read_ll(SYS_TOTAL_BYTES);
+	base = cg_value(cg, "memory.current");
+	fd = ksa_create(pin, 1, PIN_FRAME, 0);
+	if (fd < 0)
+		return 4;
+	created = cg_value(cg, "memory.current");
+	map = mmap(NULL, PIN_FRAME, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return 5;
+	/* The last page of each whole 64 KiB block: a tail of any chunk */
+	for (i = 0; i < npages; i++) {
+		unsigned long long pfn = kst_pfn_of(map + i * page);
+
+		if (!pfn)
+			return 6;
+		if (pfn % PIN_BLOCK == PIN_BLOCK - 1 && i >= PIN_BLOCK - 1 &&
+		    kst_pfn_of(map + (i - PIN_BLOCK + 1) * page) ==
+		    pfn - PIN_BLOCK + 1) {
+			iov[npins].iov_base = map + i * page;
+			iov[npins].iov_len = page;
+			npins++;
+		}
+	}
+	if (npins < npages / PIN_BLOCK / 2) {
+		fprintf(stderr, "# only %ld of %ld pages in 64 KiB blocks\n",
+			npins * PIN_BLOCK, npages);
+		return 99;	/* no high-order chunk: cannot tell */
+	}
+	for (i = 0; i < npins; i++)
+		if (vmsplice(p[1], &iov[i], 1, 0) != page)
+			return 7;
+	munmap(map, PIN_FRAME);
+	close(fd);
+	close(pin);
+	if (ksa_read_ll(SYS_TOTAL_BYTES) != total0) {
+		fprintf(stderr, "# the caps still count the allocator\n");
+		return 8;
+	}
+	pinned = cg_value(cg, "memory.current");
+	close(p[0]);
+	close(p[1]);
+	released = cg_value(cg, "memory.current");
+	fprintf(stderr, "# memory.current: %lld, created %lld, pinned %ld pages: %lld, released %lld\n",
+		base, created, npins, pinned, released);
+	/* Charge caches: up to 64 pages per CPU either way */
+	if (created - base < PIN_FRAME - (1 << 20))
+		return 9;
+	if (pinned - base > npins * page + (1 << 20)) {
+		fprintf(stderr, "# KERNEL BUG: %lld bytes held for %ld pinned pages\n",
+			pinned - base, npins);
+		return 10;
+	}
+	if (pinned - released < npins * page / 4) {
+		fprintf(stderr, "# the pinned pages were not charged to the cgroup\n");
+		return 11;
+	}
+	free(iov);
+	return 0;
+}
+
+TEST(pinned_pages_outlive_allocator_alone)
+{
+	const char *skip;
+	int status = -1;
+	struct cg cg;
+
+	skip = cg_setup(&cg);
+	if (skip) {
+		cg_cleanup(&cg);
+		SKIP(return, "memory cgroup: %s", skip);
+	}
+	ASSERT_EQ(0, cg_run(&cg, cg_pinned_child, NULL, &status));
+	cg_cleanup(&cg);
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 99)
+		SKIP(return, "the frame has no high-order chunk");
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* ---- permissions ---- */
