@@ -140,6 +140,25 @@ static struct page *ksa_frame_alloc_contiguous(size_t size)
 	return page;
 }
 
+/*
+ * The frame's table: one array, never chained, so that entry i is sgl[i]
+ * (see ksa_frame_page()). Charged like the pages, and failing, not
+ * OOM-killing, over memory.max.
+ */
+static int ksa_frame_table(struct ksa_frame *f, unsigned int nents)
+{
+	struct scatterlist *sgl;
+
+	sgl = kvmalloc_array(nents, sizeof(*sgl), KSA_GFP);
+	if (!sgl)
+		return -ENOMEM;
+	sg_init_table(sgl, nents);
+	f->sgt.sgl = sgl;
+	f->sgt.nents = nents;
+	f->sgt.orig_nents = nents;
+	return 0;
+}
+
 /**
  * ksa_frame_alloc() - allocate the memory of one frame
  * @f: the frame, zeroed by the caller
@@ -161,7 +180,7 @@ int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous)
 		page = ksa_frame_alloc_contiguous(size);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
-		ret = sg_alloc_table(&f->sgt, 1, KSA_GFP);
+		ret = ksa_frame_table(f, 1);
 		if (ret) {
 			ksa_free_split(page, size);
 			return ret;
@@ -172,7 +191,7 @@ int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous)
 
 	ret = ksa_frame_alloc_chunks(&chunks, size, &nchunks);
 	if (!ret)
-		ret = sg_alloc_table(&f->sgt, nchunks, KSA_GFP);
+		ret = ksa_frame_table(f, nchunks);
 	if (ret) {
 		ksa_frame_free_chunks(&chunks);
 		return ret;
@@ -199,22 +218,40 @@ void ksa_frame_free(struct ksa_frame *f)
 	/* Each page goes when its last reference does (a pin may hold it). */
 	for_each_sgtable_sg(&f->sgt, sg, i)
 		ksa_free_split(sg_page(sg), sg->length);
-	sg_free_table(&f->sgt);
+	kvfree(f->sgt.sgl);
 }
 
-/* Page @pgoff of the frame, or NULL past its end. */
+/*
+ * Page @pgoff of the frame, or NULL past its end, for the fault handlers:
+ * in O(log n) for n chunks, with nothing stored beyond the table. Chunks
+ * never grow within a frame (a frame takes no larger order after a
+ * smaller one), so the table is at most one run of equal entries per
+ * order (one entry for a contiguous frame); a binary search finds where
+ * each run ends, and within a run the chunk is a division away.
+ */
 struct page *ksa_frame_page(const struct ksa_frame *f, unsigned long pgoff)
 {
-	struct scatterlist *sg;
-	unsigned int i;
+	struct scatterlist *sgl = f->sgt.sgl;
+	unsigned int n = f->sgt.orig_nents, first = 0;
 
-	for_each_sgtable_sg(&f->sgt, sg, i) {
-		unsigned long n = sg->length >> PAGE_SHIFT;
+	while (first < n) {
+		unsigned int len = sgl[first].length, lo = first + 1, hi = n;
+		unsigned long chunk = len >> PAGE_SHIFT, run;
 
-		/* A chunk is one split block: its pages are adjacent */
-		if (pgoff < n)
-			return sg_page(sg) + pgoff;
-		pgoff -= n;
+		while (lo < hi) {
+			unsigned int mid = lo + (hi - lo) / 2;
+
+			if (sgl[mid].length == len)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		run = (lo - first) * chunk;
+		if (pgoff < run)
+			return sg_page(&sgl[first + pgoff / chunk]) +
+			       pgoff % chunk;
+		pgoff -= run;
+		first = lo;
 	}
 	return NULL;
 }

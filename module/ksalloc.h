@@ -44,7 +44,8 @@ extern atomic64_t ksa_total_bytes;
  * carries no DMA address (importers map it for their own devices).
  */
 struct ksa_frame {
-	struct sg_table sgt;	/* fixed from creation to destruction */
+	/* fixed from creation to destruction; one array, never chained */
+	struct sg_table sgt;
 	u32 exports;		/* live dma-bufs of the frame; pool->lock */
 	bool owned;		/* handed out as a dma-buf; pool->lock */
 };

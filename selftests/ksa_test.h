@@ -413,6 +413,27 @@ static inline int kst_read_all(int fd, void *buf, size_t len)
 
 /* ---- files and counters ---- */
 
+/*
+ * The page frame number behind @addr, from /proc/self/pagemap (root
+ * only); 0 if the page is not present or the PFN is hidden.
+ */
+static inline unsigned long long kst_pfn_of(const void *addr)
+{
+	unsigned long long e = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	off_t pos = (uintptr_t)addr / page * sizeof(e);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), pos) != sizeof(e))
+		e = 0;
+	close(fd);
+	if (!(e & (1ULL << 63)))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
 /* A number from a sysfs file, or LONG_MIN */
 static inline long kst_read_long(const char *path)
 {

@@ -14,7 +14,9 @@
  *    works on it: an O_DIRECT read straight into a frame (from a block
  *    device, when the VM has one), process_vm_readv and _writev,
  *    vmsplice; fork shares it; mremap moves it but cannot grow it; after
- *    MADV_DONTNEED a touch finds the data again (no SIGBUS).
+ *    MADV_DONTNEED a touch finds the data again (no SIGBUS), in the same
+ *    page frame, across chunks of every order; the same for the mapping
+ *    of a frame's dma-buf.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -43,24 +45,6 @@
 static long long page_align(long long size, long page)
 {
 	return (size + page - 1) / page * page;
-}
-
-/* The page frame number behind @addr, from /proc/self/pagemap; 0 if none */
-static unsigned long long pfn_of(const void *addr)
-{
-	unsigned long long e = 0;
-	long page = sysconf(_SC_PAGESIZE);
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	off_t pos = (uintptr_t)addr / page * sizeof(e);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), pos) != sizeof(e))
-		e = 0;
-	close(fd);
-	if (!(e & (1ULL << 63)))
-		return 0;
-	return e & ((1ULL << 55) - 1);
 }
 
 /* ---- memory held ---- */
@@ -167,13 +151,13 @@ TEST_F(held, bytes_held_are_the_pages)
 	}
 	if (variant->flags & KSALLOC_CREATEF_CONTIGUOUS) {
 		for (i = 0; i < variant->frames; i++) {
-			unsigned long long p0 = pfn_of(map + i * stride);
+			unsigned long long p0 = kst_pfn_of(map + i * stride);
 			long long k, n = stride / self->page;
 
 			ASSERT_NE(0, p0) TH_LOG("no pfn from /proc/self/pagemap");
 			for (k = 1; k < n; k++)
-				if (pfn_of(map + i * stride + k * self->page) !=
-				    p0 + k)
+				if (kst_pfn_of(map + i * stride +
+					       k * self->page) != p0 + k)
 					break;
 			EXPECT_EQ(n, k) TH_LOG("frame %u: page %lld not contiguous",
 					       i, k);
@@ -228,8 +212,8 @@ TEST_F(contig, up_to_the_buddy_limit)
 	EXPECT_EQ(self->max, info.bytes_held);
 	map = mmap(NULL, self->max, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(pfn_of(map) + self->max / self->page - 1,
-		  pfn_of(map + self->max - self->page));
+	EXPECT_EQ(kst_pfn_of(map) + self->max / self->page - 1,
+		  kst_pfn_of(map + self->max - self->page));
 	munmap(map, self->max);
 	EXPECT_EQ(0, close(fd));
 
@@ -638,6 +622,67 @@ TEST_F(map, dmabuf_mapping_normal_pages)
 	close(dfd);
 	EXPECT_EQ(0, ksa_free(self->fd, off));
 	free(buf);
+}
+
+/*
+ * A frame of 1 MiB, 64 KiB and 4 KiB chunks: after MADV_DONTNEED every
+ * page of the allocator's and the dma-buf's mapping faults back as the
+ * same page frame, across the chunk boundaries of every order.
+ */
+TEST_F(map, fault_back_every_chunk)
+{
+	const __u32 size = (1 << 20) + 3 * (64 << 10) + 5 * 4096;
+	struct ksalloc_allocator_info info;
+	unsigned long long *pfn;
+	unsigned char *map, *dm;
+	size_t i, n, bad = 0;
+	int fd, dfd;
+	__u64 off;
+
+	fd = ksa_create(self->pin, 2, size, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ksa_info(fd, &info));
+	n = info.mmap_size / self->page;
+	map = mmap(NULL, info.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	pfn = calloc(n, sizeof(*pfn));
+	ASSERT_NE(NULL, pfn);
+	fill(map, info.mmap_size, 59);
+	for (i = 0; i < n; i++) {
+		pfn[i] = kst_pfn_of(map + i * self->page);
+		ASSERT_NE(0, pfn[i]) TH_LOG("no pfn from /proc/self/pagemap");
+	}
+	ASSERT_EQ(0, madvise(map, info.mmap_size, MADV_DONTNEED));
+	/* Backwards, so no fault finds its neighbour already in place */
+	for (i = n; i-- > 0;)
+		if (map[i * self->page] != (unsigned char)(i * self->page * 31 + 59) ||
+		    kst_pfn_of(map + i * self->page) != pfn[i])
+			bad++;
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(info.mmap_size, check(map, info.mmap_size, 59));
+
+	/* The second frame's dma-buf: the same pages, also when faulted */
+	ASSERT_EQ(0, ksa_alloc(fd, &off));
+	ASSERT_EQ(0, ksa_alloc(fd, &off));
+	ASSERT_EQ(info.frame_stride, off);
+	dfd = kst_frame_export(fd, off);
+	ASSERT_LE(0, dfd);
+	dm = mmap(NULL, info.frame_stride, PROT_READ, MAP_SHARED, dfd, 0);
+	ASSERT_NE(MAP_FAILED, dm);
+	ASSERT_EQ(0, madvise(dm, info.frame_stride, MADV_DONTNEED));
+	bad = 0;
+	for (i = info.frame_stride / self->page; i-- > 0;)
+		if (dm[i * self->page] != map[off + i * self->page] ||
+		    kst_pfn_of(dm + i * self->page) !=
+		    pfn[off / self->page + i])
+			bad++;
+	EXPECT_EQ(0, bad);
+	munmap(dm, info.frame_stride);
+	close(dfd);
+	free(pfn);
+	munmap(map, info.mmap_size);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
