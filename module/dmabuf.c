@@ -43,7 +43,7 @@ struct ksa_dmabuf {
 	void *vaddr;
 };
 
-/* One map_dma_buf result: a copy of the frame's table, mapped for a device */
+/* One map_dma_buf result: a table of the frame's pages, mapped for a device */
 struct ksa_dmabuf_map {
 	struct sg_table *sgt;
 	struct device *dev;
@@ -77,31 +77,26 @@ static void ksa_dmabuf_detach(struct dma_buf *dmabuf,
 }
 
 /*
- * A fresh table per call, mapped for the importer's device: the frame's
- * own table never carries a device's DMA addresses, and two maps of one
- * attachment never share one. Called with or without the reservation
- * lock (see the top of the file).
+ * A fresh table per call, mapped for the importer's device in entries it
+ * takes (ksa_frame_map_dev()): the frame's own table never carries a
+ * device's DMA addresses, and two maps of one attachment never share one.
+ * Called with or without the reservation lock (see the top of the file).
  */
 static struct sg_table *ksa_dmabuf_map(struct dma_buf_attachment *attach,
 				       enum dma_data_direction dir)
 {
 	struct ksa_dmabuf *db = attach->dmabuf->priv;
 	struct ksa_dmabuf_map *m;
-	int ret;
+	struct sg_table *sgt;
 
 	m = kzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
-	m->sgt = ksa_frame_dup_sgt(db->frame);
-	if (!m->sgt) {
+	m->sgt = ksa_frame_map_dev(db->frame, attach->dev, dir, 0);
+	if (IS_ERR(m->sgt)) {
+		sgt = m->sgt;
 		kfree(m);
-		return ERR_PTR(-ENOMEM);
-	}
-	ret = dma_map_sgtable(attach->dev, m->sgt, dir, 0);
-	if (ret) {
-		ksa_frame_free_sgt(m->sgt);
-		kfree(m);
-		return ERR_PTR(ret);
+		return sgt;
 	}
 	m->dev = attach->dev;
 	m->dir = dir;
@@ -130,8 +125,7 @@ static void ksa_dmabuf_unmap(struct dma_buf_attachment *attach,
 	mutex_unlock(&db->lock);
 	if (WARN_ON(!found))
 		return;
-	dma_unmap_sgtable(found->dev, found->sgt, dir, 0);
-	ksa_frame_free_sgt(found->sgt);
+	ksa_frame_unmap_dev(found->dev, found->sgt, dir, 0);
 	kfree(found);
 }
 

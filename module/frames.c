@@ -25,6 +25,7 @@
  * no DMA address: importers and kernel clients map a copy of it for their
  * own device.
  */
+#include <linux/dma-mapping.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -322,30 +323,84 @@ void ksa_frame_vunmap(void *vaddr)
 		vunmap(vaddr);
 }
 
-/* A copy of the frame's table, for one device's DMA addresses. */
-struct sg_table *ksa_frame_dup_sgt(const struct ksa_frame *f)
+/*
+ * The longest entry a table mapped for @dev may have: no longer than the
+ * device takes in one DMA segment (64 KiB unless its driver says more)
+ * nor than the DMA layer maps at once (swiotlb bounces at most 256 KiB:
+ * swiotlb=force, SEV/TDX guests, pages beyond a narrow DMA mask), in
+ * whole pages.
+ */
+static size_t ksa_frame_max_entry(struct device *dev)
 {
-	struct scatterlist *sg, *new_sg;
-	struct sg_table *sgt;
-	unsigned int i;
+	size_t max = min_t(size_t, dma_max_mapping_size(dev),
+			   dma_get_max_seg_size(dev));
 
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
-		return NULL;
-	if (sg_alloc_table(sgt, f->sgt.orig_nents, GFP_KERNEL)) {
-		kfree(sgt);
-		return NULL;
-	}
-	new_sg = sgt->sgl;
-	for_each_sgtable_sg(&f->sgt, sg, i) {
-		sg_set_page(new_sg, sg_page(sg), sg->length, sg->offset);
-		new_sg = sg_next(new_sg);
-	}
-	return sgt;
+	return max_t(size_t, max & PAGE_MASK, PAGE_SIZE);
 }
 
-void ksa_frame_free_sgt(struct sg_table *sgt)
+/**
+ * ksa_frame_map_dev() - the frame mapped for one device
+ * @f: the frame
+ * @dev: the device
+ * @dir: the direction of the device's accesses
+ * @attrs: DMA_ATTR_* for dma_map_sgtable()
+ *
+ * A new table of the frame's pages, cut into entries the device and the
+ * DMA layer take (ksa_frame_max_entry()), mapped with dma_map_sgtable():
+ * the frame's own table never carries one device's addresses. Each piece
+ * starts a whole number of entries into a naturally aligned block, so it
+ * crosses no boundary the block does not; and adjacent pages stay
+ * adjacent, so without an IOMMU a contiguous frame is still one run of
+ * DMA addresses (what vb2-dma-contig checks).
+ *
+ * Return: the table, for ksa_frame_unmap_dev(), or an ERR_PTR: -ENOMEM or
+ * the error of dma_map_sgtable().
+ */
+struct sg_table *ksa_frame_map_dev(const struct ksa_frame *f,
+				   struct device *dev,
+				   enum dma_data_direction dir,
+				   unsigned long attrs)
 {
+	size_t max = ksa_frame_max_entry(dev), off, len;
+	struct scatterlist *sg, *new_sg;
+	unsigned int i, nents = 0;
+	struct sg_table *sgt;
+	int ret;
+
+	for_each_sgtable_sg(&f->sgt, sg, i)
+		nents += DIV_ROUND_UP(sg->length, max);
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
+	if (ret)
+		goto err_free;
+	new_sg = sgt->sgl;
+	for_each_sgtable_sg(&f->sgt, sg, i) {
+		for (off = 0; off < sg->length; off += len) {
+			len = min_t(size_t, max, sg->length - off);
+			sg_set_page(new_sg, sg_page(sg) + (off >> PAGE_SHIFT),
+				    len, 0);
+			new_sg = sg_next(new_sg);
+		}
+	}
+	ret = dma_map_sgtable(dev, sgt, dir, attrs);
+	if (ret)
+		goto err_table;
+	return sgt;
+
+err_table:
+	sg_free_table(sgt);
+err_free:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+/* Undo ksa_frame_map_dev() (@dir and @attrs as for dma_unmap_sgtable()) */
+void ksa_frame_unmap_dev(struct device *dev, struct sg_table *sgt,
+			 enum dma_data_direction dir, unsigned long attrs)
+{
+	dma_unmap_sgtable(dev, sgt, dir, attrs);
 	sg_free_table(sgt);
 	kfree(sgt);
 }

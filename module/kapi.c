@@ -165,10 +165,14 @@ static struct ksa_frame *ksa_kapi_frame(struct ksalloc_allocator *a,
  * @dir: the direction of the device's accesses
  * @attrs: DMA_ATTR_* for dma_map_sgtable() (e.g. DMA_ATTR_SKIP_CPU_SYNC)
  *
- * A copy of the frame's table, mapped with dma_map_sgtable(): its DMA
+ * A table of the frame's pages, mapped with dma_map_sgtable(): its DMA
  * addresses are @dev's (sg_dma_address() and sg_dma_len() of its
- * nents entries). Without DMA_ATTR_SKIP_CPU_SYNC the mapping syncs for
- * the device; around later CPU access the caller uses
+ * nents entries). Its entries are no longer than @dev takes in one
+ * segment (dma_get_max_seg_size()) and than the DMA layer maps at once
+ * (dma_max_mapping_size(): 256 KiB where swiotlb bounces), so any frame
+ * can be mapped for any device; a contiguous frame stays one run of DMA
+ * addresses without an IOMMU. Without DMA_ATTR_SKIP_CPU_SYNC the mapping
+ * syncs for the device; around later CPU access the caller uses
  * dma_sync_sgtable_for_cpu() and dma_sync_sgtable_for_device() on the
  * table with @dev and @dir. A frame may be mapped for several devices.
  *
@@ -184,20 +188,10 @@ struct sg_table *ksalloc_frame_map(struct ksalloc_allocator *a,
 				   unsigned long attrs)
 {
 	struct ksa_frame *f = ksa_kapi_frame(a, frame);
-	struct sg_table *sgt;
-	int ret;
 
 	if (!f)
 		return ERR_PTR(-EINVAL);
-	sgt = ksa_frame_dup_sgt(f);
-	if (!sgt)
-		return ERR_PTR(-ENOMEM);
-	ret = dma_map_sgtable(dev, sgt, dir, attrs);
-	if (ret) {
-		ksa_frame_free_sgt(sgt);
-		return ERR_PTR(ret);
-	}
-	return sgt;
+	return ksa_frame_map_dev(f, dev, dir, attrs);
 }
 
 KSA_EXPORT(ksalloc_frame_map);
@@ -217,8 +211,7 @@ KSA_EXPORT(ksalloc_frame_map);
 void ksalloc_frame_unmap(struct device *dev, struct sg_table *sgt,
 			 enum dma_data_direction dir, unsigned long attrs)
 {
-	dma_unmap_sgtable(dev, sgt, dir, attrs);
-	ksa_frame_free_sgt(sgt);
+	ksa_frame_unmap_dev(dev, sgt, dir, attrs);
 }
 
 KSA_EXPORT(ksalloc_frame_unmap);

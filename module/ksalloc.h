@@ -6,6 +6,7 @@
 #define _KSA_KSALLOC_H
 
 #include <linux/atomic.h>
+#include <linux/dma-direction.h>
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -59,8 +60,12 @@ int ksa_frame_insert(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long npages);
 void *ksa_frame_vmap(const struct ksa_frame *f, size_t size);
 void ksa_frame_vunmap(void *vaddr);
-struct sg_table *ksa_frame_dup_sgt(const struct ksa_frame *f);
-void ksa_frame_free_sgt(struct sg_table *sgt);
+struct sg_table *ksa_frame_map_dev(const struct ksa_frame *f,
+				   struct device *dev,
+				   enum dma_data_direction dir,
+				   unsigned long attrs);
+void ksa_frame_unmap_dev(struct device *dev, struct sg_table *sgt,
+			 enum dma_data_direction dir, unsigned long attrs);
 vm_fault_t ksa_frame_fault(struct vm_fault *vmf, struct page *page);
 void ksa_vma_setup(struct vm_area_struct *vma,
 		   const struct vm_operations_struct *ops, void *priv);

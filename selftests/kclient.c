@@ -215,16 +215,22 @@ FIXTURE_SETUP(kc)
 	}
 }
 
+/* What a fixture holds, let go in the order a user would */
+static void kc_let_go(int cfd, void *map, size_t map_size, int fd, int pin)
+{
+	if (cfd >= 0)
+		close(cfd);
+	if (map != MAP_FAILED)
+		munmap(map, map_size);
+	if (fd >= 0)
+		close(fd);
+	if (pin >= 0)
+		close(pin);
+}
+
 FIXTURE_TEARDOWN(kc)
 {
-	if (self->cfd >= 0)
-		close(self->cfd);
-	if (self->map != MAP_FAILED)
-		munmap(self->map, self->map_size);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->pin >= 0)
-		close(self->pin);
+	kc_let_go(self->cfd, self->map, self->map_size, self->fd, self->pin);
 }
 
 /* The 6.1 harness runs the body after a SKIP in the setup: stop it here. */
@@ -1238,6 +1244,191 @@ TEST_F(kc, import_bad_arguments)
 	EXPECT_EQ(-EINVAL, kc_import(self->cfd, efd, 0, 1, 0, &im));
 	EXPECT_EQ(-EINVAL, kc_import(self->cfd, self->fd, 0, 1, 0, &im));
 	close(efd);
+}
+
+/* --- large frames: per-device segments ------------------------------------
+ * Frames of 1 MiB chunks (1080p NV12) and a contiguous 4 MiB frame, mapped
+ * for both of the client's devices and imported by them. Each device gets
+ * DMA segments no longer than it takes (64 KiB for the default device) and
+ * than the DMA layer can map: swiotlb bounces at most 256 KiB at once, so
+ * under swiotlb=force a frame mapped as it is (1 MiB or 4 MiB entries)
+ * could not be mapped at all. Without bouncing, a contiguous frame is
+ * still one run of DMA addresses however it is cut (vb2-dma-contig needs
+ * that).
+ */
+#define KC_SEG_DEFAULT	(64u << 10)	/* the DMA API's default segment limit */
+#define KC_SEG_SWIOTLB	(256u << 10)	/* IO_TLB_SEGSIZE slots of 2 KiB */
+
+FIXTURE(kcbig)
+{
+	int pin;
+	int fd;
+	int cfd;
+	unsigned char *map;
+	struct ksalloc_allocator_info info;
+	int bounce;
+};
+
+FIXTURE_VARIANT(kcbig)
+{
+	__u32 frames;
+	__u32 frame_size;
+	__u32 flags;
+};
+
+FIXTURE_VARIANT_ADD(kcbig, nv12_1080p) { .frames = 2, .frame_size = 3110400 };
+FIXTURE_VARIANT_ADD(kcbig, contiguous_4m)
+{
+	.frames = 1, .frame_size = 4 << 20, .flags = KSALLOC_CREATEF_CONTIGUOUS,
+};
+
+FIXTURE_SETUP(kcbig)
+{
+	self->pin = self->fd = self->cfd = -1;
+	self->map = MAP_FAILED;
+	if (access(KSALLOC_CLIENT_DEV, F_OK))
+		SKIP(return, "%s absent: ksalloc_client.ko not loaded",
+		     KSALLOC_CLIENT_DEV);
+	self->bounce = swiotlb_forced();
+	self->pin = ksa_open_pin();
+	ASSERT_LE(0, self->pin);
+	self->fd = kst_create_ksalloc(self->pin, variant->frames,
+				      variant->frame_size, variant->flags, 0);
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("create: %s", strerror(-self->fd));
+	}
+	ASSERT_EQ(0, ksa_info(self->fd, &self->info));
+	self->map = mmap(NULL, self->info.mmap_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->cfd = open(KSALLOC_CLIENT_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->cfd);
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+}
+
+FIXTURE_TEARDOWN(kcbig)
+{
+	kc_let_go(self->cfd, self->map, self->info.mmap_size, self->fd,
+		  self->pin);
+}
+
+/* Bytes of frame @off that are not FILL's pattern for frame @index */
+static long kcbig_wrong(FIXTURE_DATA(kcbig) *self, __u64 off, __u32 pattern,
+			__u32 index)
+{
+	const __u32 size = self->info.frame_size;
+	long n = 0;
+	__u32 pos;
+
+	for (pos = 0; pos < size; pos++)
+		if (self->map[off + pos] !=
+		    ksalloc_client_byte(pattern, index, pos))
+			n++;
+	return n;
+}
+
+/*
+ * The segments of one mapping: within the device's limit and swiotlb's
+ * when it bounces, and one DMA run for a contiguous frame that does not.
+ */
+static void kcbig_check_segments(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(kcbig) *self, __u32 flags,
+				 bool wide, __u32 segments, __u32 bounced,
+				 __u32 max_segment, __u32 runs)
+{
+	__u32 limit = wide ? UINT32_MAX : KC_SEG_DEFAULT;
+
+	if (self->bounce && limit > KC_SEG_SWIOTLB)
+		limit = KC_SEG_SWIOTLB;
+	EXPECT_LE(1, segments);
+	EXPECT_GE(limit, max_segment) {
+		TH_LOG("a DMA segment of %u bytes: the %s device takes %u",
+		       max_segment, wide ? "wide" : "default", limit);
+	}
+	if (self->bounce)
+		EXPECT_EQ(segments, bounced);
+	if (!self->bounce && flags & KSALLOC_CREATEF_CONTIGUOUS)
+		EXPECT_EQ(1, runs) {
+			TH_LOG("a contiguous frame in %u runs of DMA addresses",
+			       runs);
+		}
+	TH_LOG("%s device: %u segments, longest %u, %u runs, %u bounced",
+	       wide ? "wide" : "default", segments, max_segment, runs, bounced);
+}
+
+/* ksalloc_frame_map(): the device writes, then reads what the CPU wrote */
+TEST_F(kcbig, frame_map_each_device)
+{
+	const __u32 size = self->info.frame_size;
+	struct ksalloc_client_dma d;
+	__u32 wide, index;
+	__u64 off;
+	int ret;
+
+	if (_metadata->skip)
+		return;
+	for (wide = 0; wide <= 1; wide++) {
+		__u32 dflag = wide ? KSALLOC_CLIENT_DMA_WIDE : 0;
+
+		ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+		index = off / self->info.frame_stride;
+		memset(self->map + off, 0xAB, size);
+		ret = kc_dma(self->cfd, off, index, size, 0x77 + wide,
+			     KSALLOC_CLIENT_DMA_DEV_WRITE |
+			     KSALLOC_CLIENT_DMA_SYNC | dflag, &d);
+		ASSERT_EQ(0, ret) {
+			TH_LOG("ksalloc_frame_map() of %u bytes for the %s device: %s",
+			       size, wide ? "wide" : "default", strerror(-ret));
+		}
+		EXPECT_EQ(size, d.result);
+		EXPECT_EQ(0, kcbig_wrong(self, off, 0x77 + wide, index));
+		kcbig_check_segments(_metadata, self, variant->flags, wide,
+				     d.segments, d.bounced, d.max_segment,
+				     d.runs);
+
+		ASSERT_EQ(0, kc_dma(self->cfd, off, index, size, 0x99 + wide,
+				    KSALLOC_CLIENT_DMA_CPU_WRITE |
+				    KSALLOC_CLIENT_DMA_SYNC | dflag, &d));
+		EXPECT_EQ(size, d.result);
+		EXPECT_EQ(0, ksa_free(self->fd, off));
+	}
+}
+
+/* A dma-buf import: the device writes, DMA_BUF_IOCTL_SYNC, the CPU reads */
+TEST_F(kcbig, import_each_device)
+{
+	const __u32 size = self->info.frame_size;
+	struct ksalloc_client_import im;
+	struct dma_buf_sync s;
+	__u64 off;
+	int dfd, ret;
+	__u32 wide;
+
+	if (_metadata->skip)
+		return;
+	for (wide = 0; wide <= 1; wide++) {
+		dfd = kst_frame_alloc(self->fd, KSALLOC_FRAMEF_DMABUF, &off);
+		ASSERT_LE(0, dfd);
+		memset(self->map + off, 0xCD, size);
+		ret = kc_import(self->cfd, dfd, KSALLOC_CLIENT_IMPORT_DEV_WRITE |
+				(wide ? KSALLOC_CLIENT_IMPORT_WIDE : 0), size,
+				0x4242 + wide, &im);
+		ASSERT_EQ(0, ret) {
+			TH_LOG("import of %u bytes for the %s device: %s", size,
+			       wide ? "wide" : "default", strerror(-ret));
+		}
+		kcbig_check_segments(_metadata, self, variant->flags, wide,
+				     im.segments, im.bounced, im.max_segment,
+				     im.runs);
+		s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW;
+		ASSERT_EQ(0, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
+		EXPECT_EQ(0, kcbig_wrong(self, off, 0x4242 + wide, 0));
+		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
+		ASSERT_EQ(0, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
+		EXPECT_EQ(0, kc_unimport(self->cfd));
+		EXPECT_EQ(0, close(dfd));
+	}
+	EXPECT_EQ(0, ksa_allocated(self->fd));
 }
 
 TEST_HARNESS_MAIN

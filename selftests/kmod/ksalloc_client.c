@@ -10,14 +10,16 @@
  * driver would, and through the exported functions directly. The ioctls
  * are in ksalloc_client.h.
  *
- * It also has a device of its own, a platform device with its own DMA
- * mask, and plays that device: DMA maps a frame for it (ksalloc_frame_map)
- * and reads or writes the memory behind the DMA addresses, with or
- * without the syncs the DMA API asks for (DMA), or imports a frame's
- * dma-buf as a driver does (IMPORT). Without an IOMMU or a DMA offset a
- * DMA address is a physical address, so the device's view is
- * phys_to_virt() of it: the frame's pages, or swiotlb's bounce buffer when
- * the kernel bounces (swiotlb=force), where a missing sync shows.
+ * It also has devices of its own, platform devices with their own DMA
+ * masks, and plays them: one with the DMA API's default segment limit
+ * (64 KiB, like vivid's and vgem's), one with none (WIDE). It DMA maps a
+ * frame for one of them (ksalloc_frame_map) and reads or writes the
+ * memory behind the DMA addresses, with or without the syncs the DMA API
+ * asks for (DMA), or imports a frame's dma-buf as a driver does (IMPORT).
+ * Without an IOMMU or a DMA offset a DMA address is a physical address,
+ * so the device's view is phys_to_virt() of it: the frame's pages, or
+ * swiotlb's bounce buffer when the kernel bounces (swiotlb=force), where
+ * a missing sync shows.
  *
  * Frames the client still holds when it lets go are freed then, as a
  * driver returns its frames before it drops the allocator.
@@ -82,8 +84,14 @@ struct ksc_client {
 	struct ksc_import *imp;
 };
 
-/* The client's device, for DMA mappings */
+/* The client's devices, for DMA mappings: default segments, and WIDE */
 static struct platform_device *ksc_pdev;
+static struct platform_device *ksc_wide_pdev;
+
+static struct device *ksc_dev(bool wide)
+{
+	return wide ? &ksc_wide_pdev->dev : &ksc_pdev->dev;
+}
 
 /* From 6.2, dma_buf_vmap() wants the reservation lock; importers take it. */
 static int ksc_dma_buf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
@@ -571,6 +579,23 @@ static u32 ksc_device_access(struct sg_table *sgt, u32 size, u32 pattern,
 	return to_mem ? pos : good;
 }
 
+/* The longest DMA segment of @sgt, and its runs of adjacent DMA addresses */
+static void ksc_segments(struct sg_table *sgt, u32 *max_segment, u32 *runs)
+{
+	dma_addr_t end = 0;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	*max_segment = 0;
+	*runs = 0;
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		*max_segment = max(*max_segment, sg_dma_len(sg));
+		if (!i || sg_dma_address(sg) != end)
+			(*runs)++;
+		end = sg_dma_address(sg) + sg_dma_len(sg);
+	}
+}
+
 /* How many DMA addresses of @sgt differ from their pages' (bounced) */
 static u32 ksc_bounced(struct sg_table *sgt)
 {
@@ -594,13 +619,14 @@ static u32 ksc_bounced(struct sg_table *sgt)
 static int ksc_dma(struct ksc_client *c, struct ksalloc_client_dma __user *uarg)
 {
 	const u32 known = KSALLOC_CLIENT_DMA_DEV_WRITE | KSALLOC_CLIENT_DMA_SYNC |
-			  KSALLOC_CLIENT_DMA_CPU_WRITE;
+			  KSALLOC_CLIENT_DMA_CPU_WRITE | KSALLOC_CLIENT_DMA_WIDE;
 	const unsigned long skip = DMA_ATTR_SKIP_CPU_SYNC;
 	struct ksalloc_client_dma req;
 	struct ksalloc_frame frame;
 	struct ksc_attachment *att;
 	enum dma_data_direction dir;
 	struct sg_table *sgt;
+	struct device *dev;
 	bool write, sync;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
@@ -612,36 +638,38 @@ static int ksc_dma(struct ksc_client *c, struct ksalloc_client_dma __user *uarg)
 		return -EINVAL;
 	sync = req.flags & KSALLOC_CLIENT_DMA_SYNC;
 	dir = write ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	dev = ksc_dev(req.flags & KSALLOC_CLIENT_DMA_WIDE);
 	att = ksc_attachment_get(c);
 	if (!att)
 		return -ENOTCONN;
 	frame = (struct ksalloc_frame){ .offset = req.offset,
 					.index = req.index, .size = req.size };
-	sgt = ksalloc_frame_map(att->a, &frame, &ksc_pdev->dev, dir, skip);
+	sgt = ksalloc_frame_map(att->a, &frame, dev, dir, skip);
 	if (IS_ERR(sgt)) {
 		ksc_attachment_put(att);
 		return PTR_ERR(sgt);
 	}
 	req.segments = sgt->nents;
 	req.bounced = ksc_bounced(sgt);
+	ksc_segments(sgt, &req.max_segment, &req.runs);
 	if (write) {
 		req.result = ksc_device_access(sgt, req.size, req.pattern,
 					       req.index, true);
 		if (sync)
-			dma_sync_sgtable_for_cpu(&ksc_pdev->dev, sgt, dir);
+			dma_sync_sgtable_for_cpu(dev, sgt, dir);
 	} else {
 		if (req.flags & KSALLOC_CLIENT_DMA_CPU_WRITE &&
 		    ksc_fill_frame(att->a, &frame, req.pattern)) {
-			ksalloc_frame_unmap(&ksc_pdev->dev, sgt, dir, skip);
+			ksalloc_frame_unmap(dev, sgt, dir, skip);
 			ksc_attachment_put(att);
 			return -ENOMEM;
 		}
 		if (sync)
-			dma_sync_sgtable_for_device(&ksc_pdev->dev, sgt, dir);
+			dma_sync_sgtable_for_device(dev, sgt, dir);
 		req.result = ksc_device_access(sgt, req.size, req.pattern,
 					       req.index, false);
 	}
-	ksalloc_frame_unmap(&ksc_pdev->dev, sgt, dir, skip);
+	ksalloc_frame_unmap(dev, sgt, dir, skip);
 	ksc_attachment_put(att);
 	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
 }
@@ -665,7 +693,7 @@ static int ksc_import(struct ksc_client *c,
 		      struct ksalloc_client_import __user *uarg)
 {
 	const u32 known = KSALLOC_CLIENT_IMPORT_DEV_WRITE |
-			  KSALLOC_CLIENT_IMPORT_VMAP;
+			  KSALLOC_CLIENT_IMPORT_VMAP | KSALLOC_CLIENT_IMPORT_WIDE;
 	struct ksalloc_client_import req;
 	struct iosys_map map;
 	struct ksc_import *imp;
@@ -690,7 +718,8 @@ static int ksc_import(struct ksc_client *c,
 	if (req.size > imp->dmabuf->size)
 		goto err_put;
 	req.dmabuf_size = imp->dmabuf->size;
-	imp->attach = dma_buf_attach(imp->dmabuf, &ksc_pdev->dev);
+	imp->attach = dma_buf_attach(imp->dmabuf,
+				     ksc_dev(req.flags & KSALLOC_CLIENT_IMPORT_WIDE));
 	if (IS_ERR(imp->attach)) {
 		ret = PTR_ERR(imp->attach);
 		goto err_put;
@@ -702,6 +731,7 @@ static int ksc_import(struct ksc_client *c,
 	}
 	req.segments = imp->sgt->nents;
 	req.bounced = ksc_bounced(imp->sgt);
+	ksc_segments(imp->sgt, &req.max_segment, &req.runs);
 	if (req.flags & KSALLOC_CLIENT_IMPORT_DEV_WRITE)
 		ksc_device_access(imp->sgt, req.size, req.pattern, 0, true);
 	if (req.flags & KSALLOC_CLIENT_IMPORT_VMAP) {
@@ -820,33 +850,63 @@ static struct miscdevice ksc_misc = {
 	.fops = &ksc_fops,
 };
 
-static int __init ksc_init(void)
+/*
+ * A device of the client's: a mask of its own, as a driver sets for its
+ * hardware, and (@wide) no segment limit. It plays its part through
+ * phys_to_virt(), so its DMA addresses must not be translated.
+ */
+static struct platform_device *ksc_device_create(const char *name, bool wide)
 {
+	struct platform_device *pdev;
 	struct device *dev;
 	int ret;
 
-	ksc_pdev = platform_device_register_simple("ksalloc_client", -1, NULL,
-						   0);
-	if (IS_ERR(ksc_pdev))
-		return PTR_ERR(ksc_pdev);
-	dev = &ksc_pdev->dev;
-	/* A mask of its own, as a driver sets for its hardware */
+	pdev = platform_device_register_simple(name, -1, NULL, 0);
+	if (IS_ERR(pdev))
+		return pdev;
+	dev = &pdev->dev;
 	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
-	/* The device plays its part through phys_to_virt(): no translation */
 	if (!ret && (dev->dma_range_map || device_iommu_mapped(dev))) {
 		dev_err(dev, "DMA addresses are translated: cannot play the device\n");
 		ret = -ENODEV;
 	}
-	if (!ret)
-		ret = misc_register(&ksc_misc);
+	if (ret) {
+		platform_device_unregister(pdev);
+		return ERR_PTR(ret);
+	}
+	if (wide)
+		dma_set_max_seg_size(dev, UINT_MAX);
+	return pdev;
+}
+
+static int __init ksc_init(void)
+{
+	int ret;
+
+	ksc_pdev = ksc_device_create("ksalloc_client", false);
+	if (IS_ERR(ksc_pdev))
+		return PTR_ERR(ksc_pdev);
+	ksc_wide_pdev = ksc_device_create("ksalloc_client_wide", true);
+	if (IS_ERR(ksc_wide_pdev)) {
+		ret = PTR_ERR(ksc_wide_pdev);
+		goto err_pdev;
+	}
+	ret = misc_register(&ksc_misc);
 	if (ret)
-		platform_device_unregister(ksc_pdev);
+		goto err_wide;
+	return 0;
+
+err_wide:
+	platform_device_unregister(ksc_wide_pdev);
+err_pdev:
+	platform_device_unregister(ksc_pdev);
 	return ret;
 }
 
 static void __exit ksc_exit(void)
 {
 	misc_deregister(&ksc_misc);
+	platform_device_unregister(ksc_wide_pdev);
 	platform_device_unregister(ksc_pdev);
 }
 

@@ -107,6 +107,7 @@ struct ksalloc_client_state {
 #define KSALLOC_CLIENT_DMA_DEV_WRITE	0x1	/* the device writes, else reads */
 #define KSALLOC_CLIENT_DMA_SYNC		0x2	/* with the DMA API's syncs */
 #define KSALLOC_CLIENT_DMA_CPU_WRITE	0x4	/* reads: the CPU writes after mapping */
+#define KSALLOC_CLIENT_DMA_WIDE		0x8	/* the device without a segment limit */
 
 /*
  * DMA: ksalloc_frame_map() of the frame at @offset (frame @index) for the
@@ -119,6 +120,13 @@ struct ksalloc_client_state {
  * sync: what the device reads then depends on the sync alone (swiotlb
  * copies the frame into its bounce buffer when it maps, whatever the
  * direction). The mapping is made and undone with DMA_ATTR_SKIP_CPU_SYNC.
+ *
+ * The client has two devices: the default one keeps the DMA API's default
+ * segment limit (64 KiB, as vivid's and vgem's platform devices do), the
+ * WIDE one has none (as a GPU), so only the DMA layer (swiotlb) bounds its
+ * segments. @max_segment and @runs describe the mapping: its longest DMA
+ * segment, and how many runs of adjacent DMA addresses it makes (1: one
+ * DMA-contiguous block, what vb2-dma-contig needs).
  */
 struct ksalloc_client_dma {
 	__aligned_u64 offset;
@@ -130,11 +138,14 @@ struct ksalloc_client_dma {
 	__u32 segments;		/* out: DMA segments */
 	__u32 bounced;		/* out: segments whose DMA address is not the page's */
 	__u32 reserved;
+	__u32 max_segment;	/* out: bytes of the longest DMA segment */
+	__u32 runs;		/* out: runs of adjacent DMA addresses */
 };
 
 /* ksalloc_client_import.flags */
 #define KSALLOC_CLIENT_IMPORT_DEV_WRITE	0x1	/* map FROM_DEVICE, device writes */
 #define KSALLOC_CLIENT_IMPORT_VMAP	0x2	/* vmap and write through it */
+#define KSALLOC_CLIENT_IMPORT_WIDE	0x4	/* attach the WIDE device */
 
 /*
  * IMPORT: dma_buf_get(@fd), attach the client's device, map the
@@ -155,6 +166,8 @@ struct ksalloc_client_import {
 	__u32 bounced;		/* out: segments that bounce */
 	__u32 reserved;
 	__u32 reserved2;
+	__u32 max_segment;	/* out: as for DMA */
+	__u32 runs;		/* out: as for DMA */
 };
 
 #define KSALLOC_CLIENT_IOC_TYPE	0xB7
