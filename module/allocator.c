@@ -127,13 +127,16 @@ int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
 	return 0;
 }
 
-/* The ALLOC result never reached the caller: the frame goes back. */
+/*
+ * The ALLOC result never reached the caller: the frame goes back, and the
+ * call leaves no trace a client sees (ksa_pool_untake()).
+ */
 static void ksa_alloc_undo(struct ksa_request *req)
 {
 	struct ksalloc_allocator *a = ksa_req_allocator(req);
 
-	ksa_allocator_free_index(a, ksa_pool_frame_index(&a->pool,
-							 *(u64 *)req->data));
+	ksa_pool_untake(&a->pool, ksa_pool_frame_index(&a->pool,
+						       *(u64 *)req->data));
 }
 
 /* KSMETHOD_STREAMALLOCATOR_ALLOC: the value is the frame's mmap offset. */
@@ -179,16 +182,12 @@ static int ksa_batch_size(struct ksa_request *req, u32 *need)
 static void ksa_batch_alloc_undo(struct ksa_request *req)
 {
 	struct ksalloc_allocator *a = ksa_req_allocator(req);
-	u32 index[KSALLOC_BATCH_MAX];
 	const u64 *offsets = req->data;
 	u32 i, n = req->returned / sizeof(u64);
-	int ret;
 
 	for (i = 0; i < n; i++)
-		index[i] = ksa_pool_frame_index(&a->pool, offsets[i]);
-	ret = ksa_pool_free_batch(&a->pool, index, n);
-	if (ret > 0)
-		ksa_allocator_freed(a, ret);
+		ksa_pool_untake(&a->pool,
+				ksa_pool_frame_index(&a->pool, offsets[i]));
 }
 
 /* KSMETHOD_KSALLOC_BATCH_ALLOC */
@@ -244,7 +243,10 @@ struct ksa_frame_call {
 	int fd;
 };
 
-/* A frame call's result never reached the caller: take it back. */
+/*
+ * A frame call's result never reached the caller: take it back, leaving
+ * no trace a client sees (no FREEFRAME, no new high_water).
+ */
 static void ksa_frame_call_undo(struct ksalloc_allocator *a,
 				struct ksa_frame_call *c)
 {
@@ -252,10 +254,11 @@ static void ksa_frame_call_undo(struct ksalloc_allocator *a,
 
 	if (c->file) {
 		put_unused_fd(c->fd);
-		/* The dma-buf's release returns an owned frame. */
+		/* The dma-buf's release takes an owned frame back. */
+		ksa_dmabuf_unpublished(c->file);
 		fput(c->file);
 	} else {
-		ksa_allocator_free_index(a, index);
+		ksa_pool_untake(&a->pool, index);
 	}
 }
 
@@ -335,10 +338,15 @@ static int ksa_frame_export_call(struct ksalloc_allocator *a, u32 fd_flags,
 
 static void ksa_frame_method_undo(struct ksa_request *req)
 {
-	struct ksa_frame_call c = { .args = *(struct ksalloc_frame_args *)req->data };
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	const struct ksalloc_frame_args *args = req->data;
 
 	/* A dma-buf goes back through the dispatcher's install_file. */
-	ksa_frame_call_undo(ksa_req_allocator(req), &c);
+	if (req->install_file)
+		ksa_dmabuf_unpublished(req->install_file);
+	else
+		ksa_pool_untake(&a->pool,
+				ksa_pool_frame_index(&a->pool, args->offset));
 }
 
 /* KSMETHOD_KSALLOC_FRAME_ALLOC and _EXPORT */
@@ -362,9 +370,8 @@ static int ksa_frame_method(struct ksa_request *req)
 	if (c.file) {
 		req->install_file = c.file;
 		req->install_fd = c.fd;
-	} else {
-		req->undo = ksa_frame_method_undo;
 	}
+	req->undo = ksa_frame_method_undo;
 	return 0;
 }
 
@@ -517,7 +524,7 @@ static long ksa_allocator_alloc_frame(struct ksalloc_allocator *a,
 		return ret;
 	if (put_user((u64)index * a->pool.stride, uoffset)) {
 		/* The caller never learnt of the frame: it goes back. */
-		ksa_allocator_free_index(a, index);
+		ksa_pool_untake(&a->pool, index);
 		return -EFAULT;
 	}
 	return 0;

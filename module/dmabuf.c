@@ -36,6 +36,8 @@ struct ksa_dmabuf {
 	struct ksalloc_allocator *a;	/* a reference on a->file */
 	struct ksa_frame *frame;
 	u32 index;
+	bool owned;			/* it owns the frame (FRAME_ALLOC) */
+	bool unpublished;		/* its fd never reached anybody */
 	size_t size;			/* PAGE_ALIGN(frame_size) */
 	struct mutex lock;		/* protects maps, vmap_cnt, vaddr */
 	struct list_head maps;		/* struct ksa_dmabuf_map, mapped now */
@@ -230,7 +232,9 @@ static void ksa_dmabuf_release(struct dma_buf *dmabuf)
 	struct ksalloc_allocator *a = db->a;
 
 	WARN_ON(!list_empty(&db->maps) || db->vmap_cnt);
-	if (ksa_pool_unexport(&a->pool, db->index) > 0)
+	if (db->owned && db->unpublished)
+		ksa_pool_untake(&a->pool, db->index);
+	else if (ksa_pool_unexport(&a->pool, db->index) > 0)
 		ksa_allocator_freed(a, 1);
 	mutex_destroy(&db->lock);
 	kfree(db);
@@ -261,7 +265,7 @@ static const struct dma_buf_ops ksa_dmabuf_ops = {
  *
  * Return: the dma-buf (its only reference) or an ERR_PTR: -EINVAL or
  * -EBUSY (not a frame a client holds, see ksa_pool_export()), -ENOMEM.
- * With @owned, on failure the frame's export is dropped (so it returns).
+ * With @owned, on failure the frame is taken back (ksa_pool_untake()).
  */
 struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
 				  bool owned)
@@ -288,6 +292,7 @@ struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
 	db->a = a;
 	db->frame = &a->pool.frame[index];
 	db->index = index;
+	db->owned = owned;
 	db->size = a->pool.stride;
 
 	exp_info.ops = &ksa_dmabuf_ops;
@@ -309,11 +314,30 @@ struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
 
 err:
 	/* The export goes before the reference that keeps the pool. */
-	if (ksa_pool_unexport(&a->pool, index) > 0)
+	if (owned)
+		ksa_pool_untake(&a->pool, index);
+	else if (ksa_pool_unexport(&a->pool, index) > 0)
 		ksa_allocator_freed(a, 1);
 	kfree(name);
 	kfree(db);
 	if (file)
 		fput(file);
 	return ERR_PTR(ret);
+}
+
+/**
+ * ksa_dmabuf_unpublished() - a new dma-buf's fd never reached anybody
+ * @file: the dma-buf's file, of ksa_dmabuf_export(), its only reference
+ *
+ * Called before the caller drops that reference because the request
+ * failed after all (EFAULT): a frame the dma-buf owns is then taken back
+ * at its release as if it had never been taken (ksa_pool_untake()), with
+ * no FREEFRAME.
+ */
+void ksa_dmabuf_unpublished(struct file *file)
+{
+	struct dma_buf *dmabuf = file->private_data;
+	struct ksa_dmabuf *db = dmabuf->priv;
+
+	db->unpublished = true;
 }

@@ -49,6 +49,7 @@ struct ksa_frame {
 	struct sg_table sgt;
 	u32 exports;		/* live dma-bufs of the frame; pool->lock */
 	bool owned;		/* handed out as a dma-buf; pool->lock */
+	bool raised;		/* its last take raised high_water; pool->lock */
 };
 
 int ksa_frame_alloc(struct ksa_frame *f, size_t size, bool contiguous);
@@ -114,6 +115,7 @@ void ksa_pool_destroy(struct ksa_pool *pool);
 int ksa_pool_alloc(struct ksa_pool *pool, bool nonblock, u32 *index);
 int ksa_pool_alloc_owned(struct ksa_pool *pool, bool nonblock, u32 *index);
 int ksa_pool_free(struct ksa_pool *pool, u32 index);
+void ksa_pool_untake(struct ksa_pool *pool, u32 index);
 int ksa_pool_alloc_batch(struct ksa_pool *pool, bool nonblock, bool all,
 			 u32 count, u32 *index, u32 *got);
 int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count);
@@ -168,6 +170,7 @@ int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
 /* dmabuf.c: a frame as a dma-buf */
 struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,
 				  bool owned);
+void ksa_dmabuf_unpublished(struct file *file);
 
 /* status.c: debugfs view of every allocator */
 void ksa_status_init(void);

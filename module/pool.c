@@ -145,6 +145,7 @@ static void ksa_pool_mark(struct ksa_pool *pool, u32 index, bool owned)
 	struct ksa_frame *f = &pool->frame[index];
 
 	lockdep_assert_held(&pool->lock);
+	f->raised = false;
 	if (owned) {
 		f->owned = true;
 		f->exports = 1;
@@ -160,8 +161,10 @@ static u32 ksa_pool_take(struct ksa_pool *pool, bool owned)
 
 	lockdep_assert_held(&pool->lock);
 	ksa_pool_mark(pool, index, owned);
-	if (++pool->allocated_count > pool->high_water)
+	if (++pool->allocated_count > pool->high_water) {
 		pool->high_water = pool->allocated_count;
+		pool->frame[index].raised = true;
+	}
 	trace_ksalloc_alloc(pool->id, index, pool->allocated_count);
 	return index;
 }
@@ -323,6 +326,46 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 	if (wake)
 		ksa_pool_wake(pool);
 	return ret;
+}
+
+/**
+ * ksa_pool_untake() - undo a take whose result never reached the caller
+ * @pool: the pool
+ * @index: a frame just taken by ksa_pool_alloc(), _alloc_owned() (whose
+ *	dma-buf never got out) or _alloc_batch()
+ *
+ * For a request that fails after its frame was taken (EFAULT on the way
+ * out, no memory for an owned frame's dma-buf): the frame returns as for
+ * a FREE, but the take leaves nothing a client sees: the caller signals
+ * no FREEFRAME, and high_water loses the peak the take made (unless more
+ * frames were taken since). The trace keeps the take and its return. A
+ * frame that somebody else FREEd or exported in the meantime (another
+ * thread may name any offset) is left to that call.
+ */
+void ksa_pool_untake(struct ksa_pool *pool, u32 index)
+{
+	struct ksa_frame *f = &pool->frame[index];
+	unsigned long flags;
+	bool wake = false;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	if (f->owned) {
+		/* Nobody else can export or free an owned frame. */
+		if (WARN_ON(f->exports != 1))
+			goto out;
+		f->exports = 0;
+		pool->exported_count--;
+	} else if (!__test_and_clear_bit(index, pool->allocated) ||
+		   f->exports) {
+		goto out;
+	}
+	if (f->raised && pool->high_water == pool->allocated_count)
+		pool->high_water--;
+	wake = ksa_pool_release(pool, index);
+out:
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (wake)
+		ksa_pool_wake(pool);
 }
 
 /**

@@ -100,6 +100,16 @@ static long counts(int fd)
 	return info.allocated_frames * 100L + info.exported_frames;
 }
 
+/* INFO.high_water, the most frames ever in use at once */
+static long high_water(int fd)
+{
+	struct ksalloc_allocator_info info;
+
+	if (ksa_info(fd, &info))
+		return -1;
+	return info.high_water;
+}
+
 static int dmabuf_sync(int dfd, __u64 flags)
 {
 	struct dma_buf_sync s = { .flags = flags };
@@ -662,9 +672,15 @@ TEST_F(db, fork_child_holds_last_reference)
 
 /* ---- bad inputs, each without a side effect ---- */
 
+/*
+ * Nothing left of a failed call: no frame or fd, no FREEFRAME for a frame
+ * the call took and gave back, and no new peak of frames in use.
+ */
 #define ASSERT_NO_SIDE_EFFECT(_alloc100) do {				\
 	EXPECT_EQ((_alloc100), counts(self->fd));			\
 	EXPECT_EQ(fds, kst_count_fds());				\
+	EXPECT_EQ(0, ksa_eventfd_take(self->efd));			\
+	EXPECT_EQ(hw, high_water(self->fd));				\
 } while (0)
 
 TEST_F(db, bad_direct_args)
@@ -676,10 +692,13 @@ TEST_F(db, bad_direct_args)
 	__u64 held, bad_off[6];
 	unsigned int i;
 	int fds;
+	long hw;
 	void *ro;
 
 	ASSERT_EQ(-1, kst_frame_alloc(self->fd, 0, &held));
 	fds = kst_count_fds();
+	hw = high_water(self->fd);
+	ASSERT_EQ(1, hw);
 	for (i = 0; i < ARRAY_SIZE(bad_flags); i++) {
 		a = (struct ksalloc_frame_args){ .flags = bad_flags[i] };
 		EXPECT_EQ(-EINVAL, kst_frame_ioctl(self->fd,
@@ -817,6 +836,7 @@ TEST_F(db, ks_methods)
 	__u32 returned;
 	__u64 held;
 	int fds;
+	long hw;
 	void *ro;
 
 	/* ALLOC as dma-buf through the method: fd flags from open_flags */
@@ -830,6 +850,7 @@ TEST_F(db, ks_methods)
 	EXPECT_EQ(FD_CLOEXEC, fcntl(a.fd, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(-EBUSY, ksa_free(self->fd, a.offset));
 	EXPECT_EQ(0, close(a.fd));
+	EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 
 	/* Plain ALLOC and EXPORT through the methods, no O_CLOEXEC */
 	a = (struct ksalloc_frame_args){ .fd = -100 };
@@ -847,6 +868,7 @@ TEST_F(db, ks_methods)
 	EXPECT_EQ(0, close(a.fd));
 
 	fds = kst_count_fds();
+	hw = high_water(self->fd);
 	/* fd_flags belongs to the direct calls; O_NONBLOCK is not an fd flag here */
 	a.fd_flags = O_CLOEXEC;
 	EXPECT_EQ(-EINVAL, kst_frame_method(self->fd,
@@ -880,8 +902,7 @@ TEST_F(db, ks_methods)
 				KSMETHOD_KSALLOC_FRAME_ALLOC,
 				KSMETHOD_TYPE_MODIFY, ro, sizeof(a), 0, NULL));
 	munmap(ro, self->page);
-	EXPECT_EQ(100, counts(self->fd));
-	EXPECT_EQ(fds, kst_count_fds());
+	ASSERT_NO_SIDE_EFFECT(100);
 
 	/* BASICSUPPORT: read and written */
 	memset(&desc, 0, sizeof(desc));

@@ -326,6 +326,7 @@ TEST_F(frames, alloc_efault_loses_no_frame)
 	struct ksidentifier m = ksa_ident(&ksa_g_allocmethods,
 					  KSMETHOD_STREAMALLOCATOR_ALLOC,
 					  KSMETHOD_TYPE_SEND);
+	struct ksalloc_allocator_info info;
 	void *ro;
 	int ret;
 
@@ -339,6 +340,9 @@ TEST_F(frames, alloc_efault_loses_no_frame)
 		TH_LOG("KERNEL BUG: an ALLOC that failed with EFAULT left its frame");
 		TH_LOG("allocated; nobody knows its offset, so it is lost until the allocator is closed");
 	}
+	/* Nor a peak of frames in use: the take never happened for the caller */
+	ASSERT_EQ(0, ksa_info(self->fd, &info));
+	EXPECT_EQ(0, info.high_water);
 }
 
 /* Frames read zero when first handed out, in every allocator. */
