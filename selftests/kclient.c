@@ -10,13 +10,17 @@
  * kernel and user frees, the reference the client holds on the allocator,
  * and that the function table is served to the kernel only.
  *
- * The client's own device (a platform device with its own DMA mask) maps
- * frames with ksalloc_frame_map() and imports their dma-bufs as a driver
- * does; it plays the device by reading and writing the memory behind the
- * DMA addresses. With the DMA API's syncs the device and the CPU see the
- * same data. Booted with swiotlb=force every mapping bounces, and the
- * *_unsynced_* tests show the control: without the syncs the data is
- * stale, so the syncs are what moved it (skipped without swiotlb=force).
+ * The client's own devices (platform devices with their own DMA masks,
+ * one with the default 64 KiB segment limit, one without) map frames
+ * with ksalloc_frame_map() and import their dma-bufs as a driver does;
+ * they play the device by reading and writing the memory behind the DMA
+ * addresses. With the DMA API's syncs, and DMA_BUF_IOCTL_SYNC START and
+ * END around CPU access to an imported frame, the device and the CPU see
+ * the same data. Booted with swiotlb=force every mapping bounces, and the
+ * *_unsynced_* and *_without_sync_end tests show the control: without the
+ * syncs the data is stale, so the syncs are what moved it (skipped
+ * without swiotlb=force). Large frames (1 MiB chunks, a contiguous 4 MiB
+ * frame) map in segments each device and swiotlb take.
  *
  * Every test is skipped when the client module is not loaded.
  */
@@ -943,6 +947,18 @@ static int kc_unimport(int cfd)
 	return ioctl(cfd, KSALLOC_CLIENT_UNIMPORT) ? -errno : 0;
 }
 
+/* The device reads the import's mapping: bytes that have the pattern */
+static long kc_import_read(int cfd, __u32 size, __u32 pattern)
+{
+	struct ksalloc_client_import_read r = {
+		.size = size, .pattern = pattern, .result = 0xdead,
+	};
+
+	if (ioctl(cfd, KSALLOC_CLIENT_IMPORT_READ, &r))
+		return -errno;
+	return r.result;
+}
+
 /* Whether the kernel was booted with swiotlb=force (every mapping bounces) */
 static int swiotlb_forced(void)
 {
@@ -1162,6 +1178,71 @@ TEST_F(kc, import_device_write_unsynced_is_stale)
 	EXPECT_EQ(0, kc_unimport(self->cfd));
 	EXPECT_EQ(0, close(dfd));
 	EXPECT_EQ(0, ksa_free(self->fd, off));
+}
+
+/*
+ * The CPU writes an imported frame (between DMA_BUF_IOCTL_SYNC START and
+ * END with @bracket), then the importer's device reads it: the bytes it
+ * read right.
+ */
+static long kc_device_reads_cpu_write(struct __test_metadata *_metadata,
+				      FIXTURE_DATA(kc) *self, __u32 pattern,
+				      bool bracket)
+{
+	struct ksalloc_client_import im;
+	struct dma_buf_sync s;
+	long good = -1;
+	__u32 pos;
+	__u64 off;
+	int dfd;
+
+	off = kc_user_frame(_metadata, self, 0);
+	dfd = kst_frame_export(self->fd, off);
+	EXPECT_LE(0, dfd);
+	if (dfd < 0)
+		return -1;
+	EXPECT_EQ(0, kc_import(self->cfd, dfd, 0, self->frame_size, 0, &im));
+	if (swiotlb_forced())
+		EXPECT_EQ(im.segments, im.bounced);
+	s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE;
+	if (bracket)
+		EXPECT_EQ(0, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
+	for (pos = 0; pos < self->frame_size; pos++)
+		self->map[off + pos] = ksalloc_client_byte(pattern, 0, pos);
+	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
+	if (bracket)
+		EXPECT_EQ(0, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
+	good = kc_import_read(self->cfd, self->frame_size, pattern);
+	EXPECT_EQ(0, kc_unimport(self->cfd));
+	EXPECT_EQ(0, close(dfd));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+	return good;
+}
+
+/*
+ * END (the exporter's end_cpu_access) is what makes the CPU's writes
+ * visible to an importer's device. Booted with swiotlb=force the device
+ * reads a bounce buffer that only END refreshes.
+ */
+TEST_F(kc, import_device_reads_after_sync_end)
+{
+	KC_BODY_START();
+	EXPECT_EQ(self->frame_size,
+		  kc_device_reads_cpu_write(_metadata, self, 0x5150, true));
+	EXPECT_EQ(-ENOTCONN, kc_import_read(self->cfd, 1, 0));
+}
+
+/* The control: without END the device reads what the mapping bounced. */
+TEST_F(kc, import_device_reads_stale_without_sync_end)
+{
+	long good;
+
+	KC_BODY_START();
+	KC_NEED_SWIOTLB();
+	good = kc_device_reads_cpu_write(_metadata, self, 0x5151, false);
+	EXPECT_GT(self->frame_size / 10, good) {
+		TH_LOG("the device read %ld right bytes", good);
+	}
 }
 
 /* dma_buf_vmap(), what vb2-vmalloc importers use: writes land in the frame */

@@ -457,27 +457,44 @@ TEST_F(map, fork_shares_the_mapping)
 	EXPECT_EQ(len, check(self->map, len, 13));
 }
 
+/*
+ * mremap of a mapping of frame pages that holds fill(@seed): growing it,
+ * in place or by moving, is refused; moving it to a chosen place works,
+ * and it is the same memory, also after MADV_DONTNEED. The moved mapping
+ * (@map is gone then), or MAP_FAILED.
+ */
+static unsigned char *move_mapping(struct __test_metadata *_metadata,
+				   unsigned char *map, size_t len, long page,
+				   unsigned int seed)
+{
+	unsigned char *dst, *moved;
+
+	EXPECT_EQ(MAP_FAILED, mremap(map, len, len + page, 0));
+	EXPECT_EQ(MAP_FAILED, mremap(map, len, len + page, MREMAP_MAYMOVE));
+	dst = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	EXPECT_NE(MAP_FAILED, dst);
+	if (dst == MAP_FAILED)
+		return MAP_FAILED;
+	moved = mremap(map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	EXPECT_EQ(dst, moved);
+	if (moved != dst)
+		return MAP_FAILED;
+	EXPECT_EQ(len, check(moved, len, seed));
+	EXPECT_EQ(0, madvise(moved, len, MADV_DONTNEED));
+	EXPECT_EQ(len, check(moved, len, seed));
+	return moved;
+}
+
 TEST_F(map, mremap_moves_but_never_grows)
 {
 	const size_t len = self->info.mmap_size;
-	unsigned char *dst, *moved;
+	unsigned char *moved;
 	void *p;
 
 	fill(self->map, len, 17);
-	/* Growing in place or by moving: refused */
-	p = mremap(self->map, len, len + self->page, 0);
-	EXPECT_EQ(MAP_FAILED, p);
-	p = mremap(self->map, len, len + self->page, MREMAP_MAYMOVE);
-	EXPECT_EQ(MAP_FAILED, p);
-	/* Moving to a chosen place works, and it is the same memory */
-	dst = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, dst);
-	moved = mremap(self->map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	ASSERT_EQ(dst, moved);
+	moved = move_mapping(_metadata, self->map, len, self->page, 17);
+	ASSERT_NE(MAP_FAILED, moved);
 	self->map = moved;
-	EXPECT_EQ(len, check(moved, len, 17));
-	ASSERT_EQ(0, madvise(moved, len, MADV_DONTNEED));
-	EXPECT_EQ(len, check(moved, len, 17));
 	/* Shrinking is fine */
 	p = mremap(moved, len, len - self->page, 0);
 	ASSERT_EQ(moved, p);
@@ -622,6 +639,53 @@ TEST_F(map, dmabuf_mapping_normal_pages)
 	close(dfd);
 	EXPECT_EQ(0, ksa_free(self->fd, off));
 	free(buf);
+}
+
+/* fork shares the dma-buf's mapping; mremap moves it but cannot grow it */
+TEST_F(map, dmabuf_mapping_fork_and_mremap)
+{
+	const size_t len = self->info.frame_stride;
+	unsigned char *dm, *moved;
+	int dfd, status;
+	__u64 off;
+	pid_t pid;
+	void *p;
+
+	ASSERT_EQ(-1, kst_frame_alloc(self->fd, 0, &off));
+	dfd = kst_frame_export(self->fd, off);
+	ASSERT_LE(0, dfd);
+	dm = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	ASSERT_NE(MAP_FAILED, dm);
+	fill(dm, len, 43);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (check(dm, len, 43) != len)
+			_exit(10);
+		fill(dm, len, 47);
+		/* The child's copy of the mapping faults back after DONTNEED */
+		if (madvise(dm, len, MADV_DONTNEED) || check(dm, len, 47) != len)
+			_exit(11);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(len, check(dm, len, 47));
+	EXPECT_EQ(len, check(self->map + off, len, 47));
+
+	moved = move_mapping(_metadata, dm, len, self->page, 47);
+	ASSERT_NE(MAP_FAILED, moved);
+	fill(moved, len, 53);
+	EXPECT_EQ(len, check(self->map + off, len, 53));
+	/* The moved mapping holds the dma-buf: the frame stays exported */
+	EXPECT_EQ(0, close(dfd));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
+	EXPECT_EQ(1, ksa_allocated(self->fd));
+	p = mremap(moved, len, len - self->page, 0);
+	ASSERT_EQ(moved, p);
+	EXPECT_EQ(0, munmap(moved, len - self->page));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
 }
 
 /*

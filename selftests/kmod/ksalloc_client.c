@@ -768,6 +768,31 @@ err_free:
 	return ret;
 }
 
+/* IMPORT_READ: the device reads the import's mapping as it is now. */
+static int ksc_import_read(struct ksc_client *c,
+			   struct ksalloc_client_import_read __user *uarg)
+{
+	struct ksalloc_client_import_read req;
+	int ret = 0;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved || !req.size)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	if (!c->imp)
+		ret = -ENOTCONN;
+	else if (req.size > c->imp->dmabuf->size)
+		ret = -EINVAL;
+	else
+		req.result = ksc_device_access(c->imp->sgt, req.size,
+					       req.pattern, 0, false);
+	mutex_unlock(&c->lock);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
 static int ksc_unimport(struct ksc_client *c)
 {
 	struct ksc_import *imp;
@@ -806,6 +831,8 @@ static long ksc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ksc_import(c, uarg);
 	case KSALLOC_CLIENT_UNIMPORT:
 		return ksc_unimport(c);
+	case KSALLOC_CLIENT_IMPORT_READ:
+		return ksc_import_read(c, uarg);
 	default:
 		return -ENOTTY;
 	}

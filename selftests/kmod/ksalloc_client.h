@@ -170,6 +170,20 @@ struct ksalloc_client_import {
 	__u32 runs;		/* out: as for DMA */
 };
 
+/*
+ * IMPORT_READ: the device reads the first @size bytes behind the DMA
+ * addresses of the import's mapping, with no sync of the client's own
+ * (user space's DMA_BUF_IOCTL_SYNC END is what makes the CPU's writes
+ * visible to it), and counts in @result the bytes that are
+ * ksalloc_client_byte(pattern, 0, pos). ENOTCONN without an import.
+ */
+struct ksalloc_client_import_read {
+	__u32 size;
+	__u32 pattern;
+	__u32 result;		/* out */
+	__u32 reserved;		/* must be 0 */
+};
+
 #define KSALLOC_CLIENT_IOC_TYPE	0xB7
 #define KSALLOC_CLIENT_ATTACH	_IOW(KSALLOC_CLIENT_IOC_TYPE, 1, struct ksalloc_client_attach)
 #define KSALLOC_CLIENT_DETACH	_IO(KSALLOC_CLIENT_IOC_TYPE, 2)
@@ -180,6 +194,8 @@ struct ksalloc_client_import {
 #define KSALLOC_CLIENT_DMA	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 7, struct ksalloc_client_dma)
 #define KSALLOC_CLIENT_IMPORT	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 8, struct ksalloc_client_import)
 #define KSALLOC_CLIENT_UNIMPORT	_IO(KSALLOC_CLIENT_IOC_TYPE, 9)
+#define KSALLOC_CLIENT_IMPORT_READ	\
+	_IOWR(KSALLOC_CLIENT_IOC_TYPE, 10, struct ksalloc_client_import_read)
 
 /* The byte FILL writes at @pos of frame @index: differs per frame and pattern */
 static inline __u8 ksalloc_client_byte(__u32 pattern, __u32 index, __u32 pos)
