@@ -94,7 +94,8 @@ KSA_EXPORT(ksalloc_put);
  * allocator was created; they are not mapped for any device (see
  * ksalloc_frame_map()) nor into the kernel (see ksalloc_frame_vmap()).
  *
- * Context: process context; with KSALLOC_NOWAIT any context.
+ * Context: process context; with KSALLOC_NOWAIT also atomic context, but
+ * not hard IRQ context on PREEMPT_RT (the pool's lock is a spinlock_t).
  * Return: 0, -EINVAL (unknown @flags), -EAGAIN (KSALLOC_NOWAIT and no
  * frame free), -ECANCELED (KSRESET_BEGIN in force, or begun while
  * asleep) or -ERESTARTSYS (signal while asleep).
@@ -130,7 +131,8 @@ KSA_EXPORT(ksalloc_alloc_frame);
  * KSEVENT_STREAMALLOCATOR_FREEFRAME is signalled; if a dma-buf of the
  * frame is still alive, that happens when the last one is released.
  *
- * Context: any context.
+ * Context: any context but hard IRQ context on PREEMPT_RT (the pool's
+ * lock is a spinlock_t).
  * Return: 0, -EINVAL if @frame is not an allocated frame of @a, or -EBUSY
  * if a dma-buf owns it (user space allocated it with KSALLOC_FRAMEF_DMABUF).
  */
@@ -175,6 +177,8 @@ static struct ksa_frame *ksa_kapi_frame(struct ksalloc_allocator *a,
  * syncs for the device; around later CPU access the caller uses
  * dma_sync_sgtable_for_cpu() and dma_sync_sgtable_for_device() on the
  * table with @dev and @dir. A frame may be mapped for several devices.
+ * Every mapping must be undone (ksalloc_frame_unmap()) before the frame
+ * is freed and before the allocator reference is put.
  *
  * Context: process context (may sleep).
  * Return: the table, to be given to ksalloc_frame_unmap(), or
@@ -223,7 +227,9 @@ KSA_EXPORT(ksalloc_frame_unmap);
  *
  * The frame's @frame->size bytes at one kernel address: the linear map
  * for a contiguous frame, a vmap() of its pages otherwise. CPU caches are
- * the caller's to manage against device mappings (DMA syncs).
+ * the caller's to manage against device mappings (DMA syncs). The
+ * address must be dropped (ksalloc_frame_vunmap()) before the frame is
+ * freed and before the allocator reference is put.
  *
  * Context: process context (may sleep).
  * Return: the address, or NULL (not a frame of @a, or out of memory).

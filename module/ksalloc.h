@@ -83,8 +83,9 @@ struct ksa_pool {
 	/*
 	 * Protects the free stack, the allocated bitmap, the waiter list and
 	 * the counters below. IRQ-safe because kernel clients may allocate
-	 * (KSALLOC_NOWAIT) and free from any context; never held across
-	 * anything that sleeps.
+	 * (KSALLOC_NOWAIT) and free in atomic context (on PREEMPT_RT, a
+	 * spinlock_t sleeps: not from hard IRQ context there); never held
+	 * across anything that sleeps.
 	 */
 	spinlock_t lock;
 	u32 *free_stack;
