@@ -109,8 +109,6 @@ void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n)
 	if (!n)
 		return;
 	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME, n);
-	ksa_events_signal(&a->events,
-			  KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME, n);
 }
 
 /*
@@ -463,14 +461,14 @@ static const struct ksa_item ksa_allocator_frame_methods[] = {
 	},
 };
 
+/*
+ * KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME is not served: in KS it is
+ * the default allocator's notification to its own framework, enabled
+ * with kernel notification types (DPC, work item, KEVENT) that have no
+ * ksalloc form, and a kernel client waits for frames with
+ * ksalloc_alloc_frame() instead.
+ */
 static const struct ksa_item ksa_allocator_events[] = {
-	{
-		.id = KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME,
-		.get = ksa_event_enable,
-		.support = KSEVENT_TYPE_ENABLE | KSEVENT_TYPE_ONESHOT,
-		.data_size = sizeof(struct kseventdata),
-		.flags = KSA_ITEM_KERNEL_ONLY,
-	},
 	KSA_EVENT_ITEM(KSEVENT_STREAMALLOCATOR_FREEFRAME, ksa_event_enable),
 };
 

@@ -241,7 +241,7 @@ static const uint32_t kind_known[] = {
 enum item_tag {
 	T_STREAM_ALLOCATOR, T_STATE, T_FRAMING, T_FRAMING_EX, T_ALLOCATOR_FD,
 	T_FUNCTIONTABLE, T_STATUS, T_INFO, T_ALLOC, T_FREE,
-	T_BATCH_ALLOC, T_BATCH_FREE, T_INTERNAL_FREEFRAME, T_FREEFRAME,
+	T_BATCH_ALLOC, T_BATCH_FREE, T_FREEFRAME,
 };
 
 FIXTURE(item)
@@ -367,15 +367,6 @@ FIXTURE_VARIANT_ADD(item, allocator_batch_free)
 	.set = KSMETHODSETID_KsallocBatch, .id = KSMETHOD_KSALLOC_BATCH_FREE,
 	.support = KSMETHOD_TYPE_READ, .size = 8, .vt = KS_VT_BLOB,
 	.batch = true,
-};
-
-FIXTURE_VARIANT_ADD(item, allocator_event_internal_freeframe)
-{
-	.tag = T_INTERNAL_FREEFRAME, .on_allocator = true, .kind = EVENT,
-	.set = KSEVENTSETID_StreamAllocator,
-	.id = KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME,
-	.support = KSEVENT_TYPE_ENABLE | KSEVENT_TYPE_ONESHOT,
-	.size = 32, .kernel_only = true,
 };
 
 FIXTURE_VARIANT_ADD(item, allocator_event_freeframe)

@@ -425,7 +425,7 @@ TEST_F(events, adjustment_out_of_range_einval)
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd));
 }
 
-/* The request itself: event type flags, value size, kernel-only id */
+/* The request itself: event type flags, value size, ids not served */
 TEST_F(events, enable_request_checks)
 {
 	struct kseventdata ed;
@@ -437,11 +437,15 @@ TEST_F(events, enable_request_checks)
 					    KSEVENT_TYPE_ONESHOT, &ed));
 	EXPECT_EQ(-EOPNOTSUPP, ksa_event_enable(self->fd,
 						KSEVENT_TYPE_ENABLEBUFFERED, &ed));
-	/* INTERNAL_FREEFRAME is for kernel clients. */
-	EXPECT_EQ(-EOPNOTSUPP,
+	/* INTERNAL_FREEFRAME (KS's own) is defined, not served. */
+	EXPECT_EQ(-ENOENT,
 		  ksa_event_enable_id(self->fd,
 				      KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME,
 				      KSEVENT_TYPE_ENABLE, &ed));
+	EXPECT_EQ(-ENOENT,
+		  ksa_event_enable_id(self->fd,
+				      KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME,
+				      KSEVENT_TYPE_BASICSUPPORT, &ed));
 	EXPECT_EQ(-ENOENT, ksa_event_enable_id(self->fd, 2,
 					       KSEVENT_TYPE_ENABLE, &ed));
 	/* A KSEVENTDATA shorter than 32 bytes */
