@@ -69,7 +69,7 @@ static int ksa_status_get(struct ksa_request *req)
 
 /*
  * KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE: the direct-call entry points,
- * for kernel callers only (the item is KSA_ITEM_KERNEL_ONLY).
+ * for kernel callers only (the item is KSA_ITEM_KERNEL).
  */
 static int ksa_functiontable_get(struct ksa_request *req)
 {
@@ -400,13 +400,9 @@ int ksa_allocator_reset(struct file *file, u32 reset)
 }
 
 static const struct ksa_item ksa_allocator_props[] = {
-	{
-		.id = KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
-		.support = KSPROPERTY_TYPE_GET,
-		.get = ksa_functiontable_get,
-		.data_size = sizeof(struct ksalloc_functiontable),
-		.flags = KSA_ITEM_KERNEL_ONLY,
-	},
+	KSA_PROPERTY_GET_KERNEL(KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE,
+				ksa_functiontable_get,
+				sizeof(struct ksalloc_functiontable)),
 	KSA_PROPERTY_GET(KSPROPERTY_STREAMALLOCATOR_STATUS, ksa_status_get,
 			 sizeof(struct ksstreamallocator_status), KS_VT_BLOB),
 };
@@ -424,41 +420,21 @@ static const struct ksa_item ksa_allocator_methods[] = {
 };
 
 static const struct ksa_item ksa_allocator_batch_methods[] = {
-	{
-		.id = KSMETHOD_KSALLOC_BATCH_ALLOC,
-		.get = ksa_batch_alloc_method,
-		.support = KSMETHOD_TYPE_WRITE,
-		.min_input = sizeof(struct ksalloc_batch_method),
-		.size = ksa_batch_size,
-		.vt = KS_VT_BLOB,
-	},
-	{
-		.id = KSMETHOD_KSALLOC_BATCH_FREE,
-		.get = ksa_batch_free_method,
-		.support = KSMETHOD_TYPE_READ,
-		.min_input = sizeof(struct ksalloc_batch_method),
-		.size = ksa_batch_size,
-		.vt = KS_VT_BLOB,
-	},
+	KSA_METHOD_PARAMS(KSMETHOD_KSALLOC_BATCH_ALLOC, ksa_batch_alloc_method,
+			  KSMETHOD_TYPE_WRITE, struct ksalloc_batch_method,
+			  ksa_batch_size, KS_VT_BLOB),
+	KSA_METHOD_PARAMS(KSMETHOD_KSALLOC_BATCH_FREE, ksa_batch_free_method,
+			  KSMETHOD_TYPE_READ, struct ksalloc_batch_method,
+			  ksa_batch_size, KS_VT_BLOB),
 };
 
 static const struct ksa_item ksa_allocator_frame_methods[] = {
-	{
-		.id = KSMETHOD_KSALLOC_FRAME_ALLOC,
-		.get = ksa_frame_method,
-		.support = KSMETHOD_TYPE_MODIFY,
-		.data_size = sizeof(struct ksalloc_frame_args),
-		.vt = KS_VT_BLOB,
-		.flags = KSA_ITEM_RETURNS_FD,
-	},
-	{
-		.id = KSMETHOD_KSALLOC_FRAME_EXPORT,
-		.get = ksa_frame_method,
-		.support = KSMETHOD_TYPE_MODIFY,
-		.data_size = sizeof(struct ksalloc_frame_args),
-		.vt = KS_VT_BLOB,
-		.flags = KSA_ITEM_RETURNS_FD,
-	},
+	KSA_METHOD_FD(KSMETHOD_KSALLOC_FRAME_ALLOC, ksa_frame_method,
+		      KSMETHOD_TYPE_MODIFY, sizeof(struct ksalloc_frame_args),
+		      KS_VT_BLOB),
+	KSA_METHOD_FD(KSMETHOD_KSALLOC_FRAME_EXPORT, ksa_frame_method,
+		      KSMETHOD_TYPE_MODIFY, sizeof(struct ksalloc_frame_args),
+		      KS_VT_BLOB),
 };
 
 /*

@@ -20,8 +20,6 @@
 /* Values up to this size live on the stack; larger ones are allocated. */
 #define KSA_INLINE_DATA		128
 #define KSA_MAX_DATA		65536
-/* Largest MinProperty/MinMethod of any item */
-#define KSA_MAX_INPUT		64
 
 static const struct ksguid ksa_guid_null = KSGUID_NULL;
 static const struct ksguid ksa_typeset_general = KSPROPTYPESETID_General;
@@ -76,33 +74,32 @@ static const struct ksa_kind_flags ksa_kind_flags[KSA_KINDS] = {
 	},
 };
 
-static void __maybe_unused ksa_check_layouts(void)
-{
-	/* The KS layouts (ks.h, x86-64 and x86 alike) */
-	BUILD_BUG_ON(sizeof(struct ksguid) != 16);
-	BUILD_BUG_ON(sizeof(struct ksidentifier) != 24);
-	BUILD_BUG_ON(__alignof__(struct ksidentifier) != 8);
-	BUILD_BUG_ON(sizeof(struct ksp_node) != 32);
-	BUILD_BUG_ON(sizeof(struct ksallocator_framing) != 24);
-	BUILD_BUG_ON(sizeof(struct ks_framing_range) != 12);
-	BUILD_BUG_ON(sizeof(struct ks_framing_range_weighted) != 20);
-	BUILD_BUG_ON(sizeof(struct ks_compression) != 12);
-	BUILD_BUG_ON(sizeof(struct ks_framing_item) != 88);
-	BUILD_BUG_ON(sizeof(struct ksallocator_framing_ex) != 112);
-	BUILD_BUG_ON(KSALLOCATOR_FRAMING_EX_SIZE(1) != 112);
-	BUILD_BUG_ON(sizeof(struct ksstreamallocator_status) != 32);
-	BUILD_BUG_ON(sizeof(struct ksproperty_description) != 40);
-	BUILD_BUG_ON(sizeof(struct ksproperty_membersheader) != 16);
-	BUILD_BUG_ON(sizeof(struct kseventdata) != 32);
-	BUILD_BUG_ON(offsetof(struct kseventdata, event_handle) != 8);
-	BUILD_BUG_ON(sizeof(struct ksallocator_create) != 40);
-	BUILD_BUG_ON(sizeof(struct ksalloc_allocator_create) != 64);
-	BUILD_BUG_ON(sizeof(struct ksalloc_frame_args) != 24);
-	BUILD_BUG_ON(sizeof(struct ksalloc_allocator_info) != 56);
-	BUILD_BUG_ON(sizeof(struct ks_ioctl_args) != 48);
-	BUILD_BUG_ON(sizeof(struct ksalloc_batch_method) != 32);
-	BUILD_BUG_ON(sizeof(struct ksalloc_batch_method) > KSA_MAX_INPUT);
-}
+/* The KS layouts (ks.h, x86-64 and x86 alike) */
+static_assert(sizeof(struct ksguid) == 16);
+static_assert(sizeof(struct ksidentifier) == 24);
+static_assert(__alignof__(struct ksidentifier) == 8);
+static_assert(sizeof(struct ksp_node) == 32);
+static_assert(sizeof(struct ksallocator_framing) == 24);
+static_assert(sizeof(struct ks_framing_range) == 12);
+static_assert(sizeof(struct ks_framing_range_weighted) == 20);
+static_assert(sizeof(struct ks_compression) == 12);
+static_assert(sizeof(struct ks_framing_item) == 88);
+static_assert(sizeof(struct ksallocator_framing_ex) == 112);
+static_assert(KSALLOCATOR_FRAMING_EX_SIZE(1) == 112);
+static_assert(sizeof(struct ksstreamallocator_status) == 32);
+static_assert(sizeof(struct ksproperty_description) == 40);
+static_assert(sizeof(struct ksproperty_membersheader) == 16);
+static_assert(sizeof(struct kseventdata) == 32);
+static_assert(offsetof(struct kseventdata, event_handle) == 8);
+static_assert(sizeof(struct ksallocator_create) == 40);
+static_assert(sizeof(struct ksalloc_allocator_create) == 64);
+static_assert(sizeof(struct ksalloc_frame_args) == 24);
+static_assert(sizeof(struct ksalloc_allocator_info) == 56);
+static_assert(sizeof(struct ks_ioctl_args) == 48);
+static_assert(sizeof(struct ksalloc_batch_method) == 32);
+/* The parameters buffer holds whole identifiers and u64s */
+static_assert(KSA_MAX_INPUT % sizeof(u64) == 0);
+static_assert(sizeof(struct ksidentifier) <= KSA_MAX_INPUT);
 
 bool ksa_guid_equal(const struct ksguid *a, const struct ksguid *b)
 {
@@ -132,12 +129,18 @@ static const struct ksa_item *ksa_find_item(const struct ksa_set *set, u32 id)
 	return NULL;
 }
 
+/* Buffers of a user request are copies; a kernel client passes its own. */
+static bool ksa_user_request(const struct ksa_request *req)
+{
+	return req->caller == KSA_ITEM_USER;
+}
+
 /* Point req->data at a zeroed buffer of @need bytes. */
 static int ksa_data_reserve(struct ksa_call *call, u32 need)
 {
 	struct ksa_request *req = &call->req;
 
-	if (req->kernel)
+	if (!ksa_user_request(req))
 		return 0;	/* the caller's buffer, size already checked */
 	if (need <= sizeof(call->inline_data)) {
 		memset(call->inline_data, 0, need);
@@ -160,7 +163,7 @@ static int ksa_data_in(struct ksa_call *call, u32 len)
 	int ret;
 
 	ret = ksa_data_reserve(call, len);
-	if (ret || req->kernel)
+	if (ret || !ksa_user_request(req))
 		return ret;
 	if (copy_from_user(req->data, u64_to_user_ptr(req->data_addr), len))
 		return -EFAULT;
@@ -298,7 +301,7 @@ static int ksa_method(const struct ksa_item *item, struct ksa_call *call)
 	if (ret)
 		return ret;
 	req->returned = (dir & KSMETHOD_TYPE_WRITE) ? need : 0;
-	return item->get(req);
+	return item->call(req);
 }
 
 static int ksa_event(const struct ksa_item *item, struct ksa_call *call)
@@ -314,7 +317,7 @@ static int ksa_event(const struct ksa_item *item, struct ksa_call *call)
 	ret = ksa_data_in(call, sizeof(struct kseventdata));
 	if (ret)
 		return ret;
-	return item->get(req);
+	return item->enable(req);
 }
 
 static int ksa_execute(const struct ksa_automation *tbl, enum ksa_kind kind,
@@ -342,9 +345,7 @@ static int ksa_execute(const struct ksa_automation *tbl, enum ksa_kind kind,
 		return -ENOENT;
 	if (flags & kf->unsupported)
 		return -EOPNOTSUPP;
-	if (item->flags & KSA_ITEM_KERNEL_ONLY && !req->kernel)
-		return -EOPNOTSUPP;
-	if (item->flags & KSA_ITEM_RETURNS_FD && req->kernel)
+	if (!(item->flags & req->caller))
 		return -EOPNOTSUPP;
 	if (req->open_flags && (!(item->flags & KSA_ITEM_RETURNS_FD) ||
 				flags & KSPROPERTY_TYPE_BASICSUPPORT))
@@ -360,7 +361,7 @@ static int ksa_execute(const struct ksa_automation *tbl, enum ksa_kind kind,
 		/* Items with parameters after the identifier (MinMethod) */
 		if (req->in_size < item->min_input)
 			return -EINVAL;
-		if (!req->kernel) {
+		if (ksa_user_request(req)) {
 			memcpy(call->input, &req->id, sizeof(req->id));
 			if (copy_from_user((u8 *)call->input + sizeof(req->id),
 					   u64_to_user_ptr(req->in_addr +
@@ -495,7 +496,7 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	req->data_addr = args.out_buffer;
 	req->returned = 0;
 	req->open_flags = args.open_flags;
-	req->kernel = false;
+	req->caller = KSA_ITEM_USER;
 	req->undo = NULL;
 	req->install_file = NULL;
 	req->install_fd = -1;
@@ -568,7 +569,7 @@ int ksa_kernel_request(struct file *file, const struct ksa_automation *tbl,
 			.in_size = sizeof(*id),
 			.data = data,
 			.data_size = data_size,
-			.kernel = true,
+			.caller = KSA_ITEM_KERNEL,
 			.install_fd = -1,
 		},
 	};

@@ -8,6 +8,8 @@
 #ifndef _KSA_AUTOMATION_H
 #define _KSA_AUTOMATION_H
 
+#include <linux/build_bug.h>
+#include <linux/kernel.h>
 #include <linux/types.h>
 #include <linux/ksalloc.h>
 
@@ -19,6 +21,16 @@ enum ksa_kind {
 	KSA_EVENT,
 	KSA_KINDS
 };
+
+/*
+ * Who may issue a request for an item: item flags, and the caller of one
+ * request (exactly one of the two). Kernel clients issue properties only
+ * (ksalloc_property()), so methods and events are user space's.
+ */
+#define KSA_ITEM_USER		0x1	/* user space, through the ioctls */
+#define KSA_ITEM_KERNEL		0x2	/* kernel clients (ksalloc_property()) */
+#define KSA_ITEM_ANY		(KSA_ITEM_USER | KSA_ITEM_KERNEL)
+#define KSA_ITEM_RETURNS_FD	0x4	/* may publish an fd (open_flags) */
 
 /* One request on its way through the dispatcher. */
 struct ksa_request {
@@ -32,8 +44,8 @@ struct ksa_request {
 	u32 data_size;			/* size of the caller's value buffer */
 	u32 returned;			/* bytes of data valid for the caller */
 	u32 open_flags;			/* O_CLOEXEC / O_NONBLOCK for new fds */
+	u32 caller;			/* KSA_ITEM_USER or KSA_ITEM_KERNEL */
 	u64 data_addr;			/* caller's address of the value buffer */
-	bool kernel;			/* in-kernel caller: kernel-only items */
 	/* set by a handler whose effect must be undone if copy-out fails */
 	void (*undo)(struct ksa_request *req);
 	/* an fd to publish once everything was copied out */
@@ -43,10 +55,22 @@ struct ksa_request {
 
 typedef int (*ksa_handler_fn)(struct ksa_request *req);
 
-/* Item flags */
-#define KSA_ITEM_KERNEL_ONLY	0x1	/* refused from user space */
-#define KSA_ITEM_RETURNS_FD	0x2	/* may publish an fd (open_flags) */
+/*
+ * Largest MinProperty/MinMethod of any item: the dispatcher copies an
+ * item's parameters into an on-stack buffer of this size. Every item's
+ * min_input is KSA_MIN_INPUT(its parameters' type), which refuses to
+ * build above it.
+ */
+#define KSA_MAX_INPUT		64
+#define KSA_MIN_INPUT(type)						\
+	(sizeof(type) + BUILD_BUG_ON_ZERO(sizeof(type) > KSA_MAX_INPUT))
 
+/*
+ * One item of a set. Exactly the handlers of its kind are set: .get and
+ * .set for a property, .call for a method, .enable for an event. Items
+ * are written with the KSA_* macros below, never open-coded, so that
+ * min_input is always checked at build time.
+ */
 struct ksa_item {
 	u32 id;
 	u32 support;		/* KS*_TYPE_* the item handles */
@@ -54,8 +78,10 @@ struct ksa_item {
 	u32 min_input;		/* MinProperty/MinMethod if above 24 */
 	u16 vt;			/* value type for BASICSUPPORT */
 	u16 flags;		/* KSA_ITEM_* */
-	ksa_handler_fn get;	/* GET, method call, event enable */
-	ksa_handler_fn set;	/* SET */
+	ksa_handler_fn get;	/* property GET */
+	ksa_handler_fn set;	/* property SET */
+	ksa_handler_fn call;	/* method execution */
+	ksa_handler_fn enable;	/* event enable */
 	/* variable value size of a GET or method, from the input */
 	int (*size)(struct ksa_request *req, u32 *need);
 };
@@ -76,27 +102,61 @@ struct ksa_automation {
 	int (*create)(struct ksa_request *req, const void *in, u32 in_size);
 };
 
-#define KSA_SET(_guid, _items)						\
-	{ .guid = &(_guid), .items = (_items),				\
-	  .count = sizeof(_items) / sizeof((_items)[0]) }
+/*
+ * The set of an item table. The table is named twice, which ARRAY_SIZE()
+ * makes safe (it builds for nothing but an array); it is passed as the
+ * variadic argument because checkpatch cannot see that.
+ */
+#define KSA_SET(_guid, ...)						\
+	{ .guid = &(_guid), .items = (__VA_ARGS__),			\
+	  .count = ARRAY_SIZE(__VA_ARGS__) }
 
+/* A property of fixed size, Get only / Get and Set */
 #define KSA_PROPERTY_GET(_id, _get, _size, _vt)				\
 	{ .id = (_id), .get = (_get), .data_size = (_size), .vt = (_vt),	\
-	  .support = KSPROPERTY_TYPE_GET }
+	  .support = KSPROPERTY_TYPE_GET, .flags = KSA_ITEM_ANY }
 
 #define KSA_PROPERTY_GETSET(_id, _get, _set, _size, _vt)		\
 	{ .id = (_id), .get = (_get), .set = (_set), .data_size = (_size), \
-	  .vt = (_vt),							\
-	  .support = KSPROPERTY_TYPE_GET | KSPROPERTY_TYPE_SET }
+	  .vt = (_vt), .support = KSPROPERTY_TYPE_GET | KSPROPERTY_TYPE_SET, \
+	  .flags = KSA_ITEM_ANY }
 
-#define KSA_METHOD_ITEM(_id, _fn, _type, _size, _vt)			\
-	{ .id = (_id), .get = (_fn), .support = (_type),		\
-	  .data_size = (_size), .vt = (_vt) }
+/* A Get whose value size _sizefn computes */
+#define KSA_PROPERTY_GET_SIZED(_id, _get, _sizefn, _vt)		\
+	{ .id = (_id), .get = (_get), .size = (_sizefn), .vt = (_vt),	\
+	  .support = KSPROPERTY_TYPE_GET, .flags = KSA_ITEM_ANY }
 
-#define KSA_EVENT_ITEM(_id, _fn)					\
-	{ .id = (_id), .get = (_fn),					\
+/* A Get for kernel clients only (no value type: not a user-space value) */
+#define KSA_PROPERTY_GET_KERNEL(_id, _get, _size)			\
+	{ .id = (_id), .get = (_get), .data_size = (_size),		\
+	  .support = KSPROPERTY_TYPE_GET, .flags = KSA_ITEM_KERNEL }
+
+/* A Get that returns a new fd (__s64): user space only */
+#define KSA_PROPERTY_GET_FD(_id, _get)					\
+	{ .id = (_id), .get = (_get), .data_size = sizeof(s64),	\
+	  .vt = KS_VT_I8, .support = KSPROPERTY_TYPE_GET,		\
+	  .flags = KSA_ITEM_USER | KSA_ITEM_RETURNS_FD }
+
+#define KSA_METHOD_ITEM(_id, _call, _type, _size, _vt)			\
+	{ .id = (_id), .call = (_call), .support = (_type),		\
+	  .data_size = (_size), .vt = (_vt), .flags = KSA_ITEM_USER }
+
+/* A method that may return a new fd in its value: user space only */
+#define KSA_METHOD_FD(_id, _call, _type, _size, _vt)			\
+	{ .id = (_id), .call = (_call), .support = (_type),		\
+	  .data_size = (_size), .vt = (_vt),				\
+	  .flags = KSA_ITEM_USER | KSA_ITEM_RETURNS_FD }
+
+/* A method with parameters after the identifier (struct _params) */
+#define KSA_METHOD_PARAMS(_id, _call, _type, _params, _sizefn, _vt)	\
+	{ .id = (_id), .call = (_call), .support = (_type),		\
+	  .min_input = KSA_MIN_INPUT(_params),				\
+	  .size = (_sizefn), .vt = (_vt), .flags = KSA_ITEM_USER }
+
+#define KSA_EVENT_ITEM(_id, _enable)					\
+	{ .id = (_id), .enable = (_enable),				\
 	  .support = KSEVENT_TYPE_ENABLE | KSEVENT_TYPE_ONESHOT,	\
-	  .data_size = sizeof(struct kseventdata) }
+	  .data_size = sizeof(struct kseventdata), .flags = KSA_ITEM_USER }
 
 long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 		  unsigned int cmd, unsigned long arg);

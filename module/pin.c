@@ -36,6 +36,19 @@ struct ksa_pin {
 			       KSALLOCATOR_REQUIREMENTF_MUST_ALLOCATE |	   \
 			       KSALLOCATOR_REQUIREMENTF_PREFERENCES_ONLY)
 
+/* Every KSALLOCATOR_FLAG_* a KS_FRAMING_ITEM may carry (ks.h) */
+#define KSA_FRAMING_ITEM_FLAGS (KSALLOCATOR_FLAG_PARTIAL_READ_SUPPORT |	    \
+				KSALLOCATOR_FLAG_DEVICE_SPECIFIC |	    \
+				KSALLOCATOR_FLAG_CAN_ALLOCATE |		    \
+				KSALLOCATOR_FLAG_INSIST_ON_FRAMESIZE_RATIO | \
+				KSALLOCATOR_FLAG_NO_FRAME_INTEGRITY |	    \
+				KSALLOCATOR_FLAG_MULTIPLE_OUTPUT |	    \
+				KSALLOCATOR_FLAG_CYCLE |		    \
+				KSALLOCATOR_FLAG_ALLOCATOR_EXISTS |	    \
+				KSALLOCATOR_FLAG_INDEPENDENT_RANGES |	    \
+				KSALLOCATOR_FLAG_ATTENTION_STEPPING)
+static_assert(KSA_FRAMING_ITEM_FLAGS == 0x3ff0);
+
 static struct ksa_pin *ksa_req_pin(struct ksa_request *req)
 {
 	return req->object;
@@ -203,24 +216,14 @@ static const struct ksa_item ksa_pin_connection_props[] = {
 	KSA_PROPERTY_GETSET(KSPROPERTY_CONNECTION_ALLOCATORFRAMING,
 			    ksa_framing_get, ksa_framing_set,
 			    sizeof(struct ksallocator_framing), KS_VT_BLOB),
-	{
-		.id = KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
-		.support = KSPROPERTY_TYPE_GET,
-		.get = ksa_framing_ex_get,
-		.size = ksa_framing_ex_size,
-		.vt = KS_VT_BLOB,
-	},
+	KSA_PROPERTY_GET_SIZED(KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX,
+			       ksa_framing_ex_get, ksa_framing_ex_size,
+			       KS_VT_BLOB),
 };
 
 static const struct ksa_item ksa_pin_ksalloc_props[] = {
-	{
-		.id = KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
-		.support = KSPROPERTY_TYPE_GET,
-		.get = ksa_pin_allocator_fd_get,
-		.data_size = sizeof(s64),
-		.vt = KS_VT_I8,
-		.flags = KSA_ITEM_RETURNS_FD,
-	},
+	KSA_PROPERTY_GET_FD(KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD,
+			    ksa_pin_allocator_fd_get),
 };
 
 static const struct ksa_set ksa_pin_property_sets[] = {
@@ -261,7 +264,7 @@ static int ksa_framing_from_ex(const void *in, u32 in_size,
 	static const struct ksguid mem_any = KSMEMORY_TYPE_WILDCARD;
 	const struct ksallocator_framing_ex *ex = in + sizeof(struct ksguid);
 	const struct ks_framing_item *item;
-	u32 known = 0x3ff0 | KSA_REQUIREMENT_FLAGS;
+	u32 known = KSA_FRAMING_ITEM_FLAGS | KSA_REQUIREMENT_FLAGS;
 
 	if (in_size < sizeof(struct ksguid) + KSALLOCATOR_FRAMING_EX_SIZE(1))
 		return -EINVAL;
