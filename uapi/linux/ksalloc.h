@@ -135,8 +135,9 @@ struct ksguid {
  *
  * KSPROPSETID_KsallocPin, on a pin:
  *   KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD  Get: a new fd (__s64) for the
- *     allocator assigned with KSPROPERTY_STREAM_ALLOCATOR, opened with
- *     ks_ioctl_args.open_flags (O_CLOEXEC, O_NONBLOCK); -ENOENT if none.
+ *     allocator assigned with KSPROPERTY_STREAM_ALLOCATOR; -ENOENT if none.
+ *     ks_ioctl_args.open_flags may hold O_CLOEXEC only: the fd shares the
+ *     allocator's open file, whose O_NONBLOCK is everybody's (-EINVAL).
  * KSPROPSETID_KsallocAllocator, on an allocator:
  *   KSPROPERTY_KSALLOC_ALLOCATOR_INFO  Get: struct ksalloc_allocator_info.
  */
@@ -540,7 +541,7 @@ struct ks_ioctl_args {
 	__u32 in_size;			/* nInBufferSize, at most KS_MAX_IN_SIZE */
 	__u32 out_size;			/* nOutBufferSize */
 	__u32 bytes_returned;		/* written back by the kernel */
-	__u32 open_flags;		/* fd flags where a request returns an fd */
+	__u32 open_flags;		/* O_CLOEXEC (+ O_NONBLOCK: CREATE) */
 	__aligned_u64 reserved[2];	/* must be 0 */
 };
 
