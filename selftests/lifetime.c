@@ -21,7 +21,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1020,6 +1023,179 @@ TEST_F(life, unload_refused_while_open)
 	EXPECT_EQ(0, munmap(m, self->page));
 	ASSERT_COUNTS(0, 0, 0, 0);
 	ASSERT_EQ(0, access(KST_DEV, F_OK));
+}
+
+/* ---- module load ---- */
+
+/* Written by the test VM's initramfs: KSA_MODULE=path, KSA_CLIENT=path */
+#define VM_CONFIG		"/ksalloc/config"
+#define RELOADS			24
+
+/* The value of KEY=value in VM_CONFIG into @buf; 0 or -errno */
+static int vm_config(const char *key, char *buf, size_t size)
+{
+	char line[PATH_MAX + 64];
+	size_t klen = strlen(key);
+	FILE *f = fopen(VM_CONFIG, "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != '=')
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(buf, size, "%s", line + klen + 1);
+		ret = buf[0] ? 0 : -ENOENT;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* 0 or errno */
+static int load_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (syscall(__NR_finit_module, fd, "", 0))
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static int unload_module(const char *name)
+{
+	return syscall(__NR_delete_module, name, O_NONBLOCK) ? errno : 0;
+}
+
+/*
+ * Opens /dev/ksalloc until it works, then creates an allocator on the
+ * pin at once: the first thing a user can do with a node that appeared.
+ */
+struct opener {
+	pthread_t thread;
+	int inotify;		/* IN_CREATE in /dev, non-blocking */
+	int stop;		/* atomic: set by the test */
+	int opened;		/* atomic: pins opened */
+	int created;		/* allocators created on them */
+	int failed;		/* creations that failed */
+	int first_error;	/* the errno of the first of those */
+};
+
+static void *opener_main(void *arg)
+{
+	struct opener *o = arg;
+	struct pollfd pfd = { .fd = o->inotify, .events = POLLIN };
+	char events[4096];
+	int pin, fd;
+
+	while (!__atomic_load_n(&o->stop, __ATOMIC_ACQUIRE)) {
+		pin = open(KST_DEV, O_RDWR | O_CLOEXEC);
+		if (pin < 0) {
+			/* Asleep until something appears in /dev */
+			if (poll(&pfd, 1, 100) > 0)
+				while (read(o->inotify, events, sizeof(events)) > 0)
+					;
+			continue;
+		}
+		fd = kst_create_allocator(pin, 1, 4096, O_CLOEXEC);
+		if (fd >= 0) {
+			o->created++;
+			close(fd);
+		} else {
+			if (!o->failed++)
+				o->first_error = -fd;
+		}
+		close(pin);
+		__atomic_store_n(&o->opened, 1, __ATOMIC_RELEASE);
+		break;
+	}
+	return NULL;
+}
+
+/*
+ * The node appears only once everything behind it is ready: a pin opened
+ * the moment /dev/ksalloc exists creates allocators like any other. (The
+ * DMA mask used to be set after misc_register(), and a creation in that
+ * window failed with ENOMEM after a WARNING in the DMA API.) The module is
+ * unloaded and loaded again RELOADS times while a thread waits for the
+ * node to appear (inotify on /dev) and opens it. That thread runs on the
+ * loader's CPU at a real-time priority, so on a preemptible kernel
+ * (PREEMPT_RT, preempt=full) it runs the moment it can: as soon as the
+ * node exists and again as soon as misc_register() lets its open in,
+ * before the loader goes on. With voluntary preemption the loader usually
+ * finishes first and the test shows less. The test client, which needs
+ * the module, is unloaded first and loaded again at the end.
+ */
+TEST(reload_while_opening)
+{
+	char module[PATH_MAX], client[PATH_MAX];
+	struct sched_param prio = { .sched_priority = 1 };
+	struct opener o;
+	int i, t, ino, err, opened = 0, failed = 0, first_error = 0;
+	pthread_attr_t attr;
+	bool have_client;
+	cpu_set_t cpu0;
+
+	if (vm_config("KSA_MODULE", module, sizeof(module)) ||
+	    access(module, R_OK))
+		SKIP(return, "no module file in " VM_CONFIG);
+	have_client = !vm_config("KSA_CLIENT", client, sizeof(client)) &&
+		      !access("/sys/module/ksalloc_client", F_OK);
+	if (have_client)
+		ASSERT_EQ(0, unload_module("ksalloc_client"));
+	ASSERT_EQ(0, unload_module("ksalloc")) {
+		TH_LOG("the module is in use: nothing to test");
+	}
+
+	/* Both threads on one CPU, the opener at a real-time priority */
+	CPU_ZERO(&cpu0);
+	CPU_SET(sched_getcpu(), &cpu0);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpu0), &cpu0));
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setaffinity_np(&attr, sizeof(cpu0), &cpu0));
+	ASSERT_EQ(0, pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED));
+	ASSERT_EQ(0, pthread_attr_setschedpolicy(&attr, SCHED_FIFO));
+	ASSERT_EQ(0, pthread_attr_setschedparam(&attr, &prio));
+
+	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	ASSERT_LE(0, ino);
+	ASSERT_LE(0, inotify_add_watch(ino, "/dev", IN_CREATE));
+
+	for (i = 0; i < RELOADS; i++) {
+		memset(&o, 0, sizeof(o));
+		o.inotify = ino;
+		ASSERT_EQ(0, pthread_create(&o.thread, &attr, opener_main, &o));
+		err = load_module(module);
+		/* The node is there once the load returned: bounded wait. */
+		for (t = 0; !err && t < 20000; t++) {
+			if (__atomic_load_n(&o.opened, __ATOMIC_ACQUIRE))
+				break;
+			usleep(1000);
+		}
+		__atomic_store_n(&o.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(o.thread, NULL);
+		ASSERT_EQ(0, err) TH_LOG("loading %s: %s", module, strerror(err));
+		opened += o.opened;	/* the thread has ended */
+		if (o.failed && !failed)
+			first_error = o.first_error;
+		failed += o.failed;
+		ASSERT_EQ(0, unload_module("ksalloc"));
+	}
+	pthread_attr_destroy(&attr);
+	close(ino);
+	ASSERT_EQ(0, load_module(module));
+	if (have_client)
+		ASSERT_EQ(0, load_module(client));
+
+	EXPECT_EQ(RELOADS, opened);
+	EXPECT_EQ(0, failed) {
+		TH_LOG("%d of %d creations on a pin opened as the node appeared failed (first: %s)",
+		       failed, opened, strerror(first_error));
+	}
 }
 
 TEST_HARNESS_MAIN
