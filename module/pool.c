@@ -149,19 +149,26 @@ static void ksa_pool_mark(struct ksa_pool *pool, u32 index, bool owned)
 	if (owned) {
 		f->owned = true;
 		f->exports = 1;
-		pool->exported_count++;
+		WRITE_ONCE(pool->exported_count, pool->exported_count + 1);
 	} else {
 		__set_bit(index, pool->allocated);
 	}
 }
 
+/*
+ * nfree, allocated_count, exported_count and resetting change under
+ * pool->lock and are also read without it (poll, STATUS, fdinfo): every
+ * store is WRITE_ONCE.
+ */
 static u32 ksa_pool_take(struct ksa_pool *pool, bool owned)
 {
-	u32 index = pool->free_stack[--pool->nfree];
+	u32 index = pool->free_stack[pool->nfree - 1];
 
 	lockdep_assert_held(&pool->lock);
+	WRITE_ONCE(pool->nfree, pool->nfree - 1);
 	ksa_pool_mark(pool, index, owned);
-	if (++pool->allocated_count > pool->high_water) {
+	WRITE_ONCE(pool->allocated_count, pool->allocated_count + 1);
+	if (pool->allocated_count > pool->high_water) {
 		pool->high_water = pool->allocated_count;
 		pool->frame[index].raised = true;
 	}
@@ -191,8 +198,9 @@ static bool ksa_pool_release(struct ksa_pool *pool, u32 index)
 		wake_up_process(w->task);
 		return false;
 	}
-	pool->allocated_count--;
-	pool->free_stack[pool->nfree++] = index;
+	WRITE_ONCE(pool->allocated_count, pool->allocated_count - 1);
+	pool->free_stack[pool->nfree] = index;
+	WRITE_ONCE(pool->nfree, pool->nfree + 1);
 	/* Edge-triggered epoll wants one wake-up per transition. */
 	return pool->nfree == 1 && !pool->resetting;
 }
@@ -480,7 +488,7 @@ int ksa_pool_export(struct ksa_pool *pool, u32 index)
 	if (index >= pool->frames || !test_bit(index, pool->allocated))
 		ret = ksa_pool_not_held(pool, index);
 	else if (!pool->frame[index].exports++)
-		pool->exported_count++;
+		WRITE_ONCE(pool->exported_count, pool->exported_count + 1);
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return ret;
 }
@@ -502,7 +510,7 @@ int ksa_pool_unexport(struct ksa_pool *pool, u32 index)
 
 	spin_lock_irqsave(&pool->lock, flags);
 	if (!WARN_ON(!f->exports) && !--f->exports) {
-		pool->exported_count--;
+		WRITE_ONCE(pool->exported_count, pool->exported_count - 1);
 		if (!test_bit(index, pool->allocated)) {
 			wake = ksa_pool_release(pool, index);
 			ret = 1;
@@ -524,7 +532,7 @@ void ksa_pool_reset(struct ksa_pool *pool, bool begin)
 
 	spin_lock_irqsave(&pool->lock, flags);
 	changed = pool->resetting != begin;
-	pool->resetting = begin;
+	WRITE_ONCE(pool->resetting, begin);
 	if (begin) {
 		list_for_each_entry_safe(w, tmp, &pool->waiters, node) {
 			list_del(&w->node);
