@@ -103,25 +103,38 @@ static int ksa_info_get(struct ksa_request *req)
 	return 0;
 }
 
-/* FREEFRAME notifications for @n frames that returned to the pool */
-void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n)
+/*
+ * FREEFRAME notifications for @n frames that returned to the pool.
+ * @may_sleep: process context without locks; kernel clients may free
+ * from any context.
+ */
+static void ksa_allocator_signal_freed(struct ksalloc_allocator *a, u32 n,
+				       bool may_sleep)
 {
 	if (!n)
 		return;
-	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME, n);
+	ksa_events_signal(&a->events, KSEVENT_STREAMALLOCATOR_FREEFRAME, n,
+			  may_sleep);
+}
+
+/* The same, from process context */
+void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n)
+{
+	ksa_allocator_signal_freed(a, n, true);
 }
 
 /*
  * The one path for user and kernel frees: the free and, if the frame
- * returned (it has no dma-buf left), its events.
+ * returned (it has no dma-buf left), its events. @may_sleep as above.
  */
-int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index)
+int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index,
+			     bool may_sleep)
 {
 	int ret = ksa_pool_free(&a->pool, index);
 
 	if (ret < 0)
 		return ret;
-	ksa_allocator_freed(a, ret);
+	ksa_allocator_signal_freed(a, ret, may_sleep);
 	return 0;
 }
 
@@ -160,7 +173,7 @@ static int ksa_free_method(struct ksa_request *req)
 
 	if (index == U32_MAX)
 		return -EINVAL;
-	return ksa_allocator_free_index(a, index);
+	return ksa_allocator_free_index(a, index, true);
 }
 
 /* The batch methods' value: count offsets */
@@ -376,10 +389,11 @@ static int ksa_frame_method(struct ksa_request *req)
 static int ksa_event_enable(struct ksa_request *req)
 {
 	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	u64 seq;
 
 	return ksa_events_enable(&a->events, req->id.id,
 				 req->id.flags & KSEVENT_TYPE_ONESHOT,
-				 req->data_addr, req->data);
+				 req->data_addr, req->data, &seq);
 }
 
 static int ksa_allocator_disable_event(struct file *file, u64 addr,
@@ -516,7 +530,7 @@ static long ksa_allocator_free_frame(struct ksalloc_allocator *a,
 	index = ksa_pool_frame_index(&a->pool, offset);
 	if (index == U32_MAX)
 		return -EINVAL;
-	return ksa_allocator_free_index(a, index);
+	return ksa_allocator_free_index(a, index, true);
 }
 
 /*

@@ -14,15 +14,31 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/sched.h>
 
-/* eventfd_signal() lost its count argument in 6.8 */
-static inline void ksa_eventfd_add(struct eventfd_ctx *ctx, u32 n)
+/*
+ * Add @n to an eventfd's counter. eventfd_signal() lost its count in 6.8,
+ * and the kernel has no other way to add more than one (6.12's
+ * fs/eventfd.c exports eventfd_signal_mask() only, which adds one): there
+ * it takes @n calls, each with the eventfd's own lock, and a caller that
+ * may sleep is given the chance to reschedule every
+ * KSA_EVENTFD_RESCHED of them.
+ */
+#define KSA_EVENTFD_RESCHED	1024
+
+static inline void ksa_eventfd_add(struct eventfd_ctx *ctx, u64 n,
+				   bool may_sleep)
 {
 #ifdef KSA_HAVE_EVENTFD_SIGNAL_COUNT
 	eventfd_signal(ctx, n);
 #else
-	while (n--)
+	u64 i;
+
+	for (i = 1; i <= n; i++) {
 		eventfd_signal(ctx);
+		if (may_sleep && !(i % KSA_EVENTFD_RESCHED))
+			cond_resched();
+	}
 #endif
 }
 

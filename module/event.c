@@ -7,8 +7,14 @@
  * while the event is enabled. As in KS, an event is identified for
  * IOCTL_KS_DISABLE_EVENT by the address of the KSEVENTDATA it was enabled
  * with (and here also by its handle).
+ *
+ * A free signals its events without ev->lock: the lock is held only to
+ * walk the list and take a reference on each event to signal (at most
+ * KSA_SIGNAL_BATCH at a time), so the work done with it held, and IRQs
+ * off, depends on the number of events and never on how much is added.
  */
 #include <linux/eventfd.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -16,12 +22,16 @@
 
 /* Largest KSEVENTF_SEMAPHORE_HANDLE adjustment accepted */
 #define KSA_MAX_ADJUSTMENT	1024
+/* Events signalled per hold of ev->lock */
+#define KSA_SIGNAL_BATCH	16
 
 struct ksa_event {
-	struct list_head node;
+	struct list_head node;	/* on ev->list while enabled */
+	refcount_t ref;		/* the list's, and each signaller's */
 	struct eventfd_ctx *ctx;
 	u64 addr;		/* user address of the enabling KSEVENTDATA */
 	s64 handle;		/* the eventfd number given at enable */
+	u64 seq;		/* enable order, the list's order */
 	u32 id;			/* KSEVENT_STREAMALLOCATOR_* */
 	u32 count;		/* added to the eventfd per occurrence */
 	bool oneshot;
@@ -32,12 +42,22 @@ void ksa_events_init(struct ksa_events *ev)
 	spin_lock_init(&ev->lock);
 	INIT_LIST_HEAD(&ev->list);
 	ev->count = 0;
+	ev->next_seq = 0;
 }
 
-static void ksa_event_free(struct ksa_event *e)
+static void ksa_event_put(struct ksa_event *e)
 {
-	eventfd_ctx_put(e->ctx);
-	kfree(e);
+	if (refcount_dec_and_test(&e->ref)) {
+		eventfd_ctx_put(e->ctx);
+		kfree(e);
+	}
+}
+
+/* Off the list, with ev->lock held; the list's reference is the caller's. */
+static void ksa_event_unlink(struct ksa_events *ev, struct ksa_event *e)
+{
+	list_del_init(&e->node);
+	WRITE_ONCE(ev->count, ev->count - 1);
 }
 
 /**
@@ -47,13 +67,14 @@ static void ksa_event_free(struct ksa_event *e)
  * @oneshot: signal once, then disable
  * @addr: address of the KSEVENTDATA (its identity for disable)
  * @data: the KSEVENTDATA
+ * @seq: set to the event's number, for ksa_events_undo_enable()
  *
  * Return: 0, -EINVAL (bad fields or not an eventfd), -EBADF, -EOPNOTSUPP
  * (a notification type other than an event or semaphore handle), -ENOSPC
  * (too many events enabled) or -ENOMEM.
  */
 int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
-		      const struct kseventdata *data)
+		      const struct kseventdata *data, u64 *seq)
 {
 	struct ksa_event *e;
 	s64 handle;
@@ -92,6 +113,7 @@ int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
 	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 	if (!e)
 		return -ENOMEM;
+	refcount_set(&e->ref, 1);
 	e->ctx = eventfd_ctx_fdget(handle);
 	if (IS_ERR(e->ctx)) {
 		int ret = PTR_ERR(e->ctx);
@@ -108,11 +130,13 @@ int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
 	spin_lock_irq(&ev->lock);
 	if (ev->count >= READ_ONCE(ksa_max_events)) {
 		spin_unlock_irq(&ev->lock);
-		ksa_event_free(e);
+		ksa_event_put(e);
 		return -ENOSPC;
 	}
+	e->seq = ev->next_seq++;
+	*seq = e->seq;
 	list_add_tail(&e->node, &ev->list);
-	ev->count++;
+	WRITE_ONCE(ev->count, ev->count + 1);
 	spin_unlock_irq(&ev->lock);
 	return 0;
 }
@@ -141,8 +165,7 @@ int ksa_events_disable(struct ksa_events *ev, u64 addr,
 	spin_lock_irq(&ev->lock);
 	list_for_each_entry(e, &ev->list, node) {
 		if (e->addr == addr && e->handle == handle) {
-			list_del(&e->node);
-			ev->count--;
+			ksa_event_unlink(ev, e);
 			found = e;
 			break;
 		}
@@ -150,35 +173,74 @@ int ksa_events_disable(struct ksa_events *ev, u64 addr,
 	spin_unlock_irq(&ev->lock);
 	if (!found)
 		return -ENOENT;
-	ksa_event_free(found);
+	ksa_event_put(found);
 	return 0;
 }
 
-/* Signal every event enabled for @id @times; one-shot ones are disabled. */
-void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times)
+/*
+ * Up to KSA_SIGNAL_BATCH events enabled for @id from number @from on, with
+ * a reference each (a one-shot one leaves the list: its reference passes
+ * to the caller). Return: how many; *@more if there are others after them.
+ */
+static unsigned int ksa_events_gather(struct ksa_events *ev, u32 id, u64 from,
+				      struct ksa_event **batch, bool *more)
 {
 	struct ksa_event *e, *tmp;
 	unsigned long flags;
-	LIST_HEAD(done);
+	unsigned int n = 0;
 
-	if (list_empty_careful(&ev->list))
-		return;
-
+	*more = false;
 	spin_lock_irqsave(&ev->lock, flags);
 	list_for_each_entry_safe(e, tmp, &ev->list, node) {
-		if (e->id != id)
+		if (e->seq < from || e->id != id)
 			continue;
-		ksa_eventfd_add(e->ctx, e->oneshot ? e->count :
-				e->count * times);
-		if (e->oneshot) {
-			list_move(&e->node, &done);
-			ev->count--;
+		if (n == KSA_SIGNAL_BATCH) {
+			*more = true;
+			break;
 		}
+		if (e->oneshot)
+			ksa_event_unlink(ev, e);
+		else
+			refcount_inc(&e->ref);
+		batch[n++] = e;
 	}
 	spin_unlock_irqrestore(&ev->lock, flags);
+	return n;
+}
 
-	list_for_each_entry_safe(e, tmp, &done, node)
-		ksa_event_free(e);
+/**
+ * ksa_events_signal() - signal every event enabled for @id, @times over
+ * @ev: the object's events
+ * @id: the event id
+ * @times: occurrences (frames freed); a one-shot event counts once and is
+ *	disabled
+ * @may_sleep: the caller may be rescheduled (process context, no lock)
+ *
+ * The eventfds are signalled after ev->lock is dropped, each with its
+ * whole count in one call where the kernel allows it. An event disabled
+ * while a free is signalling it may still receive that free's count.
+ */
+void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times,
+		       bool may_sleep)
+{
+	struct ksa_event *batch[KSA_SIGNAL_BATCH];
+	unsigned int i, n;
+	u64 from = 0;
+	bool more;
+
+	if (!READ_ONCE(ev->count))
+		return;
+	do {
+		n = ksa_events_gather(ev, id, from, batch, &more);
+		for (i = 0; i < n; i++) {
+			struct ksa_event *e = batch[i];
+
+			ksa_eventfd_add(e->ctx, e->oneshot ? e->count :
+					(u64)e->count * times, may_sleep);
+			from = e->seq + 1;
+			ksa_event_put(e);
+		}
+	} while (more);
 }
 
 /* Drop every event and its eventfd reference. */
@@ -189,9 +251,11 @@ void ksa_events_release(struct ksa_events *ev)
 
 	spin_lock_irq(&ev->lock);
 	list_splice_init(&ev->list, &all);
-	ev->count = 0;
+	WRITE_ONCE(ev->count, 0);
 	spin_unlock_irq(&ev->lock);
 
-	list_for_each_entry_safe(e, tmp, &all, node)
-		ksa_event_free(e);
+	list_for_each_entry_safe(e, tmp, &all, node) {
+		list_del_init(&e->node);
+		ksa_event_put(e);
+	}
 }

@@ -143,7 +143,7 @@ int ksalloc_free_frame(struct ksalloc_allocator *a,
 
 	if (index == U32_MAX)
 		return -EINVAL;
-	return ksa_allocator_free_index(a, index);
+	return ksa_allocator_free_index(a, index, false);
 }
 
 KSA_EXPORT(ksalloc_free_frame);

@@ -129,17 +129,24 @@ u32 ksa_pool_frame_index(struct ksa_pool *pool, u64 offset);
 
 /* event.c: FREEFRAME notifications to eventfds */
 struct ksa_events {
-	spinlock_t lock;		/* protects list and count; IRQ-safe */
-	struct list_head list;
-	unsigned int count;
+	/*
+	 * Protects list, count and next_seq; IRQ-safe (kernel clients free
+	 * from any context) and held only to walk the list, never while an
+	 * eventfd is signalled.
+	 */
+	spinlock_t lock;
+	struct list_head list;		/* enabled events, in seq order */
+	unsigned int count;		/* also read without the lock */
+	u64 next_seq;
 };
 
 void ksa_events_init(struct ksa_events *ev);
 int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
-		      const struct kseventdata *data);
+		      const struct kseventdata *data, u64 *seq);
 int ksa_events_disable(struct ksa_events *ev, u64 addr,
 		       const struct kseventdata *data);
-void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times);
+void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times,
+		       bool may_sleep);
 void ksa_events_release(struct ksa_events *ev);
 
 /* allocator.c */
@@ -162,7 +169,8 @@ struct file *ksa_allocator_create(const struct ksallocator_framing *framing,
 				  u32 flags, u32 open_flags);
 int ksa_framing_validate(const struct ksallocator_framing *framing);
 int ksa_allocator_reset(struct file *file, u32 reset);
-int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index);
+int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index,
+			     bool may_sleep);
 void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n);
 int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
 				  const struct ksidentifier *id, void *data,

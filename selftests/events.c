@@ -612,4 +612,86 @@ TEST_F(events, events_shared_by_every_fd)
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd));
 }
 
+/* ---- the largest free: one BATCH_FREE with every event enabled ---- */
+
+#define WORST_EVENTS	64	/* the default max_events */
+#define WORST_ADJ	1024	/* the largest adjustment */
+
+static const struct ksguid g_batch = KSMETHODSETID_KsallocBatch;
+
+/* BATCH_ALLOC or BATCH_FREE of @count frames; 0 or -errno */
+static int batch(int fd, __u32 id, __u64 *off, __u32 count)
+{
+	struct ksalloc_batch_method m;
+
+	memset(&m, 0, sizeof(m));
+	m.method = ksa_ident(&g_batch, id, id == KSMETHOD_KSALLOC_BATCH_ALLOC ?
+			     KSMETHOD_TYPE_WRITE : KSMETHOD_TYPE_READ);
+	m.count = count;
+	if (id == KSMETHOD_KSALLOC_BATCH_ALLOC)
+		m.flags = KSALLOC_BATCHF_ALL_OR_NOTHING;
+	return ksa_ioctl(fd, IOCTL_KS_METHOD, &m, sizeof(m), off,
+			 count * sizeof(*off), 0, NULL);
+}
+
+/*
+ * One BATCH_FREE of KSALLOC_BATCH_MAX frames with WORST_EVENTS semaphore
+ * events at adjustment WORST_ADJ, each on an eventfd of its own: every
+ * eventfd gets exactly frames x adjustment (4194304 in all), and every
+ * fourth event, a one-shot, gets one adjustment once. The events are
+ * signalled in several rounds of the event lock, so one-shots leave the
+ * list between rounds; a second free reaches the others only.
+ */
+TEST(worst_case_batch_free_totals)
+{
+	struct kseventdata ed[WORST_EVENTS];
+	__u64 off[KSALLOC_BATCH_MAX];
+	long long saved, total = 0;
+	int efd[WORST_EVENTS];
+	int pin, fd, i, round;
+	__u64 got;
+
+	saved = ksa_read_ll(MAX_EVENTS);
+	ASSERT_LT(0, saved) TH_LOG("cannot read %s", MAX_EVENTS);
+	ASSERT_EQ(0, ksa_write_ll(MAX_EVENTS, WORST_EVENTS));
+	pin = ksa_open_pin();
+	ASSERT_LE(0, pin);
+	fd = ksa_create(pin, KSALLOC_BATCH_MAX, ksa_page_size(), 0);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < WORST_EVENTS; i++) {
+		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ASSERT_LE(0, efd[i]);
+		ksa_semaphore_handle(&ed[i], efd[i], WORST_ADJ);
+		ASSERT_EQ(0, ksa_event_enable(fd, i % 4 == 3 ?
+					      KSEVENT_TYPE_ONESHOT :
+					      KSEVENT_TYPE_ENABLE, &ed[i]));
+	}
+
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(0, batch(fd, KSMETHOD_KSALLOC_BATCH_ALLOC, off,
+				   KSALLOC_BATCH_MAX));
+		ASSERT_EQ(0, batch(fd, KSMETHOD_KSALLOC_BATCH_FREE, off,
+				   KSALLOC_BATCH_MAX));
+		for (i = 0; i < WORST_EVENTS; i++) {
+			__u64 want = i % 4 != 3 ? KSALLOC_BATCH_MAX * WORST_ADJ :
+				     round ? 0 : WORST_ADJ;
+
+			got = ksa_eventfd_take(efd[i]);
+			total += got;
+			EXPECT_EQ(want, got) TH_LOG("round %d, event %d", round, i);
+		}
+	}
+	EXPECT_EQ(2LL * 48 * KSALLOC_BATCH_MAX * WORST_ADJ + 16 * WORST_ADJ,
+		  total);
+	/* The one-shots are gone, the others still enabled */
+	EXPECT_EQ(-ENOENT, ksa_event_disable(fd, &ed[3]));
+	EXPECT_EQ(0, ksa_event_disable(fd, &ed[0]));
+
+	for (i = 0; i < WORST_EVENTS; i++)
+		close(efd[i]);
+	close(fd);
+	close(pin);
+	EXPECT_EQ(0, ksa_write_ll(MAX_EVENTS, saved));
+}
+
 TEST_HARNESS_MAIN

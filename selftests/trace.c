@@ -20,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "frames_lib.h"
 #include "ksa_test.h"
@@ -576,6 +578,200 @@ TEST_F(tr, kernel_client_traced)
 	EXPECT_EQ(2, t->count[TR_FREE]);
 	EXPECT_EQ(0, t->count[TR_DESTROY]);	/* the user's fd holds it */
 	EXPECT_EQ(5, t->n);
+}
+
+/* ---- eventfd signalling, seen by the function tracer ---- */
+
+/*
+ * What the function tracer saw of eventfd_signal_mask() called from
+ * ksalloc: every eventfd signal goes through it (eventfd_signal() is an
+ * inline wrapper from 6.8 on, and jumps to it before).
+ */
+struct fn_calls {
+	int calls;		/* calls whose caller is a ksalloc function */
+	int irqs_off;		/* of those, with interrupts disabled */
+	int lost;
+};
+
+/*
+ * Lines look like "  <...>-123  [000] d..1.  12.345678:
+ * eventfd_signal_mask <-ksa_events_signal [ksalloc]": the first flag is
+ * 'd' (or 'D') when interrupts were disabled at the call.
+ */
+static int fn_read(const char *dir, struct fn_calls *c)
+{
+	char path[256], line[512], *p, *q;
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		if (strstr(line, "LOST") && strstr(line, "EVENTS"))
+			c->lost++;
+		p = strstr(line, ": eventfd_signal_mask <-");
+		q = strstr(line, "<-ksa_");
+		if (!p || !q || q < p)
+			continue;
+		c->calls++;
+		p = strstr(line, "] ");
+		if (p && (p[2] == 'd' || p[2] == 'D'))
+			c->irqs_off++;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Before 6.8, eventfd_signal() adds a count in one call. */
+static int kernel_has_signal_count(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return -1;
+	return major < 6 || (major == 6 && minor < 8);
+}
+
+FIXTURE(fn)
+{
+	const char *dir;
+	char tracer[64];	/* current_tracer to restore, "" if untouched */
+	int tracing_on;		/* to restore; -1: not touched */
+	int record_cmd;
+	int pin, fd, efd[2];
+};
+
+FIXTURE_SETUP(fn)
+{
+	char path[256], buf[4096];
+	cpu_set_t cpus;
+	int i;
+
+	self->tracer[0] = 0;
+	self->tracing_on = self->record_cmd = -1;
+	self->pin = self->fd = self->efd[0] = self->efd[1] = -1;
+	self->dir = tr_find_tracefs();
+	if (!self->dir)
+		SKIP(return, "no tracefs");
+	snprintf(path, sizeof(path), "%s/available_tracers", self->dir);
+	if (kst_read_str(path, buf, sizeof(buf)) || !strstr(buf, "function"))
+		SKIP(return, "no function tracer");
+
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+
+	snprintf(path, sizeof(path), "%s/current_tracer", self->dir);
+	ASSERT_EQ(0, kst_read_str(path, self->tracer, sizeof(self->tracer)));
+	/* As in the tr fixture: no sched_switch hook (see there). */
+	self->record_cmd = tr_read_int(self->dir, "options/record-cmd");
+	if (self->record_cmd >= 0)
+		ASSERT_EQ(0, tr_write(self->dir, "options/record-cmd", "0"));
+	ASSERT_EQ(0, tr_write(self->dir, "set_ftrace_filter", "eventfd_signal_mask"));
+	snprintf(buf, sizeof(buf), "%d", getpid());
+	ASSERT_EQ(0, tr_write(self->dir, "set_ftrace_pid", buf));
+	self->tracing_on = tr_read_int(self->dir, "tracing_on");
+	ASSERT_EQ(0, tr_write(self->dir, "tracing_on", "1"));
+
+	self->pin = ksa_open_pin();
+	ASSERT_LE(0, self->pin);
+	for (i = 0; i < 2; i++) {
+		self->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ASSERT_LE(0, self->efd[i]);
+	}
+}
+
+FIXTURE_TEARDOWN(fn)
+{
+	char val[16];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (self->efd[i] >= 0)
+			close(self->efd[i]);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->pin >= 0)
+		close(self->pin);
+	if (!self->dir)
+		return;
+	if (self->tracer[0])
+		tr_write(self->dir, "current_tracer", self->tracer);
+	if (self->tracing_on >= 0) {
+		snprintf(val, sizeof(val), "%d", self->tracing_on);
+		tr_write(self->dir, "tracing_on", val);
+	}
+	tr_write(self->dir, "set_ftrace_filter", "");
+	tr_write(self->dir, "set_ftrace_pid", "");
+	tr_write(self->dir, "trace", "");
+	if (self->record_cmd >= 0) {
+		snprintf(val, sizeof(val), "%d", self->record_cmd);
+		tr_write(self->dir, "options/record-cmd", val);
+	}
+}
+
+/*
+ * A free signals its events after the event lock is dropped: no eventfd
+ * signal from ksalloc has interrupts disabled (they used to run under the
+ * IRQ-safe lock). Where eventfd_signal() takes a count,
+ * there is one call per event and free request whatever the adjustment;
+ * without it (6.8 on), one per unit added.
+ *
+ * Two semaphore events at adjustment 3; a BATCH_FREE of 4 frames, then a
+ * direct FREE of one: 2 + 2 calls, or 2 * 4 * 3 + 2 * 3 = 30.
+ */
+TEST_F(fn, eventfd_signalled_with_irqs_on)
+{
+	static const struct ksguid batch_set = KSMETHODSETID_KsallocBatch;
+	struct ksalloc_batch_method m;
+	struct kseventdata ed[2];
+	struct fn_calls c;
+	__u64 off[4], one;
+	int i, has_count;
+
+	TR_BODY_START();
+	has_count = kernel_has_signal_count();
+	ASSERT_LE(0, has_count);
+	self->fd = ksa_create(self->pin, 4, ksa_page_size(), 0);
+	ASSERT_LE(0, self->fd);
+	for (i = 0; i < 2; i++) {
+		ksa_semaphore_handle(&ed[i], self->efd[i], 3);
+		ASSERT_EQ(0, ksa_event_enable(self->fd, KSEVENT_TYPE_ENABLE,
+					      &ed[i]));
+	}
+	memset(&m, 0, sizeof(m));
+	m.method = ksa_ident(&batch_set, KSMETHOD_KSALLOC_BATCH_ALLOC,
+			     KSMETHOD_TYPE_WRITE);
+	m.count = 4;
+	m.flags = KSALLOC_BATCHF_ALL_OR_NOTHING;
+	ASSERT_EQ(0, ksa_ioctl(self->fd, IOCTL_KS_METHOD, &m, sizeof(m), off,
+			       sizeof(off), 0, NULL));
+
+	ASSERT_EQ(0, tr_write(self->dir, "trace", ""));
+	ASSERT_EQ(0, tr_write(self->dir, "current_tracer", "function"));
+	m.method.id = KSMETHOD_KSALLOC_BATCH_FREE;
+	m.method.flags = KSMETHOD_TYPE_READ;
+	m.flags = 0;
+	EXPECT_EQ(0, ksa_ioctl(self->fd, IOCTL_KS_METHOD, &m, sizeof(m), off,
+			       sizeof(off), 0, NULL));
+	EXPECT_EQ(0, ioctl(self->fd, IOCTL_KSALLOC_ALLOC_FRAME, &one));
+	EXPECT_EQ(0, ioctl(self->fd, IOCTL_KSALLOC_FREE_FRAME, &one));
+	/* Another tracer would empty the buffer: stop recording first. */
+	ASSERT_EQ(0, tr_write(self->dir, "tracing_on", "0"));
+	ASSERT_EQ(0, fn_read(self->dir, &c));
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(5 * 3, ksa_eventfd_take(self->efd[i]));
+	EXPECT_EQ(0, c.lost);
+	EXPECT_EQ(has_count ? 4 : 30, c.calls);
+	EXPECT_EQ(0, c.irqs_off) {
+		TH_LOG("%d of %d eventfd signals from ksalloc had IRQs off",
+		       c.irqs_off, c.calls);
+	}
 }
 
 TEST_HARNESS_MAIN
