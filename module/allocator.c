@@ -386,14 +386,25 @@ static int ksa_frame_method(struct ksa_request *req)
 	return 0;
 }
 
+/* The enable never reached the caller: the event goes again. */
+static void ksa_event_enable_undo(struct ksa_request *req)
+{
+	struct ksalloc_allocator *a = ksa_req_allocator(req);
+
+	ksa_events_undo_enable(&a->events, req->undo_arg.seq);
+}
+
 static int ksa_event_enable(struct ksa_request *req)
 {
 	struct ksalloc_allocator *a = ksa_req_allocator(req);
-	u64 seq;
+	int ret;
 
-	return ksa_events_enable(&a->events, req->id.id,
-				 req->id.flags & KSEVENT_TYPE_ONESHOT,
-				 req->data_addr, req->data, &seq);
+	ret = ksa_events_enable(&a->events, req->id.id,
+				req->id.flags & KSEVENT_TYPE_ONESHOT,
+				req->data_addr, req->data, &req->undo_arg.seq);
+	if (!ret)
+		req->undo = ksa_event_enable_undo;
+	return ret;
 }
 
 static int ksa_allocator_disable_event(struct file *file, u64 addr,

@@ -485,6 +485,12 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
+	/*
+	 * bytes_returned is written back after the request took effect:
+	 * make sure that can work before anything happens.
+	 */
+	if (put_user(0, &uarg->bytes_returned))
+		return -EFAULT;
 
 	req->file = file;
 	req->object = file->private_data;
@@ -498,6 +504,7 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	req->open_flags = args.open_flags;
 	req->caller = KSA_ITEM_USER;
 	req->undo = NULL;
+	req->put_file = NULL;
 	req->install_file = NULL;
 	req->install_fd = -1;
 	call.heap = NULL;
@@ -528,6 +535,8 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	/* The caller never saw the result: take the side effect back. */
 	if (ret && req->undo)
 		req->undo(req);
+	if (req->put_file)
+		fput(req->put_file);
 
 	/* Publishing an fd cannot be undone: only after every copy worked. */
 	if (req->install_file) {
@@ -578,6 +587,8 @@ int ksa_kernel_request(struct file *file, const struct ksa_automation *tbl,
 	if (kind >= KSA_KINDS)
 		return -EINVAL;
 	ret = ksa_execute(tbl, kind, &call);
+	if (call.req.put_file)
+		fput(call.req.put_file);
 	*returned = call.req.returned;
 	return ret;
 }

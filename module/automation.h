@@ -46,8 +46,19 @@ struct ksa_request {
 	u32 open_flags;			/* O_CLOEXEC / O_NONBLOCK for new fds */
 	u32 caller;			/* KSA_ITEM_USER or KSA_ITEM_KERNEL */
 	u64 data_addr;			/* caller's address of the value buffer */
-	/* set by a handler whose effect must be undone if copy-out fails */
+	/*
+	 * Set by a handler whose effect must be undone if the result cannot
+	 * be written back after all (bytes_returned is checked writable
+	 * before any handler runs, but another thread may unmap it), with
+	 * what it needs for that.
+	 */
 	void (*undo)(struct ksa_request *req);
+	union {
+		u64 seq;		/* ENABLE_EVENT: the event */
+		u32 state;		/* CONNECTION_STATE: the old one */
+		struct file *file;	/* STREAM_ALLOCATOR: the new one */
+	} undo_arg;
+	struct file *put_file;		/* a reference dropped when done */
 	/* an fd to publish once everything was copied out */
 	struct file *install_file;
 	int install_fd;

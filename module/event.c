@@ -141,6 +141,27 @@ int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
 	return 0;
 }
 
+/*
+ * Take back the enable that made event @seq, if it is still enabled: its
+ * result could not be written back to the caller.
+ */
+void ksa_events_undo_enable(struct ksa_events *ev, u64 seq)
+{
+	struct ksa_event *e, *found = NULL;
+
+	spin_lock_irq(&ev->lock);
+	list_for_each_entry(e, &ev->list, node) {
+		if (e->seq == seq) {
+			ksa_event_unlink(ev, e);
+			found = e;
+			break;
+		}
+	}
+	spin_unlock_irq(&ev->lock);
+	if (found)
+		ksa_event_put(found);
+}
+
 /**
  * ksa_events_disable() - disable one event, or all of them
  * @ev: the object's events

@@ -143,6 +143,7 @@ struct ksa_events {
 void ksa_events_init(struct ksa_events *ev);
 int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
 		      const struct kseventdata *data, u64 *seq);
+void ksa_events_undo_enable(struct ksa_events *ev, u64 seq);
 int ksa_events_disable(struct ksa_events *ev, u64 addr,
 		       const struct kseventdata *data);
 void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times,

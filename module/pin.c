@@ -61,6 +61,23 @@ static int ksa_stream_allocator_get(struct ksa_request *req)
 	return 0;
 }
 
+/*
+ * The Set's result could not be written back: the pin gets its previous
+ * allocator again, unless another Set came in between.
+ */
+static void ksa_stream_allocator_undo(struct ksa_request *req)
+{
+	struct ksa_pin *pin = ksa_req_pin(req);
+	struct file *mine = req->undo_arg.file;
+
+	mutex_lock(&pin->lock);
+	if (pin->allocator == mine) {
+		pin->allocator = req->put_file;
+		req->put_file = mine;
+	}
+	mutex_unlock(&pin->lock);
+}
+
 /* KSPROPERTY_STREAM_ALLOCATOR Set: an allocator fd, or the null handle */
 static int ksa_stream_allocator_set(struct ksa_request *req)
 {
@@ -91,8 +108,10 @@ static int ksa_stream_allocator_set(struct ksa_request *req)
 	pin->allocator = file;
 	mutex_unlock(&pin->lock);
 
-	if (old)
-		fput(old);
+	/* The old reference goes when the request is done, or back. */
+	req->put_file = old;
+	req->undo_arg.file = file;
+	req->undo = ksa_stream_allocator_undo;
 	return 0;
 }
 
@@ -133,6 +152,17 @@ static int ksa_state_get(struct ksa_request *req)
 	return 0;
 }
 
+/* The Set's result could not be written back: the old state, if still ours */
+static void ksa_state_undo(struct ksa_request *req)
+{
+	struct ksa_pin *pin = ksa_req_pin(req);
+
+	mutex_lock(&pin->lock);
+	if (pin->state == *(u32 *)req->data)
+		WRITE_ONCE(pin->state, req->undo_arg.state);
+	mutex_unlock(&pin->lock);
+}
+
 static int ksa_state_set(struct ksa_request *req)
 {
 	struct ksa_pin *pin = ksa_req_pin(req);
@@ -141,8 +171,10 @@ static int ksa_state_set(struct ksa_request *req)
 	if (state > KSSTATE_RUN)
 		return -EINVAL;
 	mutex_lock(&pin->lock);
+	req->undo_arg.state = pin->state;
 	WRITE_ONCE(pin->state, state);
 	mutex_unlock(&pin->lock);
+	req->undo = ksa_state_undo;
 	return 0;
 }
 

@@ -1563,6 +1563,185 @@ TEST_F(obj, bad_args_pointer)
 	EXPECT_EQ(0, munmap(page, 2 * ps));
 }
 
+/*
+ * A request whose bytes_returned cannot be written back takes no effect:
+ * the kernel checks that it can write it before the request runs. The
+ * argument block is in a page made read-only after it was filled in; each
+ * of the three requests that change state fails with EFAULT and leaves
+ * the state as it was, and succeeds once the page is writable again.
+ */
+static int ro_request(int fd, unsigned long cmd, void *page, size_t ps,
+		      const void *in, uint32_t in_size, void *out,
+		      uint32_t out_size)
+{
+	struct ks_ioctl_args *a = page;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	a->in_buffer = ptr(in);
+	a->in_size = in_size;
+	a->out_buffer = ptr(out);
+	a->out_size = out_size;
+	a->bytes_returned = DEADBEEF;
+	if (mprotect(page, ps, PROT_READ))
+		return -1000;
+	ret = ioctl(fd, cmd, a) < 0 ? -errno : 0;
+	if (mprotect(page, ps, PROT_READ | PROT_WRITE))
+		return -1000;
+	if (a->bytes_returned != DEADBEEF)
+		return -1001;
+	return ret;
+}
+
+FIXTURE(ro)
+{
+	unsigned char *page;	/* and a guard page */
+	size_t ps;
+	int pin, a, b, efd;
+	struct kseventdata ed;	/* an EVENT_HANDLE for efd */
+	bool missing;
+};
+
+FIXTURE_SETUP(ro)
+{
+	self->page = NULL;
+	self->pin = self->a = self->b = self->efd = -1;
+	if (access(KST_DEV, F_OK)) {
+		self->missing = true;
+		SKIP(return, KST_DEV " is missing (module not loaded)");
+	}
+	self->page = guarded_page(&self->ps);
+	ASSERT_TRUE(self->page != NULL);
+	self->pin = kst_open_pin();
+	ASSERT_LE(0, self->pin);
+	self->a = kst_create_system(self->pin, 2, O_CLOEXEC);
+	ASSERT_LE(0, self->a);
+	self->b = kst_create_system(self->pin, 2, O_CLOEXEC);
+	ASSERT_LE(0, self->b);
+	self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, self->efd);
+	memset(&self->ed, 0, sizeof(self->ed));
+	self->ed.notification_type = KSEVENTF_EVENT_HANDLE;
+	self->ed.event_handle.event = self->efd;
+}
+
+FIXTURE_TEARDOWN(ro)
+{
+	if (self->efd >= 0)
+		close(self->efd);
+	if (self->b >= 0)
+		close(self->b);
+	if (self->a >= 0)
+		close(self->a);
+	if (self->pin >= 0)
+		close(self->pin);
+	if (self->page)
+		munmap(self->page, 2 * self->ps);
+}
+
+/* SET CONNECTION_STATE: still KSSTATE_STOP */
+TEST_F(ro, connection_state)
+{
+	struct ksidentifier st = kst_ident(&set_connection,
+					   KSPROPERTY_CONNECTION_STATE,
+					   KSPROPERTY_TYPE_SET);
+	uint32_t state = KSSTATE_RUN;
+
+	NEED_DEVICE();
+	EXPECT_EQ(-EFAULT, ro_request(self->pin, IOCTL_KS_PROPERTY, self->page,
+				      self->ps, &st, sizeof(st), &state,
+				      sizeof(state)));
+	state = DEADBEEF;
+	EXPECT_EQ(0, kst_get_state(self->pin, &state));
+	EXPECT_EQ(KSSTATE_STOP, state);
+
+	/* Control: the same request with the block writable works. */
+	EXPECT_EQ(0, kst_set_state(self->pin, KSSTATE_RUN));
+	EXPECT_EQ(0, kst_get_state(self->pin, &state));
+	EXPECT_EQ(KSSTATE_RUN, state);
+}
+
+/* The allocator a pin holds, by id; 0 for none */
+static __u64 pin_allocator_id(int pin)
+{
+	int fd = kst_pin_allocator_fd(pin, O_CLOEXEC);
+	__u64 id;
+
+	if (fd < 0)
+		return 0;
+	id = kst_allocator_id(fd);
+	close(fd);
+	return id;
+}
+
+/* SET STREAM_ALLOCATOR: the pin keeps what it had (a, then none) */
+TEST_F(ro, stream_allocator)
+{
+	struct ksidentifier sa = kst_ident(&set_stream,
+					   KSPROPERTY_STREAM_ALLOCATOR,
+					   KSPROPERTY_TYPE_SET);
+	__u64 id_a = kst_allocator_id(self->a), id_b = kst_allocator_id(self->b);
+	__s64 handle = self->b;
+
+	NEED_DEVICE();
+	ASSERT_NE(0, id_a);
+	ASSERT_EQ(0, kst_set_allocator(self->pin, self->a));
+	EXPECT_EQ(-EFAULT, ro_request(self->pin, IOCTL_KS_PROPERTY, self->page,
+				      self->ps, &sa, sizeof(sa), &handle,
+				      sizeof(handle)));
+	EXPECT_EQ(id_a, pin_allocator_id(self->pin));
+	handle = KS_NULL_HANDLE;
+	EXPECT_EQ(-EFAULT, ro_request(self->pin, IOCTL_KS_PROPERTY, self->page,
+				      self->ps, &sa, sizeof(sa), &handle,
+				      sizeof(handle)));
+	EXPECT_EQ(id_a, pin_allocator_id(self->pin));
+
+	ASSERT_EQ(0, kst_set_allocator(self->pin, KS_NULL_HANDLE));
+	handle = self->b;
+	EXPECT_EQ(-EFAULT, ro_request(self->pin, IOCTL_KS_PROPERTY, self->page,
+				      self->ps, &sa, sizeof(sa), &handle,
+				      sizeof(handle)));
+	EXPECT_EQ(0, pin_allocator_id(self->pin));
+
+	/* Control */
+	EXPECT_EQ(0, kst_set_allocator(self->pin, self->b));
+	EXPECT_EQ(id_b, pin_allocator_id(self->pin));
+}
+
+/* ENABLE_EVENT: not enabled, so a free signals nothing */
+TEST_F(ro, enable_event)
+{
+	struct ksidentifier ev = kst_ident(&set_alloc_events,
+					   KSEVENT_STREAMALLOCATOR_FREEFRAME,
+					   KSEVENT_TYPE_ENABLE);
+	__u64 off, count = 0;
+
+	NEED_DEVICE();
+	EXPECT_EQ(-EFAULT, ro_request(self->a, IOCTL_KS_ENABLE_EVENT,
+				      self->page, self->ps, &ev, sizeof(ev),
+				      &self->ed, sizeof(self->ed)));
+	ASSERT_EQ(0, ioctl(self->a, IOCTL_KSALLOC_ALLOC_FRAME, &off));
+	ASSERT_EQ(0, ioctl(self->a, IOCTL_KSALLOC_FREE_FRAME, &off));
+	EXPECT_EQ(-1, read(self->efd, &count, sizeof(count)));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(-ENOENT, kst_ioctl(self->a, IOCTL_KS_DISABLE_EVENT,
+				     &self->ed, sizeof(self->ed), NULL, 0, 0,
+				     NULL));
+
+	/* Control: enabled once, signalled once, disabled once */
+	ASSERT_EQ(0, kst_ioctl(self->a, IOCTL_KS_ENABLE_EVENT, &ev, sizeof(ev),
+			       &self->ed, sizeof(self->ed), 0, NULL));
+	ASSERT_EQ(0, ioctl(self->a, IOCTL_KSALLOC_ALLOC_FRAME, &off));
+	ASSERT_EQ(0, ioctl(self->a, IOCTL_KSALLOC_FREE_FRAME, &off));
+	EXPECT_EQ(sizeof(count), read(self->efd, &count, sizeof(count)));
+	EXPECT_EQ(1, count);
+	EXPECT_EQ(0, kst_ioctl(self->a, IOCTL_KS_DISABLE_EVENT, &self->ed,
+			       sizeof(self->ed), NULL, 0, 0, NULL));
+	EXPECT_EQ(-ENOENT, kst_ioctl(self->a, IOCTL_KS_DISABLE_EVENT,
+				     &self->ed, sizeof(self->ed), NULL, 0, 0,
+				     NULL));
+}
+
 /* reserved[] must be 0, on every ioctl the object answers. */
 TEST_F(obj, reserved_fields)
 {
