@@ -21,6 +21,7 @@
 
 struct device;
 struct file;
+struct seq_file;
 struct vm_area_struct;
 struct vm_fault;
 struct dma_buf;
@@ -33,12 +34,25 @@ struct dma_buf;
  */
 #define KSA_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
-/* main.c: module parameters and module-wide accounting */
+/* main.c: module parameters */
 extern unsigned long ksa_max_allocator_bytes;
+extern unsigned long ksa_max_user_bytes;
 extern unsigned long ksa_max_total_bytes;
 extern unsigned int ksa_max_frames;
 extern unsigned int ksa_max_events;
+
+/* account.c: the byte caps (allocator, user, module) */
+struct ksa_user;
+
+struct ksa_charge {
+	struct ksa_user *user;		/* charged, or NULL */
+	u64 bytes;
+};
+
 extern atomic64_t ksa_total_bytes;
+int ksa_charge(struct ksa_charge *c, u64 bytes);
+void ksa_uncharge(struct ksa_charge *c);
+void ksa_account_show(struct seq_file *m);
 
 /*
  * frames.c: the memory of one frame, pages described by an sg_table that
@@ -105,6 +119,7 @@ struct ksa_pool {
 	u32 stride;			/* frame_size rounded up to pages */
 	bool contiguous;		/* KSALLOC_CREATEF_CONTIGUOUS */
 	u64 bytes;			/* charged to the caps */
+	struct ksa_charge charge;
 	struct ksa_frame *frame;
 
 	wait_queue_head_t pollq;	/* poll/epoll: a frame became free */

@@ -25,6 +25,15 @@ module_param_named(max_allocator_bytes, ksa_max_allocator_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_allocator_bytes,
 		 "Most bytes of frame memory one allocator may hold (default 256 MiB)");
 
+/*
+ * One allocator at max_allocator_bytes per user, half of max_total_bytes:
+ * one user cannot take what every other user needs (account.c).
+ */
+unsigned long ksa_max_user_bytes = 256UL << 20;
+module_param_named(max_user_bytes, ksa_max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Most bytes of frame memory the allocators one user (real uid, root included) created may hold (default 256 MiB)");
+
 unsigned long ksa_max_total_bytes = 512UL << 20;
 module_param_named(max_total_bytes, ksa_max_total_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_total_bytes,
@@ -38,9 +47,6 @@ unsigned int ksa_max_events = 64;
 module_param_named(max_events, ksa_max_events, uint, 0644);
 MODULE_PARM_DESC(max_events,
 		 "Most events enabled at once per allocator (default 64)");
-
-/* Bytes of frame memory held by all allocators, against max_total_bytes */
-atomic64_t ksa_total_bytes = ATOMIC64_INIT(0);
 
 static ssize_t allocators_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)

@@ -29,27 +29,6 @@
 #include "ksalloc.h"
 #include "trace/ksalloc.h"
 
-/*
- * The caps: the one place frame memory is charged (max_frames,
- * max_allocator_bytes, max_total_bytes) and uncharged.
- */
-static int ksa_pool_charge(u32 frames, u64 bytes)
-{
-	if (frames > READ_ONCE(ksa_max_frames) ||
-	    bytes > READ_ONCE(ksa_max_allocator_bytes))
-		return -ENOMEM;
-	if (atomic64_add_return(bytes, &ksa_total_bytes) >
-	    READ_ONCE(ksa_max_total_bytes)) {
-		atomic64_sub(bytes, &ksa_total_bytes);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void ksa_pool_uncharge(u64 bytes)
-{
-	atomic64_sub(bytes, &ksa_total_bytes);
-}
 
 static void ksa_pool_free_frames(struct ksa_pool *pool, u32 count)
 {
@@ -87,7 +66,9 @@ int ksa_pool_init(struct ksa_pool *pool, u32 frames, u32 frame_size,
 	if (contiguous && pool->stride > ksa_frame_max_contiguous())
 		return -E2BIG;
 	bytes = (u64)frames * pool->stride;
-	ret = ksa_pool_charge(frames, bytes);
+	if (frames > READ_ONCE(ksa_max_frames))
+		return -ENOMEM;
+	ret = ksa_charge(&pool->charge, bytes);
 	if (ret)
 		return ret;
 	pool->bytes = bytes;
@@ -120,7 +101,7 @@ err_arrays:
 	kvfree(pool->allocated);
 	kvfree(pool->free_stack);
 	kvfree(pool->frame);
-	ksa_pool_uncharge(bytes);
+	ksa_uncharge(&pool->charge);
 	return ret;
 }
 
@@ -136,7 +117,7 @@ void ksa_pool_destroy(struct ksa_pool *pool)
 	kvfree(pool->allocated);
 	kvfree(pool->free_stack);
 	kvfree(pool->frame);
-	ksa_pool_uncharge(pool->bytes);
+	ksa_uncharge(&pool->charge);
 }
 
 /* Mark a frame taken by a client (held) or by a new dma-buf (owned). */

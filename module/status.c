@@ -43,9 +43,10 @@ static int ksa_allocators_show(struct seq_file *m, void *unused)
 	seq_printf(m, "# total_bytes %lld max_total_bytes %lu\n",
 		   atomic64_read(&ksa_total_bytes),
 		   READ_ONCE(ksa_max_total_bytes));
-	seq_printf(m, "# max_allocator_bytes %lu max_frames %u max_events %u\n",
+	seq_printf(m, "# max_allocator_bytes %lu max_frames %u max_events %u max_user_bytes %lu\n",
 		   READ_ONCE(ksa_max_allocator_bytes), READ_ONCE(ksa_max_frames),
-		   READ_ONCE(ksa_max_events));
+		   READ_ONCE(ksa_max_events), READ_ONCE(ksa_max_user_bytes));
+	ksa_account_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ksa_allocators);

@@ -9,6 +9,9 @@
  *    cap fits, one byte less does not; max_frames likewise;
  *  - max_total_bytes holds across processes racing for it: of six that
  *    each want a quarter of the room left, exactly four get it;
+ *  - max_user_bytes bounds what the allocators one user (real uid) created
+ *    hold together: a user who takes all it can leaves room for the next,
+ *    and root is bounded like anyone else;
  *  - frame memory is charged to the creator's memory cgroup: a creation
  *    over the cgroup's memory.max fails with ENOMEM and does not wake the
  *    OOM killer (the caller gets an error, not a SIGKILL), wherever the
@@ -58,6 +61,7 @@
 #define PARAM_MAX_ALLOCATOR	KSA_PARAM_DIR "max_allocator_bytes"
 #define PARAM_MAX_TOTAL		KSA_PARAM_DIR "max_total_bytes"
 #define PARAM_MAX_FRAMES	KSA_PARAM_DIR "max_frames"
+#define PARAM_MAX_USER		KSA_PARAM_DIR "max_user_bytes"
 #define DEBUGFS_STATUS		"/sys/kernel/debug/ksalloc/allocators"
 
 #define CGROUP2_MAGIC		0x63677270
@@ -80,7 +84,7 @@ static long long frame_cost(long page, long long size)
 /* ---- module parameters, put back by the teardown ---- */
 
 struct saved_params {
-	long long allocator_bytes, total_bytes, frames;
+	long long allocator_bytes, total_bytes, frames, user_bytes;
 };
 
 static void params_save(struct saved_params *p)
@@ -88,6 +92,7 @@ static void params_save(struct saved_params *p)
 	p->allocator_bytes = ksa_read_ll(PARAM_MAX_ALLOCATOR);
 	p->total_bytes = ksa_read_ll(PARAM_MAX_TOTAL);
 	p->frames = ksa_read_ll(PARAM_MAX_FRAMES);
+	p->user_bytes = ksa_read_ll(PARAM_MAX_USER);
 }
 
 static void params_restore(struct __test_metadata *_metadata,
@@ -100,6 +105,8 @@ static void params_restore(struct __test_metadata *_metadata,
 		TH_LOG("could not restore max_total_bytes");
 	if (p->frames > 0 && ksa_write_ll(PARAM_MAX_FRAMES, p->frames))
 		TH_LOG("could not restore max_frames");
+	if (p->user_bytes > 0 && ksa_write_ll(PARAM_MAX_USER, p->user_bytes))
+		TH_LOG("could not restore max_user_bytes");
 }
 
 FIXTURE(limits)
@@ -375,6 +382,193 @@ TEST_F(limits, total_cap_holds_across_processes)
 	EXPECT_LE(0, fd);
 	if (fd >= 0)
 		close(fd);
+}
+
+/* ---- max_user_bytes ---- */
+
+#define USER_A		65534	/* nobody */
+#define USER_B		65533
+#define GREEDY_MAX	64	/* allocators a greedy user keeps at most */
+
+/* Become @uid:@uid with no supplementary groups and no capabilities. */
+static int become(uid_t uid)
+{
+	if (setgroups(0, NULL) || setgid(uid) || setuid(uid))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Create allocators of one page until the module says ENOMEM (or
+ * GREEDY_MAX of them); the pages taken, or -errno for another error.
+ * The fds are left in @fd (-1 after the last).
+ */
+static int take_all(int pin, long page, int *fd)
+{
+	int n;
+
+	for (n = 0; n < GREEDY_MAX; n++) {
+		fd[n] = ksa_create(pin, 1, page, 0);
+		if (fd[n] < 0)
+			return fd[n] == -ENOMEM ? n : fd[n];
+	}
+	return n;
+}
+
+/*
+ * A user that takes what it can as @uid, writes the number of pages it got
+ * (or 255 - errno of what went wrong) to @report, and holds them until
+ * @hold sees EOF.
+ */
+static void greedy_user(uid_t uid, long page, int report, int hold)
+{
+	int fd[GREEDY_MAX + 1], pin, n;
+	unsigned char res;
+	char c;
+
+	n = become(uid);
+	pin = n ? n : ksa_open_pin();
+	n = pin < 0 ? pin : take_all(pin, page, fd);
+	res = n < 0 ? 255 + n : n;
+	if (write(report, &res, 1) != 1)
+		_exit(12);
+	if (read(hold, &c, 1) < 0)
+		_exit(13);
+	_exit(0);
+}
+
+/* "# user UID bytes N" of the debugfs view: N, 0 if absent, -1 if unreadable */
+static long long debugfs_user_bytes(uid_t uid)
+{
+	char line[256], want[64];
+	long long bytes = 0;
+	FILE *f = fopen(DEBUGFS_STATUS, "re");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "# user %u bytes ", uid);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			bytes = atoll(line + strlen(want));
+	fclose(f);
+	return bytes;
+}
+
+/*
+ * With room in max_total_bytes for two users' max_user_bytes, a user who
+ * takes all it can gets exactly max_user_bytes, and a second user still
+ * gets all of its own; the debugfs view shows what each holds. Root, with
+ * the others gone and the total cap far away, is held to max_user_bytes
+ * as well.
+ */
+TEST_F(limits, per_user_cap_leaves_room_for_others)
+{
+	const int cap_pages = 8;
+	const long long cap = cap_pages * frame_cost(self->page, self->page);
+	int report[2], hold[2][2], fd[GREEDY_MAX + 1];
+	int i, n, status;
+	unsigned char res;
+	long long root0;
+	pid_t pid[2];
+
+	root0 = debugfs_user_bytes(0);
+	ASSERT_EQ(0, root0) TH_LOG("%s: root holds %lld bytes already",
+				   DEBUGFS_STATUS, root0);
+	ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_USER, cap)) {
+		TH_LOG("cannot set %s", PARAM_MAX_USER);
+	}
+	ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_TOTAL,
+				  self->total0 + 2 * cap));
+	ASSERT_EQ(0, pipe(report));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pipe(hold[i]));
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i]) {
+			close(hold[i][1]);
+			if (i)
+				close(hold[0][1]);
+			close(report[0]);
+			greedy_user(i ? USER_B : USER_A, self->page, report[1],
+				    hold[i][0]);
+		}
+		close(hold[i][0]);
+		/* One after the other: A has taken all it could before B. */
+		ASSERT_EQ(1, read(report[0], &res, 1));
+		EXPECT_EQ(cap_pages, res) {
+			TH_LOG("user %d got %d pages (255 - errno if > 64)",
+			       i ? USER_B : USER_A, res);
+		}
+		EXPECT_EQ(cap, debugfs_user_bytes(i ? USER_B : USER_A));
+	}
+	EXPECT_EQ(self->total0 + 2 * cap, ksa_read_ll(SYS_TOTAL_BYTES));
+
+	/* Both let go; their charges go with their allocators. */
+	for (i = 0; i < 2; i++) {
+		close(hold[i][1]);
+		ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		EXPECT_EQ(0, debugfs_user_bytes(i ? USER_B : USER_A));
+	}
+	close(report[0]);
+	close(report[1]);
+	EXPECT_BASELINE();
+
+	/* Root: the same cap, with the total cap twice as far */
+	n = take_all(self->pin, self->page, fd);
+	EXPECT_EQ(cap_pages, n);
+	EXPECT_EQ(cap, debugfs_user_bytes(0));
+	EXPECT_LT(ksa_read_ll(SYS_TOTAL_BYTES), self->total0 + 2 * cap);
+	for (i = 0; i < n && i < GREEDY_MAX; i++)
+		close(fd[i]);
+	EXPECT_BASELINE();
+}
+
+/*
+ * The charge stays with the user who created the allocator: an allocator
+ * handed to another user (SCM_RIGHTS would do; here a fork before the
+ * other takes its uid) still counts against its creator, and the other
+ * user's own cap is untouched.
+ */
+TEST_F(limits, per_user_charge_stays_with_creator)
+{
+	const long long cost = frame_cost(self->page, self->page);
+	int fd, pin, status;
+	long long root0;
+	pid_t pid;
+
+	root0 = debugfs_user_bytes(0);
+	ASSERT_EQ(0, root0) TH_LOG("%s: root holds %lld bytes already",
+				   DEBUGFS_STATUS, root0);
+	ASSERT_EQ(0, ksa_write_ll(PARAM_MAX_USER, 2 * cost));
+	fd = ksa_create(self->pin, 2, self->page, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(2 * cost, debugfs_user_bytes(0));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Holds root's allocator as nobody, creates its own full cap */
+		if (become(USER_A))
+			_exit(1);
+		pin = ksa_open_pin();
+		if (pin < 0)
+			_exit(2);
+		if (ksa_create(pin, 2, self->page, 0) < 0)
+			_exit(3);
+		if (ksa_create(pin, 1, self->page, 0) != -ENOMEM)
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, debugfs_user_bytes(USER_A));
+	/* Root is still at its cap */
+	EXPECT_EQ(-ENOMEM, ksa_create(self->pin, 1, self->page, 0));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, debugfs_user_bytes(0));
+	EXPECT_BASELINE();
 }
 
 /* ---- memory cgroup ---- */

@@ -6,7 +6,8 @@
  * outstanding, high water, sleeping ALLOC callers, enabled events, bytes,
  * reset state) and who created it (pid and comm of the creating process,
  * not of the reader); the totals must agree with the lines, the sysfs
- * counters and the module parameters. Skipped without debugfs.
+ * counters and the module parameters, and the per-user lines ("# user
+ * UID bytes N allocators N") must add up to them. Skipped without debugfs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +35,7 @@
 #define STATUS_HEADER		"id\tpid\tcomm\tframes\tframe_size\tstride\t" \
 				"allocated\thigh_water\twaiters\tevents\tbytes\tresetting"
 #define MAX_LINES		64
+#define MAX_USERS		16
 
 static const struct ksguid st_g_ksalloc_pin = KSPROPSETID_KsallocPin;
 
@@ -53,7 +55,11 @@ struct st_view {
 	int bad;			/* lines that did not parse */
 	/* the "# " lines; -1 when missing */
 	long long allocators, total_bytes, max_total_bytes;
-	long long max_allocator_bytes, max_frames, max_events;
+	long long max_allocator_bytes, max_frames, max_events, max_user_bytes;
+	struct {
+		long long uid, bytes, allocators;
+	} user[MAX_USERS];
+	int users;
 };
 
 static int st_parse_line(char *s, struct st_line *l)
@@ -96,6 +102,7 @@ static int st_read(struct st_view *v)
 	memset(v, 0, sizeof(*v));
 	v->allocators = v->total_bytes = v->max_total_bytes = -1;
 	v->max_allocator_bytes = v->max_frames = v->max_events = -1;
+	v->max_user_bytes = -1;
 	f = fopen(STATUS_FILE, "re");
 	if (!f)
 		return -errno;
@@ -112,10 +119,19 @@ static int st_read(struct st_view *v)
 				   &v->total_bytes, &v->max_total_bytes) != 2)
 				v->bad++;
 		} else if (!strncmp(buf, "# max_allocator_bytes ", 22)) {
-			if (sscanf(buf, "# max_allocator_bytes %lld max_frames %lld max_events %lld",
+			if (sscanf(buf, "# max_allocator_bytes %lld max_frames %lld max_events %lld max_user_bytes %lld",
 				   &v->max_allocator_bytes, &v->max_frames,
-				   &v->max_events) != 3)
+				   &v->max_events, &v->max_user_bytes) != 4)
 				v->bad++;
+		} else if (!strncmp(buf, "# user ", 7)) {
+			if (v->users == MAX_USERS ||
+			    sscanf(buf, "# user %lld bytes %lld allocators %lld",
+				   &v->user[v->users].uid,
+				   &v->user[v->users].bytes,
+				   &v->user[v->users].allocators) != 3)
+				v->bad++;
+			else
+				v->users++;
 		} else if (v->n < MAX_LINES &&
 			   !st_parse_line(buf, &v->line[v->n])) {
 			v->n++;
@@ -194,7 +210,7 @@ FIXTURE_TEARDOWN(st)
 static void st_expect_totals(struct __test_metadata *_metadata,
 			     const struct st_view *v)
 {
-	long long sum = 0;
+	long long sum = 0, n = 0;
 	int i;
 
 	EXPECT_EQ(0, v->bad);
@@ -212,7 +228,19 @@ static void st_expect_totals(struct __test_metadata *_metadata,
 		  v->max_allocator_bytes);
 	EXPECT_EQ(ksa_read_ll(KSA_PARAM_DIR "max_frames"), v->max_frames);
 	EXPECT_EQ(ksa_read_ll(KSA_PARAM_DIR "max_events"), v->max_events);
+	EXPECT_EQ(ksa_read_ll(KSA_PARAM_DIR "max_user_bytes"),
+		  v->max_user_bytes);
 	EXPECT_LE(v->total_bytes, v->max_total_bytes);
+
+	/* Every allocator is one user's, every user has one at least */
+	for (sum = 0, i = 0; i < v->users; i++) {
+		sum += v->user[i].bytes;
+		n += v->user[i].allocators;
+		EXPECT_LT(0, v->user[i].allocators);
+		EXPECT_LE(v->user[i].bytes, v->max_user_bytes);
+	}
+	EXPECT_EQ(v->total_bytes, sum);
+	EXPECT_EQ(v->allocators, n);
 }
 
 /*

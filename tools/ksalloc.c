@@ -363,7 +363,7 @@ static int cmd_status(int argc, char **argv)
 	};
 	const struct command *c = find_command("status");
 	unsigned long long nalloc, total, max_total = 0, max_alloc = 0;
-	unsigned long long max_frames = 0, max_events = 0;
+	unsigned long long max_frames = 0, max_events = 0, max_user = 0;
 	bool verbose = false;
 	int opt, urc, ret;
 
@@ -398,11 +398,13 @@ static int cmd_status(int argc, char **argv)
 	read_u64(PARAM_DIR, "max_allocator_bytes", &max_alloc);
 	read_u64(PARAM_DIR, "max_frames", &max_frames);
 	read_u64(PARAM_DIR, "max_events", &max_events);
+	read_u64(PARAM_DIR, "max_user_bytes", &max_user);
 
 	printf("allocators:  %llu\n", nalloc);
 	printf("total bytes: %llu of %llu (max_total_bytes)\n", total, max_total);
-	printf("limits:      max_allocator_bytes %llu, max_frames %llu, "
-	       "max_events %llu\n\n", max_alloc, max_frames, max_events);
+	printf("limits:      max_allocator_bytes %llu, max_user_bytes %llu, "
+	       "max_frames %llu, max_events %llu\n\n", max_alloc, max_user,
+	       max_frames, max_events);
 
 	ret = print_debugfs_table(verbose);
 	if (!ret)

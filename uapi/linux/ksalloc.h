@@ -445,9 +445,9 @@ struct kseventdata {
  * within KSALLOCATOR_OPTIONF_VALID plus the FRAME_INTEGRITY and
  * MUST_ALLOCATE requirement bits, pool_type one of KS_POOL_*. Each frame
  * holds frame_size rounded up to whole pages (frame_stride), which is
- * what the max_frames, max_allocator_bytes and max_total_bytes caps count
- * (ENOMEM above them); frames are made of pages that need not be
- * physically contiguous.
+ * what the max_frames, max_allocator_bytes, max_user_bytes (per real uid
+ * of the creator) and max_total_bytes caps count (ENOMEM above them);
+ * frames are made of pages that need not be physically contiguous.
  */
 struct ksallocator_create {
 	struct ksguid object_type;
