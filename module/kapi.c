@@ -9,12 +9,25 @@
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 
 #include "compat.h"
 #include "ksalloc.h"
 #include "ksalloc_kapi.h"
+
+/*
+ * On PREEMPT_RT the pool's and the events' locks are spinlock_t, which
+ * sleep there: allocating (KSALLOC_NOWAIT) and freeing need a context
+ * that may take one. Say so at once (with lockdep), not only when a lock
+ * happens to be contended.
+ */
+static void ksa_kapi_check_context(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		lockdep_assert_preemption_enabled();
+}
 
 /**
  * ksalloc_get() - a counted reference on the allocator behind an fd
@@ -94,8 +107,11 @@ KSA_EXPORT(ksalloc_put);
  * allocator was created; they are not mapped for any device (see
  * ksalloc_frame_map()) nor into the kernel (see ksalloc_frame_vmap()).
  *
- * Context: process context; with KSALLOC_NOWAIT also atomic context, but
- * not hard IRQ context on PREEMPT_RT (the pool's lock is a spinlock_t).
+ * Context: process context. With KSALLOC_NOWAIT, the contexts of the
+ * DOC section of ksalloc_kapi.h: any context without PREEMPT_RT; with it,
+ * task context (threaded interrupt handlers and softirqs included) with or
+ * without spinlock_t locks held, but not hard interrupt context, a
+ * raw_spinlock_t section or one with preemption or interrupts disabled.
  * Return: 0, -EINVAL (unknown @flags), -EAGAIN (KSALLOC_NOWAIT and no
  * frame free), -ECANCELED (KSRESET_BEGIN in force, or begun while
  * asleep) or -ERESTARTSYS (signal while asleep).
@@ -109,6 +125,7 @@ int ksalloc_alloc_frame(struct ksalloc_allocator *a, unsigned int flags,
 
 	if (flags & ~KSALLOC_NOWAIT)
 		return -EINVAL;
+	ksa_kapi_check_context();
 	ret = ksa_pool_alloc(pool, flags & KSALLOC_NOWAIT, &index);
 	if (ret)
 		return ret;
@@ -128,11 +145,16 @@ KSA_EXPORT(ksalloc_alloc_frame);
  *
  * Also frees a frame user space allocated, given its offset. The frame
  * goes to the oldest sleeping ALLOC caller if there is one, and
- * KSEVENT_STREAMALLOCATOR_FREEFRAME is signalled; if a dma-buf of the
- * frame is still alive, that happens when the last one is released.
+ * KSEVENT_STREAMALLOCATOR_FREEFRAME is signalled, in the caller's context:
+ * before 6.8 one eventfd_signal() per enabled event, from 6.8 on one per
+ * unit of its count (up to 1024 for a semaphore event). If a dma-buf of
+ * the frame is still alive, that happens when the last one is released.
  *
- * Context: any context but hard IRQ context on PREEMPT_RT (the pool's
- * lock is a spinlock_t).
+ * Context: as ksalloc_alloc_frame() with KSALLOC_NOWAIT: any context
+ * without PREEMPT_RT; with it, task context (threaded interrupt handlers
+ * and softirqs included), spinlock_t locks held or not, but not hard
+ * interrupt context, raw_spinlock_t sections or sections with preemption
+ * or interrupts disabled.
  * Return: 0, -EINVAL if @frame is not an allocated frame of @a, or -EBUSY
  * if a dma-buf owns it (user space allocated it with KSALLOC_FRAMEF_DMABUF).
  */
@@ -141,6 +163,7 @@ int ksalloc_free_frame(struct ksalloc_allocator *a,
 {
 	u32 index = ksa_pool_frame_index(&a->pool, frame->offset);
 
+	ksa_kapi_check_context();
 	if (index == U32_MAX)
 		return -EINVAL;
 	return ksa_allocator_free_index(a, index, false);

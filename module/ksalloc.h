@@ -97,9 +97,12 @@ struct ksa_pool {
 	/*
 	 * Protects the free stack, the allocated bitmap, the waiter list and
 	 * the counters below. IRQ-safe because kernel clients may allocate
-	 * (KSALLOC_NOWAIT) and free in atomic context (on PREEMPT_RT, a
-	 * spinlock_t sleeps: not from hard IRQ context there); never held
-	 * across anything that sleeps.
+	 * (KSALLOC_NOWAIT) and free from interrupt context; never held
+	 * across anything that sleeps. A spinlock_t, not a raw one: its hold
+	 * time is not bounded (KSRESET_BEGIN walks every sleeper), and the
+	 * wake-ups and eventfd signals after it take spinlock_t locks
+	 * anyway, so on PREEMPT_RT kernel clients must be in a context that
+	 * may take a spinlock_t (ksalloc_kapi.h).
 	 */
 	spinlock_t lock;
 	u32 *free_stack;
@@ -146,8 +149,9 @@ u32 ksa_pool_frame_index(struct ksa_pool *pool, u64 offset);
 struct ksa_events {
 	/*
 	 * Protects list, count and next_seq; IRQ-safe (kernel clients free
-	 * from any context) and held only to walk the list, never while an
-	 * eventfd is signalled.
+	 * from interrupt context) and held only to walk the list, never while
+	 * an eventfd is signalled. A spinlock_t like the pool's: the walk
+	 * grows with max_events, and the eventfd signals take a spinlock_t.
 	 */
 	spinlock_t lock;
 	struct list_head list;		/* enabled events, in seq order */

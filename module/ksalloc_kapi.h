@@ -23,6 +23,30 @@
  *
  * The symbols are GPL-only, in the KSALLOC symbol namespace: a client
  * module says KSALLOC_IMPORT_NS() once.
+ *
+ * Contexts. ksalloc_get(), ksalloc_property() and the map, vmap and
+ * dma-buf calls need process context; ksalloc_get_file() and
+ * ksalloc_put() work in any context;
+ * ksalloc_alloc_frame() without KSALLOC_NOWAIT sleeps, so process context.
+ * ksalloc_alloc_frame() with KSALLOC_NOWAIT and ksalloc_free_frame() take
+ * the allocator's spinlock_t locks, IRQ-safe, and wake waiters and
+ * eventfds, which take spinlock_t locks too:
+ *
+ * - without PREEMPT_RT, any context: process, softirq and hard interrupt
+ *   context, with spinlocks (raw or not) held, with preemption or
+ *   interrupts disabled;
+ * - with PREEMPT_RT, where spinlock_t sleeps, any context that may take a
+ *   spinlock_t: task context, which there includes threaded interrupt
+ *   handlers (all but IRQF_NO_THREAD ones) and softirqs, with spinlock_t
+ *   locks held (spin_lock_irqsave() disables neither interrupts nor
+ *   preemption there) or not; never hard interrupt context
+ *   (IRQF_NO_THREAD handlers, HRTIMER_MODE_HARD timers, hard irq_work),
+ *   a raw_spinlock_t section, or preempt_disable() or local_irq_disable()
+ *   sections. With lockdep, such a call warns at once.
+ *
+ * A free signals the allocator's FREEFRAME eventfds in the caller's
+ * context; from 6.8 on, eventfd_signal() adds one at a time, so a free
+ * with semaphore events costs one call per unit of their adjustments.
  */
 #ifndef _KSALLOC_KAPI_H
 #define _KSALLOC_KAPI_H

@@ -6,9 +6,11 @@
  * entry points from KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE, allocates
  * and fills frames that user space then sees through its mapping, frees
  * them, and lets go. Covers the errors of ksalloc_get()/_get_file() (EBADF,
- * EINVAL), blocking and KSALLOC_NOWAIT allocation from the kernel, mixing
- * kernel and user frees, the reference the client holds on the allocator,
- * and that the function table is served to the kernel only.
+ * EINVAL), blocking and KSALLOC_NOWAIT allocation from the kernel, in
+ * every context ksalloc_kapi.h allows (process context, a spinlock held,
+ * softirq, hard interrupt context where the kernel is not PREEMPT_RT),
+ * mixing kernel and user frees, the reference the client holds on the
+ * allocator, and that the function table is served to the kernel only.
  *
  * The client's own devices (platform devices with their own DMA masks,
  * one with the default 64 KiB segment limit, one without) map frames
@@ -250,10 +252,20 @@ FIXTURE_TEARDOWN(kc)
 
 /* --- round trip, once per way the client allocates ------------------------ */
 
+/* /sys/kernel/realtime says 1 on a PREEMPT_RT kernel */
+static int kc_preempt_rt(void)
+{
+	return ksa_read_ll("/sys/kernel/realtime") == 1;
+}
+
+/* The adjustment of the round trip's FREEFRAME semaphore event */
+#define KC_ADJ		3
+
 /*
  * Frames filled by the kernel through frame.vaddr are the frames user
  * space sees at the returned offsets; STATUS counts them while the client
- * holds them and not after its FREE.
+ * holds them and not after its FREE, and each free by the client is
+ * signalled on a FREEFRAME eventfd (from the client's context).
  */
 static void kc_round_trip(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(kc) *self, __u32 fill_flags,
@@ -262,12 +274,21 @@ static void kc_round_trip(struct __test_metadata *_metadata,
 	const __u32 n = NFRAMES - 1, pattern = 0x5a17c0de ^ fill_flags;
 	struct ksalloc_client_frame frames[NFRAMES];
 	struct ksalloc_client_state st;
+	struct kseventdata ed;
 	__u64 offsets[NFRAMES];
 	__u32 i, j, freed;
 	long bad;
+	int efd;
 
 	if (_metadata->skip)
 		return;
+	if (((fill_flags | free_flags) & KSALLOC_CLIENT_HARDIRQ) &&
+	    kc_preempt_rt())
+		SKIP(return, "hard interrupt context: not allowed on PREEMPT_RT (ksalloc_kapi.h)");
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ksa_semaphore_handle(&ed, efd, KC_ADJ);
+	ASSERT_EQ(0, ksa_event_enable(self->fd, KSEVENT_TYPE_ENABLE, &ed));
 	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
 	ASSERT_EQ(0, kc_state(self->cfd, &st));
 	EXPECT_EQ(1, st.attached);
@@ -301,6 +322,7 @@ static void kc_round_trip(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, ksa_allocated(self->fd));
 	ASSERT_EQ(0, kc_state(self->cfd, &st));
 	EXPECT_EQ(0, st.held);
+	EXPECT_EQ(n * KC_ADJ, ksa_eventfd_take(efd));
 
 	/* The whole pool, a second time, with another pattern */
 	ASSERT_EQ(0, kc_fill(self->cfd, NFRAMES, ~pattern, fill_flags,
@@ -316,7 +338,10 @@ static void kc_round_trip(struct __test_metadata *_metadata,
 			     &freed));
 	EXPECT_EQ(NFRAMES, freed);
 	EXPECT_EQ(0, ksa_allocated(self->fd));
+	EXPECT_EQ(NFRAMES * KC_ADJ, ksa_eventfd_take(efd));
 	EXPECT_EQ(0, kc_detach(self->cfd));
+	EXPECT_EQ(0, ksa_event_disable(self->fd, &ed));
+	close(efd);
 }
 
 TEST_F(kc, round_trip_table)
@@ -347,6 +372,59 @@ TEST_F(kc, round_trip_direct_atomic)
 	kc_round_trip(_metadata, self,
 		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_ATOMIC |
 		      KSALLOC_CLIENT_DIRECT, KSALLOC_CLIENT_ATOMIC);
+}
+
+/* In a tasklet: softirq context (a thread on PREEMPT_RT) */
+TEST_F(kc, round_trip_softirq)
+{
+	kc_round_trip(_metadata, self,
+		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_SOFTIRQ,
+		      KSALLOC_CLIENT_SOFTIRQ);
+}
+
+/* In a hard irq_work: hard interrupt context, not on PREEMPT_RT */
+TEST_F(kc, round_trip_hardirq)
+{
+	kc_round_trip(_metadata, self,
+		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_HARDIRQ |
+		      KSALLOC_CLIENT_DIRECT, KSALLOC_CLIENT_HARDIRQ);
+}
+
+/* Allocated in one context, freed in another */
+TEST_F(kc, round_trip_hardirq_to_process)
+{
+	kc_round_trip(_metadata, self,
+		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_HARDIRQ, 0);
+}
+
+TEST_F(kc, round_trip_softirq_to_atomic)
+{
+	kc_round_trip(_metadata, self,
+		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_SOFTIRQ |
+		      KSALLOC_CLIENT_DIRECT, KSALLOC_CLIENT_ATOMIC);
+}
+
+/*
+ * On PREEMPT_RT the client refuses hard interrupt context, as ksalloc does
+ * not allow it there; elsewhere it is one of the round trips above.
+ */
+TEST_F(kc, hardirq_refused_on_preempt_rt)
+{
+	struct ksalloc_client_frame frame;
+	__u64 off = 0;
+
+	KC_BODY_START();
+	if (!kc_preempt_rt())
+		SKIP(return, "not a PREEMPT_RT kernel");
+	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
+	EXPECT_EQ(-EOPNOTSUPP, kc_fill(self->cfd, 1, 0, KSALLOC_CLIENT_NOWAIT |
+				       KSALLOC_CLIENT_HARDIRQ, &frame));
+	EXPECT_EQ(0, ksa_allocated(self->fd));
+	ASSERT_EQ(0, ksa_alloc(self->fd, &off));
+	EXPECT_EQ(-EOPNOTSUPP, kc_free(self->cfd, &off, 1,
+				       KSALLOC_CLIENT_HARDIRQ, NULL));
+	EXPECT_EQ(1, ksa_allocated(self->fd));
+	EXPECT_EQ(0, ksa_free(self->fd, off));
 }
 
 /* ksalloc_get_file() on an fget() file is a reference like ksalloc_get() */
@@ -625,9 +703,21 @@ TEST_F(kc, fill_bad_arguments)
 	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, KSALLOC_CLIENT_MAX_FRAMES + 1, 0,
 				   0, &frame));
 	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 1, 0, 0x100, &frame));
-	/* Atomic context cannot sleep: ATOMIC needs NOWAIT */
+	/* Atomic contexts cannot sleep: they need NOWAIT */
 	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 1, 0, KSALLOC_CLIENT_ATOMIC,
 				   &frame));
+	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 1, 0, KSALLOC_CLIENT_SOFTIRQ,
+				   &frame));
+	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 1, 0, KSALLOC_CLIENT_HARDIRQ,
+				   &frame));
+	/* One context at a time */
+	EXPECT_EQ(-EINVAL, kc_fill(self->cfd, 1, 0, KSALLOC_CLIENT_NOWAIT |
+				   KSALLOC_CLIENT_SOFTIRQ |
+				   KSALLOC_CLIENT_HARDIRQ, &frame));
+	frame.offset = 0;
+	EXPECT_EQ(-EINVAL, kc_free(self->cfd, &frame.offset, 1,
+				   KSALLOC_CLIENT_SOFTIRQ |
+				   KSALLOC_CLIENT_ATOMIC, NULL));
 	memset(&fill, 0, sizeof(fill));
 	fill.count = 1;
 	fill.frames = (uintptr_t)&frame;

@@ -7,7 +7,9 @@
  * frames from kernel context and fills them through a kernel address
  * (FILL), frees frames (FREE) and lets go (DETACH or close). The frames
  * are reached through KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE, as a KS
- * driver would, and through the exported functions directly. The ioctls
+ * driver would, and through the exported functions directly, from every
+ * context ksalloc_kapi.h allows: process context, with a spinlock held,
+ * in softirq and (without PREEMPT_RT) hard interrupt context. The ioctls
  * are in ksalloc_client.h.
  *
  * It also has devices of its own, platform devices with their own DMA
@@ -24,10 +26,13 @@
  * Frames the client still holds when it lets go are freed then, as a
  * driver returns its frames before it drops the allocator.
  */
+#include <linux/completion.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/file.h>
+#include <linux/interrupt.h>
+#include <linux/irq_work.h>
 #include <linux/iosys-map.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
@@ -63,7 +68,11 @@ struct ksc_attachment {
 	struct kref ref;
 	struct ksalloc_allocator *a;
 	struct ksalloc_functiontable ft;
-	spinlock_t lock;	/* protects frames, held, sgt_ok; IRQ-safe */
+	/*
+	 * Protects frames, held, sgt_ok; IRQ-safe. Also the lock held around
+	 * ksalloc calls in KSALLOC_CLIENT_ATOMIC context.
+	 */
+	spinlock_t lock;
 	struct list_head frames;
 	u32 held;
 	bool sgt_ok;
@@ -251,20 +260,111 @@ static int ksc_alloc_some(struct ksc_attachment *att,
 	return ret;
 }
 
+/* A call into ksalloc made in one of the KSALLOC_CLIENT_CONTEXTS */
+struct ksc_call {
+	int (*fn)(struct ksc_call *c);
+	u32 where;		/* a KSALLOC_CLIENT_CONTEXTS flag, or 0 */
+	int ret;
+	struct completion done;
+	struct irq_work work;
+	struct tasklet_struct tasklet;
+	/* the arguments of fn */
+	struct ksc_attachment *att;
+	struct ksc_frame **frames;
+	u32 count;
+	u32 flags;
+	struct ksalloc_frame frame;
+};
+
+/* fn, if the call is where it was asked to be; -EPROTO if not */
+static int ksc_call_fn(struct ksc_call *c)
+{
+	bool right;
+
+	switch (c->where) {
+	case KSALLOC_CLIENT_HARDIRQ:
+		right = in_hardirq();
+		break;
+	case KSALLOC_CLIENT_SOFTIRQ:
+		right = in_serving_softirq();
+		break;
+	case KSALLOC_CLIENT_ATOMIC:
+		/* spin_lock_irqsave() keeps interrupts enabled on PREEMPT_RT */
+		right = IS_ENABLED(CONFIG_PREEMPT_RT) || irqs_disabled();
+		break;
+	default:
+		right = in_task();
+	}
+	return right ? c->fn(c) : -EPROTO;
+}
+
+static void ksc_call_irq_work(struct irq_work *work)
+{
+	struct ksc_call *c = container_of(work, struct ksc_call, work);
+
+	c->ret = ksc_call_fn(c);
+	complete(&c->done);
+}
+
+static void ksc_call_tasklet(struct tasklet_struct *t)
+{
+	struct ksc_call *c = from_tasklet(c, t, tasklet);
+
+	c->ret = ksc_call_fn(c);
+	complete(&c->done);
+}
+
+/* Run c->fn where c->where says, and wait for it. */
+static int ksc_call_run(struct ksc_call *c)
+{
+	unsigned long irqflags;
+
+	switch (c->where) {
+	case KSALLOC_CLIENT_HARDIRQ:
+		/* ksalloc_kapi.h: not in hard interrupt context on PREEMPT_RT */
+		if (IS_ENABLED(CONFIG_PREEMPT_RT))
+			return -EOPNOTSUPP;
+		init_completion(&c->done);
+		c->work = IRQ_WORK_INIT_HARD(ksc_call_irq_work);
+		irq_work_queue(&c->work);
+		wait_for_completion(&c->done);
+		irq_work_sync(&c->work);
+		return c->ret;
+	case KSALLOC_CLIENT_SOFTIRQ:
+		init_completion(&c->done);
+		tasklet_setup(&c->tasklet, ksc_call_tasklet);
+		tasklet_schedule(&c->tasklet);
+		wait_for_completion(&c->done);
+		tasklet_kill(&c->tasklet);
+		return c->ret;
+	case KSALLOC_CLIENT_ATOMIC:
+		spin_lock_irqsave(&c->att->lock, irqflags);
+		c->ret = ksc_call_fn(c);
+		spin_unlock_irqrestore(&c->att->lock, irqflags);
+		return c->ret;
+	default:
+		return ksc_call_fn(c);
+	}
+}
+
+static int ksc_alloc_call(struct ksc_call *c)
+{
+	return ksc_alloc_some(c->att, c->frames, c->count, c->flags);
+}
+
 static int ksc_alloc_frames(struct ksc_attachment *att,
 			    struct ksc_frame **frames, u32 count, u32 flags)
 {
-	unsigned long irqflags;
-	int ret;
+	struct ksc_call c = {
+		.fn = ksc_alloc_call,
+		.where = flags & KSALLOC_CLIENT_CONTEXTS,
+		.att = att,
+		.frames = frames,
+		.count = count,
+		.flags = flags,
+	};
 
-	if (!(flags & KSALLOC_CLIENT_ATOMIC))
-		return ksc_alloc_some(att, frames, count, flags);
-
-	/* Atomic context: the kernel API promises NOWAIT works there. */
-	spin_lock_irqsave(&att->lock, irqflags);
-	ret = ksc_alloc_some(att, frames, count, flags);
-	spin_unlock_irqrestore(&att->lock, irqflags);
-	return ret;
+	return ksc_call_run(&c);
 }
 
 /* Write the pattern through a kernel address of the frame. */
@@ -303,7 +403,7 @@ static bool ksc_sgt_ok(const struct ksalloc_frame *frame)
 static int ksc_fill(struct ksc_client *c, void __user *uarg)
 {
 	const u32 known = KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_DIRECT |
-			  KSALLOC_CLIENT_ATOMIC;
+			  KSALLOC_CLIENT_CONTEXTS;
 	struct ksalloc_client_frame *out = NULL;
 	struct ksc_frame **frames = NULL;
 	struct ksalloc_client_fill req;
@@ -318,8 +418,10 @@ static int ksc_fill(struct ksc_client *c, void __user *uarg)
 	if (!req.count || req.count > KSALLOC_CLIENT_MAX_FRAMES ||
 	    req.flags & ~known || req.reserved)
 		return -EINVAL;
-	if ((req.flags & KSALLOC_CLIENT_ATOMIC) &&
-	    !(req.flags & KSALLOC_CLIENT_NOWAIT))
+	/* One context at most; none of them may sleep: NOWAIT */
+	if (hweight32(req.flags & KSALLOC_CLIENT_CONTEXTS) > 1 ||
+	    ((req.flags & KSALLOC_CLIENT_CONTEXTS) &&
+	     !(req.flags & KSALLOC_CLIENT_NOWAIT)))
 		return -EINVAL;
 	att = ksc_attachment_get(c);
 	if (!att)
@@ -400,9 +502,19 @@ static struct ksc_frame *ksc_take_held(struct ksc_attachment *att, u64 offset)
 	return NULL;
 }
 
-static int ksc_free_one(struct ksc_attachment *att, u64 offset, bool atomic)
+static int ksc_free_call(struct ksc_call *c)
 {
-	struct ksalloc_frame frame = { .offset = offset };
+	return c->att->ft.free_frame(c->att->a, &c->frame);
+}
+
+static int ksc_free_one(struct ksc_attachment *att, u64 offset, u32 where)
+{
+	struct ksc_call c = {
+		.fn = ksc_free_call,
+		.where = where,
+		.att = att,
+		.frame = { .offset = offset },
+	};
 	unsigned long irqflags;
 	struct ksc_frame *f;
 	int ret;
@@ -410,14 +522,9 @@ static int ksc_free_one(struct ksc_attachment *att, u64 offset, bool atomic)
 	spin_lock_irqsave(&att->lock, irqflags);
 	f = ksc_take_held(att, offset);
 	if (f)
-		frame = f->frame;
-	if (atomic) {
-		ret = att->ft.free_frame(att->a, &frame);
-		spin_unlock_irqrestore(&att->lock, irqflags);
-	} else {
-		spin_unlock_irqrestore(&att->lock, irqflags);
-		ret = att->ft.free_frame(att->a, &frame);
-	}
+		c.frame = f->frame;
+	spin_unlock_irqrestore(&att->lock, irqflags);
+	ret = ksc_call_run(&c);
 	if (ret && f) {
 		/* Not freed: the client still holds it. */
 		spin_lock_irqsave(&att->lock, irqflags);
@@ -441,7 +548,8 @@ static int ksc_free(struct ksc_client *c, struct ksalloc_client_free __user *uar
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 	if (!req.count || req.count > KSALLOC_CLIENT_MAX_FRAMES ||
-	    req.flags & ~KSALLOC_CLIENT_ATOMIC || req.reserved)
+	    req.flags & ~KSALLOC_CLIENT_CONTEXTS ||
+	    hweight32(req.flags) > 1 || req.reserved)
 		return -EINVAL;
 	offsets = vmemdup_user(u64_to_user_ptr(req.offsets),
 			       array_size(req.count, sizeof(u64)));
@@ -454,8 +562,7 @@ static int ksc_free(struct ksc_client *c, struct ksalloc_client_free __user *uar
 	}
 
 	for (i = 0; i < req.count; i++) {
-		ret = ksc_free_one(att, offsets[i],
-				   req.flags & KSALLOC_CLIENT_ATOMIC);
+		ret = ksc_free_one(att, offsets[i], req.flags);
 		if (ret)
 			break;
 	}

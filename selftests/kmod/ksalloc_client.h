@@ -27,7 +27,21 @@
 /* ksalloc_client_fill.flags */
 #define KSALLOC_CLIENT_NOWAIT		0x1	/* KSALLOC_NOWAIT */
 #define KSALLOC_CLIENT_DIRECT		0x2	/* ksalloc_alloc_frame(), not the table */
-#define KSALLOC_CLIENT_ATOMIC		0x4	/* with a spinlock held, IRQs off */
+/*
+ * The context of the ksalloc calls (FILL needs NOWAIT with one of them, at
+ * most one at a time): with the client's spinlock_t held by
+ * spin_lock_irqsave() (interrupts off, except on PREEMPT_RT, where that
+ * lock sleeps); in a tasklet (softirq; a thread on PREEMPT_RT); in a hard
+ * irq_work (hard interrupt context; EOPNOTSUPP on PREEMPT_RT, where
+ * ksalloc does not allow it). The client checks it is where the flag
+ * says (EPROTO if not).
+ */
+#define KSALLOC_CLIENT_ATOMIC		0x4
+#define KSALLOC_CLIENT_SOFTIRQ		0x8
+#define KSALLOC_CLIENT_HARDIRQ		0x10
+#define KSALLOC_CLIENT_CONTEXTS		(KSALLOC_CLIENT_ATOMIC |	\
+					 KSALLOC_CLIENT_SOFTIRQ |	\
+					 KSALLOC_CLIENT_HARDIRQ)
 
 /* ksalloc_client_property.flags (out) */
 #define KSALLOC_CLIENT_FT_MATCH		0x1	/* table = the exported functions */
@@ -62,7 +76,7 @@ struct ksalloc_client_frame {
 struct ksalloc_client_fill {
 	__u32 count;
 	__u32 pattern;
-	__u32 flags;		/* KSALLOC_CLIENT_NOWAIT | _DIRECT | _ATOMIC */
+	__u32 flags;		/* KSALLOC_CLIENT_NOWAIT | _DIRECT | a context */
 	__u32 reserved;		/* must be 0 */
 	__aligned_u64 frames;	/* struct ksalloc_client_frame[count] */
 };
@@ -76,7 +90,7 @@ struct ksalloc_client_fill {
 struct ksalloc_client_free {
 	__aligned_u64 offsets;	/* __u64[count] */
 	__u32 count;
-	__u32 flags;		/* KSALLOC_CLIENT_ATOMIC */
+	__u32 flags;		/* a KSALLOC_CLIENT_CONTEXTS flag */
 	__u32 freed;		/* out */
 	__u32 reserved;		/* must be 0 */
 };
