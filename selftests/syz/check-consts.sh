@@ -8,6 +8,16 @@
 # description must have the bytes of the header's macro of that name; and
 # the structs that mirror uapi structs must have their sizes.
 #
+# It also applies the rules of syzkaller's compiler (pkg/compiler) that a
+# line-based reading can: a syscall returns nothing or a resource (not
+# vma, an int or a pointer); no syscall is declared twice, none has more
+# than 9 arguments; no syscall, struct, union or template repeats an
+# argument or field name; every struct, union, template, flags and
+# resource is used; no comment starts like a directive (include, incdir,
+# define). Each rule is shown to fire on a copy of ksalloc.txt broken on
+# purpose. What it does not check is listed in README.md; syz-sysgen, the
+# compiler itself, is the final word.
+#
 # Usage: selftests/syz/check-consts.sh [--generate]
 #   --generate  rewrite ksalloc.txt.const from the header instead
 # Exit 0 if everything matches (prints what does not otherwise).
@@ -23,6 +33,117 @@ syscalls=(ioctl openat mmap)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# syz_rules FILE: the syzkaller compiler rules above; prints what breaks
+# them, false if anything does. Resources that syzkaller's own
+# descriptions declare and this one uses are named in SYZ_RESOURCES.
+SYZ_RESOURCES="fd fd_event"
+syz_rules() {
+	awk -v extern="$SYZ_RESOURCES" '
+	function err(msg) { printf "check-consts: %s:%d: %s\n", FILENAME, FNR, msg; bad = 1 }
+	function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+	# Count the identifiers of a line (names may hold "$")
+	function tokens(s,    t) {
+		gsub(/`[^`]*`|"[^"]*"/, " ", s)
+		while (match(s, /[A-Za-z_][A-Za-z0-9_$]*/)) {
+			t = substr(s, RSTART, RLENGTH)
+			used[t]++
+			s = substr(s, RSTART + RLENGTH)
+		}
+	}
+	# A field or argument name, once per group
+	function field(group, name) {
+		if ((group SUBSEP name) in names)
+			err("duplicate field or argument " name " in " group)
+		names[group, name] = 1
+	}
+	BEGIN { n = split(extern, e, " "); for (i = 1; i <= n; i++) resource[e[i]] = 1 }
+	/^[ \t]*#/ {
+		c = $0; sub(/^[ \t]*#/, "", c)
+		if (c ~ /^[ \t]*(include|incdir|define)/)
+			err("confusing comment faking a directive")
+		next
+	}
+	/^[ \t]*$/ { next }
+	{ tokens($0) }
+	block != "" {
+		if ($0 ~ /^[}\]]/) { block = ""; next }
+		field(block, $1)
+		next
+	}
+	/^include / { next }
+	/^resource / {
+		name = $2; sub(/\[.*/, "", name)
+		resource[name] = 1; def[name] = "resource"; defline[name] = FNR
+		next
+	}
+	/^[A-Za-z_][A-Za-z0-9_$]* = / {
+		def[$1] = "flags"; defline[$1] = FNR
+		next
+	}
+	/^(type )?[A-Za-z_][A-Za-z0-9_$]*(\[[A-Z0-9_, ]+\])? [{[]$/ {
+		name = $0; sub(/^type /, "", name); sub(/[[ ].*/, "", name)
+		def[name] = ($NF == "{") ? "struct" : "union"; defline[name] = FNR
+		block = name
+		next
+	}
+	/^[a-z][A-Za-z0-9_]*(\$[A-Za-z0-9_$]+)?\(/ {
+		name = $0; sub(/\(.*/, "", name)
+		if (name in calls)
+			err("syscall " name " redeclared (line " calls[name] ")")
+		calls[name] = FNR
+		rest = substr($0, length(name) + 2)
+		# The arguments end at the ")" at depth 0
+		depth = 0; args = ""
+		for (i = 1; i <= length(rest); i++) {
+			ch = substr(rest, i, 1)
+			if (ch == "[") depth++
+			else if (ch == "]") depth--
+			else if (ch == ")" && depth == 0) break
+			args = args ch
+		}
+		ret = trim(substr(rest, i + 1))
+		sub(/[ \t]*\(.*$/, "", ret)	# call attributes
+		nargs = 0; depth = 0; cur = ""
+		for (j = 1; j <= length(args) + 1; j++) {
+			ch = j <= length(args) ? substr(args, j, 1) : ","
+			if (ch == "[") depth++
+			else if (ch == "]") depth--
+			if (ch == "," && depth == 0) {
+				cur = trim(cur)
+				if (cur != "") {
+					nargs++
+					split(cur, a, /[ \t]+/)
+					field("syscall " name, a[1])
+				}
+				cur = ""
+			} else {
+				cur = cur ch
+			}
+		}
+		if (nargs > 9)
+			err("syscall " name " has " nargs " arguments, allowed maximum is 9")
+		if (ret != "") {
+			rbase = ret; sub(/\[.*/, "", rbase)
+			rets[FNR] = rbase
+		}
+		next
+	}
+	{ err("not understood: " $0) }
+	END {
+		for (l in rets)
+			if (!(rets[l] in resource)) {
+				printf "check-consts: %s:%d: %s can\x27t be syscall return (only resources can)\n", FILENAME, l, rets[l]
+				bad = 1
+			}
+		for (name in def)
+			if (used[name] < 2) {
+				printf "check-consts: %s:%d: unused %s %s\n", FILENAME, defline[name], def[name], name
+				bad = 1
+			}
+		exit bad
+	}' "$1"
+}
 
 # The description without comments and without hex string literals
 grep -v '^[[:space:]]*#' "$txt" | sed 's/`[0-9a-fA-F]*`//g' >"$tmp/body"
@@ -203,7 +324,51 @@ while read -r n want; do
 	fi
 done < <("$tmp/sizep")
 
+# syzkaller's compiler rules, on the description ...
+syz_rules "$txt" || bad=1
+
+# ... and on copies broken on purpose: each rule must fire.
+mutate() { # NAME SED-OR-APPEND...: a broken copy in $tmp/NAME.txt
+	local name=$1
+	shift
+	cp "$txt" "$tmp/$name.txt"
+	"$@" "$tmp/$name.txt"
+}
+append() { printf '%b' "$1" >>"$2"; }
+rules=0
+expect_rule() { # NAME MESSAGE: syz_rules refuses $tmp/NAME.txt with MESSAGE
+	rules=$((rules + 1))
+	if syz_rules "$tmp/$1.txt" >"$tmp/$1.out" 2>&1; then
+		echo "check-consts: the rules check accepted $1 (expected: $2)"
+		bad=1
+	elif ! grep -q -- "$2" "$tmp/$1.out"; then
+		echo "check-consts: the rules check refused $1 without \"$2\":"
+		cat "$tmp/$1.out"
+		bad=1
+	fi
+}
+mutate ret_vma sed -i -E 's/^(mmap\$ksalloc\(.*\))$/\1 vma/'
+expect_rule ret_vma "vma can't be syscall return"
+mutate ret_int sed -i -E 's/^(ioctl\$IOCTL_KSALLOC_FREE_FRAME\(.*\))$/\1 intptr/'
+expect_rule ret_int "intptr can't be syscall return"
+mutate ret_struct sed -i -E 's/^(ioctl\$IOCTL_KSALLOC_ALLOC_FRAME\(.*\))$/\1 ksalloc_allocator_info/'
+expect_rule ret_struct "ksalloc_allocator_info can't be syscall return"
+mutate dup_call append "$(grep -m1 '^ioctl\$IOCTL_KS_CREATE(' "$txt")\n"
+expect_rule dup_call "syscall ioctl\$IOCTL_KS_CREATE redeclared"
+mutate dup_field sed -i -E '/^ksstreamallocator_status \{$/a\\tframing\tint32'
+expect_rule dup_field "duplicate field or argument framing"
+mutate dup_arg sed -i -E 's/^(ioctl\$IOCTL_KSALLOC_FREE_FRAME\(fd fd_ksalloc_allocator), /\1, fd fd_ksalloc_allocator, /'
+expect_rule dup_arg "duplicate field or argument fd in syscall"
+mutate unused_struct append "\nksalloc_nothing {\n\tx\tint32\n}\n"
+expect_rule unused_struct "unused struct ksalloc_nothing"
+mutate unused_flags append "\nksalloc_no_flags = O_CLOEXEC\n"
+expect_rule unused_flags "unused flags ksalloc_no_flags"
+mutate many_args sed -i -E 's/^(ioctl\$IOCTL_KSALLOC_FREE_FRAME\(.*)\)$/\1, a1 int8, a2 int8, a3 int8, a4 int8, a5 int8, a6 int8, a7 int8)/'
+expect_rule many_args "has 10 arguments"
+mutate fake_directive append "\n# include <linux/fcntl.h>\n"
+expect_rule fake_directive "confusing comment"
+
 if ((bad)); then
 	exit 1
 fi
-echo "check-consts: $(wc -l <"$tmp/want") constants, $(wc -l <"$tmp/guids") GUIDs and $("$tmp/sizep" | wc -l) struct sizes match the header"
+echo "check-consts: $(wc -l <"$tmp/want") constants, $(wc -l <"$tmp/guids") GUIDs and $("$tmp/sizep" | wc -l) struct sizes match the header; syzkaller's rules hold ($rules broken copies refused)"
