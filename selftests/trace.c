@@ -174,24 +174,34 @@ static void tr_parse_line(struct tr_trace *t, const char *line)
 	t->count[type]++;
 }
 
-/* Read and parse the whole trace; 0 or -errno */
-static int tr_read(const char *dir, struct tr_trace *t)
+/* @fn on every line of the trace but its comments; 0 or -errno */
+static int tr_each_line(const char *dir,
+			void (*fn)(void *arg, const char *line), void *arg)
 {
 	char path[256], line[512];
 	FILE *f;
 
-	memset(t, 0, sizeof(*t));
 	snprintf(path, sizeof(path), "%s/trace", dir);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#')
-			continue;
-		tr_parse_line(t, line);
-	}
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#')
+			fn(arg, line);
 	fclose(f);
 	return 0;
+}
+
+static void tr_parse_arg(void *t, const char *line)
+{
+	tr_parse_line(t, line);
+}
+
+/* Read and parse the whole trace; 0 or -errno */
+static int tr_read(const char *dir, struct tr_trace *t)
+{
+	memset(t, 0, sizeof(*t));
+	return tr_each_line(dir, tr_parse_arg, t);
 }
 
 /* The @nth (from 0) event of @type, or NULL */
@@ -598,32 +608,27 @@ struct fn_calls {
  * eventfd_signal_mask <-ksa_events_signal [ksalloc]": the first flag is
  * 'd' (or 'D') when interrupts were disabled at the call.
  */
+static void fn_parse_line(void *arg, const char *line)
+{
+	struct fn_calls *c = arg;
+	const char *p, *q;
+
+	if (strstr(line, "LOST") && strstr(line, "EVENTS"))
+		c->lost++;
+	p = strstr(line, ": eventfd_signal_mask <-");
+	q = strstr(line, "<-ksa_");
+	if (!p || !q || q < p)
+		return;
+	c->calls++;
+	p = strstr(line, "] ");
+	if (p && (p[2] == 'd' || p[2] == 'D'))
+		c->irqs_off++;
+}
+
 static int fn_read(const char *dir, struct fn_calls *c)
 {
-	char path[256], line[512], *p, *q;
-	FILE *f;
-
 	memset(c, 0, sizeof(*c));
-	snprintf(path, sizeof(path), "%s/trace", dir);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#')
-			continue;
-		if (strstr(line, "LOST") && strstr(line, "EVENTS"))
-			c->lost++;
-		p = strstr(line, ": eventfd_signal_mask <-");
-		q = strstr(line, "<-ksa_");
-		if (!p || !q || q < p)
-			continue;
-		c->calls++;
-		p = strstr(line, "] ");
-		if (p && (p[2] == 'd' || p[2] == 'D'))
-			c->irqs_off++;
-	}
-	fclose(f);
-	return 0;
+	return tr_each_line(dir, fn_parse_line, c);
 }
 
 /* Before 6.8, eventfd_signal() adds a count in one call. */
