@@ -343,7 +343,7 @@ void ksa_pool_untake(struct ksa_pool *pool, u32 index)
 		if (WARN_ON(f->exports != 1))
 			goto out;
 		f->exports = 0;
-		pool->exported_count--;
+		WRITE_ONCE(pool->exported_count, pool->exported_count - 1);
 	} else if (!__test_and_clear_bit(index, pool->allocated) ||
 		   f->exports) {
 		goto out;
