@@ -29,7 +29,6 @@
 #include "ksalloc.h"
 #include "trace/ksalloc.h"
 
-
 static void ksa_pool_free_frames(struct ksa_pool *pool, u32 count)
 {
 	u32 i;
