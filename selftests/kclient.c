@@ -40,6 +40,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "frames_lib.h"
 #include "ksa_test.h"
@@ -252,10 +253,18 @@ FIXTURE_TEARDOWN(kc)
 
 /* --- round trip, once per way the client allocates ------------------------ */
 
-/* /sys/kernel/realtime says 1 on a PREEMPT_RT kernel */
+/*
+ * A PREEMPT_RT kernel: its version string says so on every kernel
+ * (/sys/kernel/realtime came with the out-of-tree patch set and is gone
+ * from kernels with PREEMPT_RT merged, such as 7.2).
+ */
 static int kc_preempt_rt(void)
 {
-	return ksa_read_ll("/sys/kernel/realtime") == 1;
+	struct utsname u;
+
+	if (ksa_read_ll("/sys/kernel/realtime") == 1)
+		return 1;
+	return !uname(&u) && strstr(u.version, " PREEMPT_RT ") != NULL;
 }
 
 /* The adjustment of the round trip's FREEFRAME semaphore event */
