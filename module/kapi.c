@@ -107,11 +107,11 @@ KSA_EXPORT(ksalloc_put);
  * allocator was created; they are not mapped for any device (see
  * ksalloc_frame_map()) nor into the kernel (see ksalloc_frame_vmap()).
  *
- * Context: process context. With KSALLOC_NOWAIT, the contexts of the
- * DOC section of ksalloc_kapi.h: any context without PREEMPT_RT; with it,
- * task context (threaded interrupt handlers and softirqs included) with or
- * without spinlock_t locks held, but not hard interrupt context, a
- * raw_spinlock_t section or one with preemption or interrupts disabled.
+ * Context: process context. With KSALLOC_NOWAIT, any context that may
+ * take a spinlock_t (ksalloc_kapi.h): also softirqs and ordinary interrupt
+ * handlers, but not IRQF_NO_THREAD handlers, hard irq_work or timers,
+ * raw_spinlock_t sections or sections with preemption or interrupts
+ * disabled by hand.
  * Return: 0, -EINVAL (unknown @flags), -EAGAIN (KSALLOC_NOWAIT and no
  * frame free), -ECANCELED (KSRESET_BEGIN in force, or begun while
  * asleep) or -ERESTARTSYS (signal while asleep).
@@ -151,10 +151,7 @@ KSA_EXPORT(ksalloc_alloc_frame);
  * the frame is still alive, that happens when the last one is released.
  *
  * Context: as ksalloc_alloc_frame() with KSALLOC_NOWAIT: any context
- * without PREEMPT_RT; with it, task context (threaded interrupt handlers
- * and softirqs included), spinlock_t locks held or not, but not hard
- * interrupt context, raw_spinlock_t sections or sections with preemption
- * or interrupts disabled.
+ * that may take a spinlock_t.
  * Return: 0, -EINVAL if @frame is not an allocated frame of @a, or -EBUSY
  * if a dma-buf owns it (user space allocated it with KSALLOC_FRAMEF_DMABUF).
  */

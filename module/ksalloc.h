@@ -101,8 +101,8 @@ struct ksa_pool {
 	 * across anything that sleeps. A spinlock_t, not a raw one: its hold
 	 * time is not bounded (KSRESET_BEGIN walks every sleeper), and the
 	 * wake-ups and eventfd signals after it take spinlock_t locks
-	 * anyway, so on PREEMPT_RT kernel clients must be in a context that
-	 * may take a spinlock_t (ksalloc_kapi.h).
+	 * anyway, so kernel clients must be in a context that may take a
+	 * spinlock_t (ksalloc_kapi.h).
 	 */
 	spinlock_t lock;
 	u32 *free_stack;

@@ -30,19 +30,17 @@
  * ksalloc_alloc_frame() without KSALLOC_NOWAIT sleeps, so process context.
  * ksalloc_alloc_frame() with KSALLOC_NOWAIT and ksalloc_free_frame() take
  * the allocator's spinlock_t locks, IRQ-safe, and wake waiters and
- * eventfds, which take spinlock_t locks too:
- *
- * - without PREEMPT_RT, any context: process, softirq and hard interrupt
- *   context, with spinlocks (raw or not) held, with preemption or
- *   interrupts disabled;
- * - with PREEMPT_RT, where spinlock_t sleeps, any context that may take a
- *   spinlock_t: task context, which there includes threaded interrupt
- *   handlers (all but IRQF_NO_THREAD ones) and softirqs, with spinlock_t
- *   locks held (spin_lock_irqsave() disables neither interrupts nor
- *   preemption there) or not; never hard interrupt context
- *   (IRQF_NO_THREAD handlers, HRTIMER_MODE_HARD timers, hard irq_work),
- *   a raw_spinlock_t section, or preempt_disable() or local_irq_disable()
- *   sections. With lockdep, such a call warns at once.
+ * eventfds, which take spinlock_t locks too. So they work in any context
+ * that may take a spinlock_t, by the same rule on every kernel (that of
+ * Documentation/locking/locktypes.rst): process context, softirqs and
+ * tasklets, ordinary interrupt handlers and irq_work (hard interrupt
+ * context without PREEMPT_RT, threads with it), with spinlock_t locks held
+ * (spin_lock_irqsave() included) or not. Never in a context that stays
+ * hard on PREEMPT_RT (IRQF_NO_THREAD handlers, HRTIMER_MODE_HARD timers,
+ * IRQ_WORK_HARD_IRQ irq_work), in a raw_spinlock_t section, or in a
+ * preempt_disable() or local_irq_disable() section. Lockdep reports the
+ * first two on every kernel (PROVE_RAW_LOCK_NESTING), and all of them on
+ * PREEMPT_RT.
  *
  * A free signals the allocator's FREEFRAME eventfds in the caller's
  * context; from 6.8 on, eventfd_signal() adds one at a time, so a free

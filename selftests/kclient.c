@@ -8,7 +8,8 @@
  * them, and lets go. Covers the errors of ksalloc_get()/_get_file() (EBADF,
  * EINVAL), blocking and KSALLOC_NOWAIT allocation from the kernel, in
  * every context ksalloc_kapi.h allows (process context, a spinlock held,
- * softirq, hard interrupt context where the kernel is not PREEMPT_RT),
+ * softirq, an interrupt handler's context: hard interrupt context
+ * without PREEMPT_RT, a thread with it),
  * mixing kernel and user frees, the reference the client holds on the
  * allocator, and that the function table is served to the kernel only.
  *
@@ -40,7 +41,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 
 #include "frames_lib.h"
 #include "ksa_test.h"
@@ -253,20 +253,6 @@ FIXTURE_TEARDOWN(kc)
 
 /* --- round trip, once per way the client allocates ------------------------ */
 
-/*
- * A PREEMPT_RT kernel: its version string says so on every kernel
- * (/sys/kernel/realtime came with the out-of-tree patch set and is gone
- * from kernels with PREEMPT_RT merged, such as 7.2).
- */
-static int kc_preempt_rt(void)
-{
-	struct utsname u;
-
-	if (ksa_read_ll("/sys/kernel/realtime") == 1)
-		return 1;
-	return !uname(&u) && strstr(u.version, " PREEMPT_RT ") != NULL;
-}
-
 /* The adjustment of the round trip's FREEFRAME semaphore event */
 #define KC_ADJ		3
 
@@ -291,9 +277,6 @@ static void kc_round_trip(struct __test_metadata *_metadata,
 
 	if (_metadata->skip)
 		return;
-	if (((fill_flags | free_flags) & KSALLOC_CLIENT_HARDIRQ) &&
-	    kc_preempt_rt())
-		SKIP(return, "hard interrupt context: not allowed on PREEMPT_RT (ksalloc_kapi.h)");
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT_LE(0, efd);
 	ksa_semaphore_handle(&ed, efd, KC_ADJ);
@@ -391,7 +374,7 @@ TEST_F(kc, round_trip_softirq)
 		      KSALLOC_CLIENT_SOFTIRQ);
 }
 
-/* In a hard irq_work: hard interrupt context, not on PREEMPT_RT */
+/* In an irq_work: hard interrupt context (a thread on PREEMPT_RT) */
 TEST_F(kc, round_trip_hardirq)
 {
 	kc_round_trip(_metadata, self,
@@ -411,29 +394,6 @@ TEST_F(kc, round_trip_softirq_to_atomic)
 	kc_round_trip(_metadata, self,
 		      KSALLOC_CLIENT_NOWAIT | KSALLOC_CLIENT_SOFTIRQ |
 		      KSALLOC_CLIENT_DIRECT, KSALLOC_CLIENT_ATOMIC);
-}
-
-/*
- * On PREEMPT_RT the client refuses hard interrupt context, as ksalloc does
- * not allow it there; elsewhere it is one of the round trips above.
- */
-TEST_F(kc, hardirq_refused_on_preempt_rt)
-{
-	struct ksalloc_client_frame frame;
-	__u64 off = 0;
-
-	KC_BODY_START();
-	if (!kc_preempt_rt())
-		SKIP(return, "not a PREEMPT_RT kernel");
-	ASSERT_EQ(0, kc_attach(self->cfd, self->fd, 0));
-	EXPECT_EQ(-EOPNOTSUPP, kc_fill(self->cfd, 1, 0, KSALLOC_CLIENT_NOWAIT |
-				       KSALLOC_CLIENT_HARDIRQ, &frame));
-	EXPECT_EQ(0, ksa_allocated(self->fd));
-	ASSERT_EQ(0, ksa_alloc(self->fd, &off));
-	EXPECT_EQ(-EOPNOTSUPP, kc_free(self->cfd, &off, 1,
-				       KSALLOC_CLIENT_HARDIRQ, NULL));
-	EXPECT_EQ(1, ksa_allocated(self->fd));
-	EXPECT_EQ(0, ksa_free(self->fd, off));
 }
 
 /* ksalloc_get_file() on an fget() file is a reference like ksalloc_get() */

@@ -9,8 +9,9 @@
  * are reached through KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE, as a KS
  * driver would, and through the exported functions directly, from every
  * context ksalloc_kapi.h allows: process context, with a spinlock held,
- * in softirq and (without PREEMPT_RT) hard interrupt context. The ioctls
- * are in ksalloc_client.h.
+ * in softirq and in an interrupt handler's context (an irq_work, which is
+ * hard interrupt context without PREEMPT_RT and a thread with it, as an
+ * ordinary interrupt handler is). The ioctls are in ksalloc_client.h.
  *
  * It also has devices of its own, platform devices with their own DMA
  * masks, and plays them: one with the DMA API's default segment limit
@@ -283,7 +284,8 @@ static int ksc_call_fn(struct ksc_call *c)
 
 	switch (c->where) {
 	case KSALLOC_CLIENT_HARDIRQ:
-		right = in_hardirq();
+		/* an irq_work not marked hard runs in a thread on PREEMPT_RT */
+		right = IS_ENABLED(CONFIG_PREEMPT_RT) ? in_task() : in_hardirq();
 		break;
 	case KSALLOC_CLIENT_SOFTIRQ:
 		right = in_serving_softirq();
@@ -321,11 +323,13 @@ static int ksc_call_run(struct ksc_call *c)
 
 	switch (c->where) {
 	case KSALLOC_CLIENT_HARDIRQ:
-		/* ksalloc_kapi.h: not in hard interrupt context on PREEMPT_RT */
-		if (IS_ENABLED(CONFIG_PREEMPT_RT))
-			return -EOPNOTSUPP;
+		/*
+		 * Not IRQ_WORK_INIT_HARD: an interrupt handler's context, as
+		 * ksalloc_kapi.h allows it; a hard one would stay hard on
+		 * PREEMPT_RT, where a spinlock_t sleeps.
+		 */
 		init_completion(&c->done);
-		c->work = IRQ_WORK_INIT_HARD(ksc_call_irq_work);
+		c->work = IRQ_WORK_INIT(ksc_call_irq_work);
 		irq_work_queue(&c->work);
 		wait_for_completion(&c->done);
 		irq_work_sync(&c->work);

@@ -31,9 +31,9 @@
  * The context of the ksalloc calls (FILL needs NOWAIT with one of them, at
  * most one at a time): with the client's spinlock_t held by
  * spin_lock_irqsave() (interrupts off, except on PREEMPT_RT, where that
- * lock sleeps); in a tasklet (softirq; a thread on PREEMPT_RT); in a hard
- * irq_work (hard interrupt context; EOPNOTSUPP on PREEMPT_RT, where
- * ksalloc does not allow it). The client checks it is where the flag
+ * lock sleeps); in a tasklet (softirq; a thread on PREEMPT_RT); in an
+ * irq_work (hard interrupt context; a thread on PREEMPT_RT, like an
+ * ordinary interrupt handler). The client checks it is where the flag
  * says (EPROTO if not).
  */
 #define KSALLOC_CLIENT_ATOMIC		0x4
