@@ -876,7 +876,12 @@ static int cg_sweep_child(const struct cg *cg, void *arg)
 	return 0;
 }
 
-TEST(memcg_every_crossing_is_enomem)
+/* The sweep's 128 cgroups take minutes on a debug kernel */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, memcg_every_crossing_is_enomem, 600)
 {
 	int step, status, killed = 0, failed = 0;
 	const char *skip;
