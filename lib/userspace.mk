@@ -4,7 +4,8 @@
 #
 #   make lib             libksalloc.a, libksalloc.so.0 and ksalloc.pc in
 #                        build/lib
-#   make tools           the ksalloc command (static) in build/bin
+#   make tools           the ksalloc command in build/bin: static, or with
+#                        KSA_TOOL_LINK=shared linked against libksalloc.so.0
 #   make install         module (kbuild modules_install, INSTALL_MOD_DIR=extra,
 #                        depmod), uapi header, library, headers, pkg-config
 #                        file, ksalloc and its man page; PREFIX=/usr/local,
@@ -27,7 +28,15 @@ MANDIR		?= $(PREFIX)/share/man
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 DESTDIR		?=
 
-KSA_CFLAGS	:= -Wall -Wextra -Wno-unused-parameter -O2 -g -Iuapi -Ilib
+# CPPFLAGS, CFLAGS and LDFLAGS from the command line or the environment
+# are honoured, after ours: a distribution's build flags (hardening,
+# debian/rules) replace the default -O2 -g.
+CFLAGS		?= -O2 -g
+KSA_CFLAGS	:= -Wall -Wextra -Wno-unused-parameter -Iuapi -Ilib
+KSA_CC		= $(CC) $(CPPFLAGS) $(KSA_CFLAGS) $(CFLAGS)
+# static: the same binary runs in the busybox test VM; shared: against
+# libksalloc.so.0, as a distribution ships it (debian/rules)
+KSA_TOOL_LINK	?= static
 KSA_LIB_HDRS	:= lib/libksalloc.h lib/ks-compat.h $(UAPI_HDRS)
 KSA_LIB_A	:= $(BUILD)/lib/libksalloc.a
 KSA_LIB_SO	:= $(BUILD)/lib/libksalloc.so.$(KSA_VERSION)
@@ -38,18 +47,18 @@ lib: $(KSA_LIB_A) $(KSA_LIB_SO) $(KSA_LIB_PC)
 
 $(BUILD)/lib/ksalloc.o: lib/ksalloc.c $(KSA_LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(KSA_CFLAGS) -fvisibility=hidden -c -o $@ $<
+	$(KSA_CC) -fvisibility=hidden -c -o $@ $<
 
 $(BUILD)/lib/ksalloc.pic.o: lib/ksalloc.c $(KSA_LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(KSA_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(KSA_CC) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(KSA_LIB_A): $(BUILD)/lib/ksalloc.o
 	rm -f $@
 	$(AR) rcs $@ $^
 
 $(KSA_LIB_SO): $(BUILD)/lib/ksalloc.pic.o lib/libksalloc.map
-	$(CC) -shared -Wl,-soname,libksalloc.so.$(KSA_SOMAJOR) \
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,libksalloc.so.$(KSA_SOMAJOR) \
 		-Wl,--version-script=lib/libksalloc.map -o $@ $<
 	ln -sf $(@F) $(@D)/libksalloc.so.$(KSA_SOMAJOR)
 	ln -sf libksalloc.so.$(KSA_SOMAJOR) $(@D)/libksalloc.so
@@ -62,11 +71,19 @@ $(KSA_LIB_PC): lib/ksalloc.pc.in VERSION
 
 tools: $(KSA_TOOL)
 
-# Static, so the same binary runs in the busybox test VM.
+ifeq ($(KSA_TOOL_LINK),shared)
+$(KSA_TOOL): tools/ksalloc.c $(KSA_LIB_HDRS) $(KSA_LIB_SO)
+	@mkdir -p $(@D)
+	$(KSA_CC) $(LDFLAGS) -DKSA_VERSION='"$(KSA_VERSION)"' -o $@ $< \
+		-L$(BUILD)/lib -lksalloc -lpthread
+else ifeq ($(KSA_TOOL_LINK),static)
 $(KSA_TOOL): tools/ksalloc.c $(KSA_LIB_HDRS) $(KSA_LIB_A)
 	@mkdir -p $(@D)
-	$(CC) -static $(KSA_CFLAGS) -DKSA_VERSION='"$(KSA_VERSION)"' -o $@ $< \
+	$(KSA_CC) -static $(LDFLAGS) -DKSA_VERSION='"$(KSA_VERSION)"' -o $@ $< \
 		$(KSA_LIB_A) -lpthread
+else
+$(error KSA_TOOL_LINK is static or shared, not '$(KSA_TOOL_LINK)')
+endif
 
 # --- install -----------------------------------------------------------
 
