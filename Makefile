@@ -18,6 +18,8 @@
 #                        check-dkms are described in lib/userspace.mk
 #   make lint            checkpatch --strict, and W=1 C=1 (sparse) against
 #                        every kernel of the matrix (LINT_KERNELS)
+#   make deb             the Debian packages (debian/) in build/deb, checked
+#                        with lintian (scripts/deb.sh)
 #   make check-ks-values the uapi header's numbers against the Windows SDK's
 #                        ks.h (host only; scripts/check-ks-values.sh)
 #   make bench           boot KERNEL (6.12 unless given) once per BENCH_RUNS
@@ -99,6 +101,9 @@ lint:
 check-ks-values:
 	@scripts/check-ks-values.sh
 
+deb:
+	@scripts/deb.sh
+
 selftests: $(KSFT_HDRS)
 	@$(MAKE) --no-print-directory $(SELFTEST_ARGS)
 
@@ -144,6 +149,6 @@ $(BUILD)/bench/ksalloc-bench: bench/ksalloc-bench.c $(UAPI_HDRS)
 	@mkdir -p $(@D)
 	$(CC) -static -Wall -O2 -Iuapi -pthread -o $@ $<
 
-.PHONY: all module check check-debug run lint check-ks-values selftests selftests-list examples clean \
+.PHONY: all module check check-debug run lint check-ks-values deb selftests selftests-list examples clean \
 	clean-cache \
 	bench bench-prog
