@@ -1,16 +1,19 @@
 #!/bin/bash
 # A Debian build root under $KSA_CACHE/roots/<suite>, made once with
 # debootstrap from Debian's archive and refreshed when packages are
-# missing, for what this machine cannot do itself: Debian sid's kernel
-# headers need sid's compiler (gcc-16) and C library. Nothing of sid is
-# installed on this machine; the root is a directory, used with chroot in
-# a mount namespace of its own (lib.sh in_root), so no mount outlives a
+# missing, for what this machine cannot or must not do itself: Debian
+# sid's kernel headers need sid's compiler (gcc-16) and C library (sid);
+# the packages of make deb are installed, and their DKMS module built
+# against installed kernel headers, as on a user's Debian 12 machine
+# (bookworm, with bookworm-updates and bookworm-security). Nothing of it
+# is installed on this machine; the root is a directory, used with chroot
+# in a mount namespace of its own (lib.sh in_root), so no mount outlives a
 # command.
 #
 # Usage: scripts/buildroot.sh SUITE [PKG...]
-#   makes sure the root of SUITE (sid) exists and has the base packages
-#   (make, gcc, sparse, kmod, xz-utils) and PKG..., then prints its
-#   directory. Needs root (debootstrap, chroot).
+#   makes sure the root of SUITE (sid or bookworm) exists and has the base
+#   packages (make, gcc, sparse, kmod, xz-utils) and PKG..., then prints
+#   its directory. Needs root (debootstrap, chroot).
 #
 # Debian's archive may serve sid with a Release file past its Valid-Until
 # date. apt refuses such a file; the package lists of this root are then
@@ -22,10 +25,11 @@ set -euo pipefail
 suite=${1:?usage: buildroot.sh SUITE [PKG...]}
 shift
 case $suite in
-sid) ;;
-*) die "buildroot: unknown suite '$suite' (known: sid)" ;;
+sid | bookworm) ;;
+*) die "buildroot: unknown suite '$suite' (known: sid, bookworm)" ;;
 esac
 MIRROR=${KSA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${KSA_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 BASE_PKGS=(make gcc sparse kmod xz-utils ca-certificates)
 dir=$KSA_CACHE/roots/$suite
 log=$KSA_CACHE/roots/$suite.log
@@ -95,6 +99,15 @@ make_root() {
 		tail -n 20 "$log" >&2
 		rm -rf "$dir.new"
 		die "buildroot: debootstrap $suite failed (log: $log)"
+	fi
+	# A stable suite's kernels come with its point releases and security
+	# updates (Debian 12's newest 6.1 headers are in bookworm-security).
+	if [[ $suite != sid ]]; then
+		cat >"$dir.new/etc/apt/sources.list" <<-EOF
+		deb $MIRROR $suite main
+		deb $MIRROR $suite-updates main
+		deb $SECURITY_MIRROR $suite-security main
+		EOF
 	fi
 	# Package caches are not kept: the root is for building, not a mirror.
 	rm -f "$dir.new"/var/cache/apt/archives/*.deb
