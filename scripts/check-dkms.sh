@@ -75,7 +75,6 @@ run_place() {
 			fail "installing the dkms package"
 	else
 		prefix=$place
-		"$ROOT/scripts/buildroot.sh" sid dkms >/dev/null || fail "dkms in the build root $place"
 	fi
 	src=$prefix/usr/src/$name-$ver
 	dkms_tree=$prefix$(chroot "${prefix:-/}" bash -c '. /etc/dkms/framework.conf 2>/dev/null; echo "${dkms_tree:-/var/lib/dkms}"')
@@ -149,10 +148,18 @@ run_place() {
 	else
 		echo "ok nothing left behind ($place)"
 	fi
+	return $rc
 }
 
+# A build root is used under its lock (make check-deb installs packages
+# there too).
 for place in "${!where[@]}"; do
-	run_place "$place" "${where[$place]}"
+	if [[ $place == host ]]; then
+		run_place "$place" "${where[$place]}"
+	else
+		"$ROOT/scripts/buildroot.sh" sid dkms >/dev/null || fail "dkms in the build root $place"
+		with_lock "$place.lock" run_place "$place" "${where[$place]}" || rc=1
+	fi
 done
 
 if ((rc)); then
