@@ -14,8 +14,9 @@
 #   make selftests       build the selftests into build/selftests
 #   make examples        build the example programs into build/examples
 #   make lib, tools      libksalloc (build/lib) and the ksalloc command
-#                        (build/bin); install, uninstall, check-host and
-#                        check-dkms are described in lib/userspace.mk
+#                        (build/bin); install, uninstall, check-host,
+#                        check-dkms and check-deb are described in
+#                        lib/userspace.mk
 #   make lint            checkpatch --strict, and W=1 C=1 (sparse) against
 #                        every kernel of the matrix (LINT_KERNELS)
 #   make deb             the Debian packages (debian/) in build/deb, checked
@@ -28,7 +29,7 @@
 #                        bench/ksalloc-bench; results in build/bench
 #   make clean           remove build/ and kbuild's output in module/
 #   make clean-cache     remove what the scripts keep in ~/.cache/ksalloc
-#                        (kernel trees, the sid build root, the debug kernel)
+#                        (kernel trees, the build roots, the debug kernel)
 #
 # The work is done by scripts/; they install the Debian packages they need
 # (as root) when those are missing, but never a kernel: the kernels under
@@ -53,7 +54,7 @@ BUILD		?= $(CURDIR)/build
 export KERNELS KERNEL ACCEL SMP MEM VM_TIMEOUT TEST_TIMEOUT BUILD
 export EXTRA_FILES KCMDLINE_EXTRA QEMU_EXTRA LINT HOST_CHECKS TESTS LINT_KERNELS
 export DEBUG_KERNEL DEBUG_MEM DEBUG_VM_TIMEOUT DEBUG_TEST_TIMEOUT DEBUG_FUZZ_CALLS
-export KSA_CACHE DKMS_KERNELS
+export KSA_CACHE DKMS_KERNELS DEB_TESTS
 
 KBUILD_ARGS	:= CONFIG_KSALLOC=m $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
 SELFTEST_ARGS	:= -C selftests OUTPUT=$(BUILD)/selftests KSFT_INC=$(BUILD)/ksft
@@ -130,8 +131,9 @@ clean:
 		module/Module.symvers module/modules.order module/.tmp_versions \
 		module/.cache.mk module/.module-common.o
 
-# Everything under KSA_CACHE (default ~/.cache/ksalloc): about 4 GB with
-# every kernel of the matrix, the sid build root and the debug kernel.
+# Everything under KSA_CACHE (default ~/.cache/ksalloc): about 8 GB with
+# every kernel of the matrix, the sid and bookworm build roots and the
+# debug kernel.
 clean-cache:
 	@scripts/clean-cache.sh
 

@@ -16,6 +16,9 @@
 #   make check-host      the host-side tests (no device needed): TAP lines
 #   make check-dkms      dkms add/build/remove against every installed
 #                        kernel's headers (scripts/check-dkms.sh, as root)
+#   make check-deb       the Debian packages (make deb) installed, used in
+#                        the 6.1 VM and removed, in build roots
+#                        (scripts/check-deb.sh, as root)
 
 KSA_VERSION	:= $(shell cat $(CURDIR)/VERSION 2>/dev/null || echo 0)
 KSA_SOMAJOR	:= 0
@@ -155,4 +158,8 @@ check-host:
 check-dkms:
 	@scripts/check-dkms.sh
 
-.PHONY: lib tools install install-module install-user uninstall check-host check-dkms
+check-deb:
+	@scripts/check-deb.sh
+
+.PHONY: lib tools install install-module install-user uninstall check-host check-dkms \
+	check-deb

@@ -1,8 +1,8 @@
 #!/bin/bash
 # make clean-cache: remove what the scripts keep in $KSA_CACHE (default
-# ~/.cache/ksalloc): the unpacked kernel trees, the sid build root, the
-# debug kernel and linux-source-6.1. Refuses while a build root still has
-# something mounted (a build in progress).
+# ~/.cache/ksalloc): the unpacked kernel trees, the build roots (sid,
+# bookworm), the debug kernel and linux-source-6.1. Refuses while a build
+# root still has something mounted (a build in progress).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
