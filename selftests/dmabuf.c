@@ -90,16 +90,6 @@ FIXTURE_TEARDOWN(db)
 		close(self->pin);
 }
 
-/* INFO.allocated_frames and .exported_frames as one number: a * 100 + e */
-static long counts(int fd)
-{
-	struct ksalloc_allocator_info info;
-
-	if (ksa_info(fd, &info))
-		return -1;
-	return info.allocated_frames * 100L + info.exported_frames;
-}
-
 /* INFO.high_water, the most frames ever in use at once */
 static long high_water(int fd)
 {
@@ -108,19 +98,6 @@ static long high_water(int fd)
 	if (ksa_info(fd, &info))
 		return -1;
 	return info.high_water;
-}
-
-static int dmabuf_sync(int dfd, __u64 flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
-}
-
-/* The size of a dma-buf, as its llseek reports it */
-static long long dmabuf_size(int dfd)
-{
-	return lseek(dfd, 0, SEEK_END);
 }
 
 /* The "name:" line of a dma-buf's fdinfo, in @buf */
@@ -166,8 +143,8 @@ TEST_F(db, export_is_the_frame)
 	ASSERT_LE(0, dfd) TH_LOG("export: %s", strerror(-dfd));
 	EXPECT_EQ(FD_CLOEXEC, fcntl(dfd, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(O_RDWR, fcntl(dfd, F_GETFL) & O_ACCMODE);
-	EXPECT_EQ((long long)stride, dmabuf_size(dfd));
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ((long long)stride, kst_dmabuf_size(dfd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 
 	ASSERT_EQ(0, dmabuf_name(dfd, name, sizeof(name)));
 	snprintf(want, sizeof(want), "ksalloc:%llu:%llu",
@@ -178,10 +155,10 @@ TEST_F(db, export_is_the_frame)
 	/* Its mmap and the allocator's are the same memory, both ways */
 	dm = mmap(NULL, stride, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 	ASSERT_NE(MAP_FAILED, dm);
-	ASSERT_EQ(0, dmabuf_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 	for (i = 0; i < (int)stride; i++)
 		dm[i] = (unsigned char)(i * 13 + 7);
-	ASSERT_EQ(0, dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 	for (i = 0; i < (int)stride; i++)
 		if (self->map[off + i] != (unsigned char)(i * 13 + 7))
 			break;
@@ -200,7 +177,7 @@ TEST_F(db, export_is_the_frame)
 
 	EXPECT_EQ(0, close(dfd));
 	EXPECT_EQ(0, ksa_free(self->fd, off));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 TEST_F(db, mmap_and_sync_refusals)
@@ -227,8 +204,8 @@ TEST_F(db, mmap_and_sync_refusals)
 	EXPECT_EQ(-1, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
 	s.flags = 0x100 | DMA_BUF_SYNC_READ;
 	EXPECT_EQ(-1, ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s));
-	EXPECT_EQ(0, dmabuf_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(0, dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, close(dfd));
 	EXPECT_EQ(0, ksa_free(self->fd, off));
 }
@@ -246,7 +223,7 @@ TEST_F(db, free_then_close)
 	ASSERT_LE(0, dfd);
 	self->map[off] = 0x42;
 	ASSERT_EQ(0, ksa_free(self->fd, off));
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 	EXPECT_EQ(1, ksa_allocated(self->fd));
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd)) {
 		TH_LOG("FREEFRAME for a frame that is still exported");
@@ -264,7 +241,7 @@ TEST_F(db, free_then_close)
 					   &again));
 
 	EXPECT_EQ(0, close(dfd));
-	EXPECT_EQ((NFRAMES - 1) * 100, counts(self->fd));
+	EXPECT_EQ((NFRAMES - 1) * 100, kst_frame_counts(self->fd));
 	EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 	ASSERT_EQ(-1, kst_frame_alloc(self->fd, KSALLOC_FRAMEF_NOWAIT, &again));
 	EXPECT_EQ(off, again);
@@ -282,14 +259,14 @@ TEST_F(db, close_then_free)
 	dfd = kst_frame_export(self->fd, off);
 	ASSERT_LE(0, dfd);
 	EXPECT_EQ(0, close(dfd));
-	EXPECT_EQ(100, counts(self->fd));
+	EXPECT_EQ(100, kst_frame_counts(self->fd));
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd));
 	/* Still held: it can be exported again */
 	dfd = kst_frame_export(self->fd, off);
 	ASSERT_LE(0, dfd);
 	EXPECT_EQ(0, close(dfd));
 	EXPECT_EQ(0, ksa_free(self->fd, off));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 	EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 }
 
@@ -306,15 +283,15 @@ TEST_F(db, several_dmabufs)
 	ASSERT_LE(0, d2);
 	d3 = dup(d1);
 	ASSERT_LE(0, d3);
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 	ASSERT_EQ(0, ksa_free(self->fd, off));
 	EXPECT_EQ(0, close(d1));
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 	EXPECT_EQ(0, close(d2));
-	EXPECT_EQ(101, counts(self->fd));	/* d3 is d1's buffer */
+	EXPECT_EQ(101, kst_frame_counts(self->fd));	/* d3 is d1's buffer */
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd));
 	EXPECT_EQ(0, close(d3));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 	EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 }
 
@@ -337,7 +314,7 @@ TEST_F(db, waiter_served_by_dmabuf_release)
 	ASSERT_EQ(0, pthread_join(w.thread, NULL));
 	EXPECT_EQ(0, w.ret);
 	EXPECT_EQ(off[1], w.offset);
-	EXPECT_EQ(NFRAMES * 100, counts(self->fd));
+	EXPECT_EQ(NFRAMES * 100, kst_frame_counts(self->fd));
 	EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 }
 
@@ -404,19 +381,19 @@ TEST_F(db, owned_frame_returns_on_close)
 	dfd = kst_frame_alloc(self->fd, KSALLOC_FRAMEF_DMABUF, &off);
 	ASSERT_LE(0, dfd) TH_LOG("alloc as dma-buf: %s", strerror(-dfd));
 	EXPECT_EQ(0, off % self->info.frame_stride);
-	EXPECT_EQ((long long)self->info.frame_stride, dmabuf_size(dfd));
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ((long long)self->info.frame_stride, kst_dmabuf_size(dfd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 	/* The dma-buf owns it: no FREE, no second export */
 	EXPECT_EQ(-EBUSY, ksa_free(self->fd, off));
 	EXPECT_EQ(-EBUSY, ioctl(self->fd, IOCTL_KSALLOC_FREE_FRAME, &off) ?
 		  -errno : 0);
 	EXPECT_EQ(-EBUSY, kst_frame_export(self->fd, off));
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 	ASSERT_EQ(-1, kst_frame_alloc(self->fd, 0, &off2));
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd));
 
 	EXPECT_EQ(0, close(dfd));
-	EXPECT_EQ(100, counts(self->fd));
+	EXPECT_EQ(100, kst_frame_counts(self->fd));
 	EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 	EXPECT_EQ(-EINVAL, ksa_free(self->fd, off));
 	EXPECT_EQ(0, ksa_free(self->fd, off2));
@@ -454,13 +431,13 @@ TEST_F(db, owned_frame_survives_no_dying_process)
 		close(go[0]);
 		ASSERT_EQ(1, read(p[0], &c, 1));
 		close(p[0]);
-		EXPECT_EQ(101, counts(self->fd));
+		EXPECT_EQ(101, kst_frame_counts(self->fd));
 		close(go[1]);
 		if (sig)
 			kill(pid, SIGKILL);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_EQ(sig, WIFSIGNALED(status));
-		EXPECT_EQ(0, counts(self->fd));
+		EXPECT_EQ(0, kst_frame_counts(self->fd));
 		EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 	}
 }
@@ -492,7 +469,7 @@ TEST_F(db, nowait_per_call)
 	EXPECT_EQ(-EAGAIN, kst_frame_alloc(self->fd, 0, &off));
 	for (i = 0; i < NFRAMES; i++)
 		EXPECT_EQ(0, close(d[i]));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 /*
@@ -544,7 +521,7 @@ TEST_F(db, nowait_and_blocking_share_a_file)
 	EXPECT_EQ(0, ksa_free(self->fd, off[0]));
 	EXPECT_EQ(0, ksa_free(self->fd, off[1]));
 	EXPECT_EQ(0, ksa_free(self->fd, off[2]));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 /* A sleeping ALLOC-as-dma-buf is cancelled by a reset: no fd, no frame */
@@ -576,7 +553,7 @@ TEST_F(db, owned_waiter_cancelled_by_reset)
 	EXPECT_EQ(0, ksa_reset(self->fd, KSRESET_END));
 	for (i = 0; i < NFRAMES; i++)
 		EXPECT_EQ(0, close(d[i]));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 /* ---- fds passed on ---- */
@@ -610,7 +587,7 @@ TEST_F(db, scm_rights_to_other_process)
 		m = mmap(NULL, stride, PROT_READ | PROT_WRITE, MAP_SHARED, d, 0);
 		if (m == MAP_FAILED)
 			_exit(11);
-		if (dmabuf_sync(d, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ))
+		if (kst_dmabuf_sync(d, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ))
 			_exit(12);
 		if (m[0] != 0x11 || m[stride - 1] != 0x22)
 			_exit(13);
@@ -630,13 +607,13 @@ TEST_F(db, scm_rights_to_other_process)
 	EXPECT_EQ(0, close(dfd));
 	ASSERT_EQ(1, read(sv[0], &c, 1));
 	EXPECT_EQ(0, ksa_free(self->fd, off));
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 	ASSERT_EQ(1, write(sv[0], "g", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(0x33, self->map[off]);
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 	EXPECT_EQ(1, ksa_eventfd_take(self->efd));
 	close(sv[0]);
 }
@@ -658,16 +635,16 @@ TEST_F(db, fork_child_holds_last_reference)
 		close(p[1]);
 		if (read(p[0], &c, 1) < 0)
 			_exit(10);
-		_exit(dmabuf_size(dfd) == (long long)self->info.frame_stride ?
+		_exit(kst_dmabuf_size(dfd) == (long long)self->info.frame_stride ?
 		      0 : 11);
 	}
 	close(p[0]);
 	EXPECT_EQ(0, close(dfd));
-	EXPECT_EQ(101, counts(self->fd));
+	EXPECT_EQ(101, kst_frame_counts(self->fd));
 	EXPECT_EQ(0, close(p[1]));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 /* ---- bad inputs, each without a side effect ---- */
@@ -677,7 +654,7 @@ TEST_F(db, fork_child_holds_last_reference)
  * the call took and gave back, and no new peak of frames in use.
  */
 #define ASSERT_NO_SIDE_EFFECT(_alloc100) do {				\
-	EXPECT_EQ((_alloc100), counts(self->fd));			\
+	EXPECT_EQ((_alloc100), kst_frame_counts(self->fd));			\
 	EXPECT_EQ(fds, kst_count_fds());				\
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd));			\
 	EXPECT_EQ(hw, high_water(self->fd));				\
@@ -786,7 +763,7 @@ TEST_F(db, bad_direct_args)
 	EXPECT_EQ(-ENOTTY, kst_frame_ioctl(self->pin, IOCTL_KSALLOC_FRAME_ALLOC,
 					   &a));
 	EXPECT_EQ(0, ksa_free(self->fd, held));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 /* A full fd table: EMFILE, and no frame taken or exported */
@@ -817,14 +794,14 @@ TEST_F(db, fd_table_full_emfile)
 					    KSMETHOD_KSALLOC_FRAME_ALLOC,
 					    KSMETHOD_TYPE_MODIFY, &a, sizeof(a),
 					    0, NULL));
-	EXPECT_EQ(100, counts(self->fd));
+	EXPECT_EQ(100, kst_frame_counts(self->fd));
 	while (n--)
 		close(spare[n]);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
 	EXPECT_EQ(fds, kst_count_fds());
 	/* Without EMFILE a plain ALLOC still works: no fd needed */
 	EXPECT_EQ(0, ksa_free(self->fd, held));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 /* ---- the KS methods ---- */
@@ -919,7 +896,7 @@ TEST_F(db, ks_methods)
 					    KSMETHOD_TYPE_MODIFY, &a,
 					    sizeof(a), 0, NULL));
 	EXPECT_EQ(0, ksa_free(self->fd, held));
-	EXPECT_EQ(0, counts(self->fd));
+	EXPECT_EQ(0, kst_frame_counts(self->fd));
 }
 
 TEST_HARNESS_MAIN

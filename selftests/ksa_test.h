@@ -28,7 +28,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
+#include <linux/dma-buf.h>
 #include <linux/ksalloc.h>
 
 #define KST_DEV			"/dev/ksalloc"
@@ -411,7 +413,36 @@ static inline int kst_read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* ---- files and counters ---- */
+/* ---- dma-bufs ---- */
+
+/* DMA_BUF_IOCTL_SYNC with @flags (DMA_BUF_SYNC_*): 0 or -errno */
+static inline int kst_dmabuf_sync(int dfd, __u64 flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
+}
+
+/* The size of a dma-buf, as its llseek reports it */
+static inline long long kst_dmabuf_size(int dfd)
+{
+	return lseek(dfd, 0, SEEK_END);
+}
+
+/*
+ * INFO.allocated_frames and .exported_frames as one number, a * 100 + e,
+ * so one comparison shows both; -1 if INFO fails.
+ */
+static inline long kst_frame_counts(int fd)
+{
+	struct ksalloc_allocator_info info;
+
+	if (kst_get_info(fd, &info))
+		return -1;
+	return info.allocated_frames * 100L + info.exported_frames;
+}
+
+/* ---- physical memory (root only) ---- */
 
 /*
  * The page frame number behind @addr, from /proc/self/pagemap (root
@@ -433,6 +464,25 @@ static inline unsigned long long kst_pfn_of(const void *addr)
 		return 0;
 	return e & ((1ULL << 55) - 1);
 }
+
+/*
+ * How many of the @npages mapped pages from @addr on are physically
+ * contiguous with the first; 0 if pagemap shows no page frame there.
+ */
+static inline long kst_contiguous_pages(const void *addr, long npages)
+{
+	long page = sysconf(_SC_PAGESIZE), k;
+	unsigned long long p0 = kst_pfn_of(addr);
+
+	if (!p0)
+		return 0;
+	for (k = 1; k < npages; k++)
+		if (kst_pfn_of((const char *)addr + k * page) != p0 + k)
+			break;
+	return k;
+}
+
+/* ---- files and counters ---- */
 
 /* A number from a sysfs file, or LONG_MIN */
 static inline long kst_read_long(const char *path)
