@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <linux/dma-buf.h>
@@ -440,6 +441,75 @@ static inline long kst_frame_counts(int fd)
 	if (kst_get_info(fd, &info))
 		return -1;
 	return info.allocated_frames * 100L + info.exported_frames;
+}
+
+#define KST_DMABUF_BUFINFO	"/sys/kernel/debug/dma_buf/bufinfo"
+
+/* The inode of an fd (dma-bufs are one inode each), or 0 */
+static inline unsigned long long kst_fd_inode(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : (unsigned long long)st.st_ino;
+}
+
+/* What the dma-buf core's debugfs says about one buffer */
+struct kst_bufinfo {
+	long refs;		/* references to its file (fds, importers) */
+	int attached;		/* attachments */
+	int named;		/* of them, to a device of the name asked for */
+	int fences;		/* fences in its reservation object */
+	int unsignalled;	/* of them, not signalled yet */
+};
+
+/*
+ * The entry of the dma-buf @dfd in /sys/kernel/debug/dma_buf/bufinfo,
+ * counting attachments of devices called @dev_name: 0, -ENOENT if the
+ * buffer is not listed, or -errno.
+ */
+static inline int kst_dmabuf_bufinfo(int dfd, const char *dev_name,
+				 struct kst_bufinfo *bi)
+{
+	unsigned long long ino = kst_fd_inode(dfd), i;
+	char line[512], exp[64];
+	int state = 0;	/* 0: looking, 1: its fences, 2: its devices */
+	FILE *f;
+
+	memset(bi, 0, sizeof(*bi));
+	f = fopen(KST_DMABUF_BUFINFO, "re");
+	if (!f)
+		return -errno;
+	while (state < 3 && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		switch (state) {
+		case 0:
+			/* size flags mode count exp_name ino name */
+			if (sscanf(line, "%*s %*s %*s %ld %63s %llu",
+				   &bi->refs, exp, &i) == 3 && i == ino &&
+			    !strcmp(exp, "ksalloc"))
+				state = 1;
+			break;
+		case 1:
+			if (!strcmp(line, "\tAttached Devices:")) {
+				state = 2;
+			} else if (strstr(line, " fence:")) {
+				bi->fences++;
+				bi->unsignalled += !!strstr(line, "unsignalled");
+			}
+			break;
+		case 2:
+			if (!strncmp(line, "Total ", 6)) {
+				state = 3;
+			} else if (line[0] == '\t') {
+				bi->attached++;
+				bi->named += dev_name && !strcmp(line + 1,
+								 dev_name);
+			}
+			break;
+		}
+	}
+	fclose(f);
+	return state ? 0 : -ENOENT;
 }
 
 /* ---- physical memory (root only) ---- */

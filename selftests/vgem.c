@@ -175,7 +175,7 @@ static int held_frame_dmabuf(int fd, __u64 *off)
 
 TEST_F(vg, import_is_the_same_buffer)
 {
-	struct bufinfo bi;
+	struct kst_bufinfo bi;
 	long h, h2, h3;
 	int dfd, dfd2, dup_fd, other;
 	__u64 off;
@@ -183,14 +183,14 @@ TEST_F(vg, import_is_the_same_buffer)
 	BODY_START();
 	dfd = held_frame_dmabuf(self->a.fd, &off);
 	ASSERT_LE(0, dfd);
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi)) {
-		TH_LOG("no entry in %s", DMABUF_BUFINFO);
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi)) {
+		TH_LOG("no entry in %s", KST_DMABUF_BUFINFO);
 	}
 	EXPECT_EQ(0, bi.attached);
 
 	h = vgem_import(self->vfd, dfd);
 	ASSERT_LT(0, h) TH_LOG("PRIME_FD_TO_HANDLE: %s", strerror(-h));
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 	EXPECT_EQ(1, bi.attached);
 	EXPECT_EQ(1, bi.named);
 	/* The same buffer, through itself or a dup: the same handle */
@@ -199,19 +199,19 @@ TEST_F(vg, import_is_the_same_buffer)
 	ASSERT_LE(0, dup_fd);
 	EXPECT_EQ(h, vgem_import(self->vfd, dup_fd));
 	EXPECT_EQ(0, close(dup_fd));
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 	EXPECT_EQ(1, bi.attached);
 
 	/* Exported again by vgem: the same dma-buf, not a new one */
 	dfd2 = vgem_export(self->vfd, h);
 	ASSERT_LE(0, dfd2) TH_LOG("PRIME_HANDLE_TO_FD: %s", strerror(-dfd2));
-	EXPECT_EQ(fd_inode(dfd), fd_inode(dfd2));
+	EXPECT_EQ(kst_fd_inode(dfd), kst_fd_inode(dfd2));
 	EXPECT_EQ(kst_dmabuf_size(dfd), kst_dmabuf_size(dfd2));
 
 	/* Another dma-buf of the same frame is another buffer to vgem */
 	other = kst_frame_export(self->a.fd, off);
 	ASSERT_LE(0, other);
-	EXPECT_NE(fd_inode(dfd), fd_inode(other));
+	EXPECT_NE(kst_fd_inode(dfd), kst_fd_inode(other));
 	h2 = vgem_import(self->vfd, other);
 	ASSERT_LT(0, h2);
 	EXPECT_NE(h, h2);
@@ -223,7 +223,7 @@ TEST_F(vg, import_is_the_same_buffer)
 	/* Closed: detached, and the handle is gone */
 	EXPECT_EQ(0, vgem_close(self->vfd, h));
 	EXPECT_EQ(-EINVAL, vgem_close(self->vfd, h));
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 	EXPECT_EQ(0, bi.attached);
 	/* Importing again works, and a new handle may be any number */
 	h3 = vgem_import(self->vfd, dfd2);
@@ -254,7 +254,7 @@ TEST_F(vg, import_refusals)
 /* Two DRM files: two imports, two attachments of vgem's device */
 TEST_F(vg, two_drm_files)
 {
-	struct bufinfo bi;
+	struct kst_bufinfo bi;
 	int dfd, vfd2;
 	long h1, h2;
 	__u64 off;
@@ -268,7 +268,7 @@ TEST_F(vg, two_drm_files)
 	h2 = vgem_import(vfd2, dfd);
 	ASSERT_LT(0, h1);
 	ASSERT_LT(0, h2);
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 	EXPECT_EQ(2, bi.attached);
 	EXPECT_EQ(2, bi.named);
 	/* CPU access syncs every mapping there is */
@@ -277,7 +277,7 @@ TEST_F(vg, two_drm_files)
 	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 	/* The second file's close lets go of its import */
 	EXPECT_EQ(0, close(vfd2));
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 	EXPECT_EQ(1, bi.attached);
 	EXPECT_EQ(0, close(dfd));
 	EXPECT_EQ(101, kst_frame_counts(self->a.fd));
@@ -336,7 +336,7 @@ static int export_sync_file(int dfd, __u32 flags)
 TEST_F(vg, write_fence)
 {
 	struct syncer s;
-	struct bufinfo bi;
+	struct kst_bufinfo bi;
 	int dfd, sf, sf_after;
 	long h, fence;
 	__u64 off;
@@ -351,7 +351,7 @@ TEST_F(vg, write_fence)
 	fence = vgem_fence_attach(self->vfd, h, VGEM_FENCE_WRITE);
 	ASSERT_LT(0, fence) TH_LOG("FENCE_ATTACH: %s", strerror(-fence));
 	/* The fence is in the ksalloc dma-buf's reservation object */
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 	EXPECT_EQ(1, bi.fences);
 	EXPECT_EQ(1, bi.unsignalled);
 	/* Readers and writers wait for a writer */
@@ -572,7 +572,7 @@ TEST_F(vg, drm_fd_passed_on)
 /* A dma-buf whose allocator is closed can still be imported */
 TEST_F(vg, import_after_allocator_closed)
 {
-	struct bufinfo bi;
+	struct kst_bufinfo bi;
 	int dfd;
 	long h;
 
@@ -582,7 +582,7 @@ TEST_F(vg, import_after_allocator_closed)
 	ASSERT_EQ(0, alloc_drop(&self->a));
 	h = vgem_import(self->vfd, dfd);
 	ASSERT_LT(0, h);
-	ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+	ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 	EXPECT_EQ(1, bi.named);
 	EXPECT_EQ(0, close(dfd));
 	EXPECT_EQ(self->base.allocators + 1,
@@ -666,7 +666,7 @@ TEST_F(order, frame_returns_when_all_let_go)
 {
 	int done_f = 0, done_c = 0, done_g = 0, done_a = 0, was_back = 0;
 	const long held = self->a.info.bytes_held;
-	struct bufinfo bi;
+	struct kst_bufinfo bi;
 	const char *step;
 	__u64 off = ~0ULL;
 	int dfd, alive, back;
@@ -705,7 +705,7 @@ TEST_F(order, frame_returns_when_all_let_go)
 				  kst_read_long(KST_SYS_TOTAL_BYTES));
 		}
 		if (!done_c) {
-			ASSERT_EQ(0, dmabuf_bufinfo(dfd, "vgem", &bi));
+			ASSERT_EQ(0, kst_dmabuf_bufinfo(dfd, "vgem", &bi));
 			EXPECT_EQ(!done_g, bi.named);
 		}
 		was_back = back;

@@ -3,8 +3,7 @@
  * vgem, the virtual GEM driver of the test kernel's own package, as a
  * real dma-buf importer: PRIME import and export, GEM_CLOSE, and vgem's
  * fences, which it attaches to the reservation object of an imported
- * dma-buf (implicit sync). Plus the dma-buf core's debugfs view of who is
- * attached to a buffer.
+ * dma-buf (implicit sync).
  *
  * The DRM uapi is spelled out here (from include/uapi/drm/drm.h and
  * vgem_drm.h, the same in 6.1 to 7.2): the build machine need not have
@@ -26,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <linux/types.h>
 
 struct drm_version {
@@ -83,8 +81,6 @@ _Static_assert(sizeof(struct drm_vgem_fence_attach) == 16,
 	       "drm_vgem_fence_attach");
 _Static_assert(sizeof(struct drm_vgem_fence_signal) == 8,
 	       "drm_vgem_fence_signal");
-
-#define DMABUF_BUFINFO	"/sys/kernel/debug/dma_buf/bufinfo"
 
 static inline int vgem_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -163,72 +159,6 @@ static inline int vgem_fence_signal(int vfd, __u32 fence)
 	struct drm_vgem_fence_signal s = { .fence = fence };
 
 	return vgem_ioctl(vfd, DRM_IOCTL_VGEM_FENCE_SIGNAL, &s);
-}
-
-/* The inode of an fd (dma-bufs are one inode each), or 0 */
-static inline unsigned long long fd_inode(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) ? 0 : (unsigned long long)st.st_ino;
-}
-
-/* What the dma-buf core's debugfs says about one buffer */
-struct bufinfo {
-	int attached;		/* attachments */
-	int named;		/* of them, to a device of the name asked for */
-	int fences;		/* fences in its reservation object */
-	int unsignalled;	/* of them, not signalled yet */
-};
-
-/*
- * The entry of the dma-buf @dfd in /sys/kernel/debug/dma_buf/bufinfo,
- * counting attachments of devices called @dev_name: 0, -ENOENT if the
- * buffer is not listed, or -errno.
- */
-static inline int dmabuf_bufinfo(int dfd, const char *dev_name,
-				 struct bufinfo *bi)
-{
-	unsigned long long ino = fd_inode(dfd), i;
-	char line[512], exp[64];
-	int state = 0;	/* 0: looking, 1: its fences, 2: its devices */
-	FILE *f;
-
-	memset(bi, 0, sizeof(*bi));
-	f = fopen(DMABUF_BUFINFO, "re");
-	if (!f)
-		return -errno;
-	while (state < 3 && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		switch (state) {
-		case 0:
-			/* size flags mode count exp_name ino name */
-			if (sscanf(line, "%*s %*s %*s %*s %63s %llu", exp,
-				   &i) == 2 && i == ino &&
-			    !strcmp(exp, "ksalloc"))
-				state = 1;
-			break;
-		case 1:
-			if (!strcmp(line, "\tAttached Devices:")) {
-				state = 2;
-			} else if (strstr(line, " fence:")) {
-				bi->fences++;
-				bi->unsignalled += !!strstr(line, "unsignalled");
-			}
-			break;
-		case 2:
-			if (!strncmp(line, "Total ", 6)) {
-				state = 3;
-			} else if (line[0] == '\t') {
-				bi->attached++;
-				bi->named += dev_name && !strcmp(line + 1,
-								 dev_name);
-			}
-			break;
-		}
-	}
-	fclose(f);
-	return state ? 0 : -ENOENT;
 }
 
 #endif /* KSA_VGEM_LIB_H */
