@@ -326,6 +326,25 @@ static int syncer_asleep(struct syncer *s)
 	return ksa_wait_thread_asleep_in(s->tid, SYS_ioctl);
 }
 
+/*
+ * DMA_BUF_IOCTL_SYNC START with @flags sleeps until vgem signals @fence,
+ * and then returns 0; both directions are free afterwards.
+ */
+static void sync_waits_for(struct __test_metadata *_metadata, int vfd,
+			   int dfd, __u64 flags, long fence)
+{
+	struct syncer s;
+
+	ASSERT_EQ(0, syncer_start(&s, dfd, DMA_BUF_SYNC_START | flags));
+	ASSERT_TRUE(syncer_asleep(&s));
+	EXPECT_EQ(1, __atomic_load_n(&s.ret, __ATOMIC_SEQ_CST));
+	EXPECT_EQ(0, vgem_fence_signal(vfd, fence));
+	ASSERT_EQ(0, pthread_join(s.thread, NULL));
+	EXPECT_EQ(0, s.ret);
+	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_END | flags));
+	EXPECT_EQ(POLLIN | POLLOUT, poll_now(dfd, POLLIN | POLLOUT));
+}
+
 static int export_sync_file(int dfd, __u32 flags)
 {
 	struct dma_buf_export_sync_file e = { .flags = flags, .fd = -1 };
@@ -335,7 +354,6 @@ static int export_sync_file(int dfd, __u32 flags)
 
 TEST_F(vg, write_fence)
 {
-	struct syncer s;
 	struct kst_bufinfo bi;
 	int dfd, sf, sf_after;
 	long h, fence;
@@ -361,17 +379,8 @@ TEST_F(vg, write_fence)
 	EXPECT_EQ(0, poll_now(sf, POLLIN));
 	/* A second writer conflicts */
 	EXPECT_EQ(-EBUSY, vgem_fence_attach(self->vfd, h, VGEM_FENCE_WRITE));
-	/* CPU access waits in DMA_BUF_IOCTL_SYNC START */
-	ASSERT_EQ(0, syncer_start(&s, dfd, DMA_BUF_SYNC_START |
-				  DMA_BUF_SYNC_READ));
-	ASSERT_TRUE(syncer_asleep(&s));
-	EXPECT_EQ(1, __atomic_load_n(&s.ret, __ATOMIC_SEQ_CST));
-
-	EXPECT_EQ(0, vgem_fence_signal(self->vfd, fence));
-	ASSERT_EQ(0, pthread_join(s.thread, NULL));
-	EXPECT_EQ(0, s.ret);
-	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(POLLIN | POLLOUT, poll_now(dfd, POLLIN | POLLOUT));
+	/* CPU access waits in DMA_BUF_IOCTL_SYNC START until the signal */
+	sync_waits_for(_metadata, self->vfd, dfd, DMA_BUF_SYNC_READ, fence);
 	EXPECT_EQ(POLLIN, poll_now(sf, POLLIN));
 	/* Signalled once: a second signal finds nothing */
 	EXPECT_EQ(-ENOENT, vgem_fence_signal(self->vfd, fence));
@@ -388,7 +397,6 @@ TEST_F(vg, write_fence)
 
 TEST_F(vg, read_fence)
 {
-	struct syncer s;
 	long h, fence;
 	int dfd;
 	__u64 off;
@@ -405,15 +413,7 @@ TEST_F(vg, read_fence)
 	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(-EBUSY, vgem_fence_attach(self->vfd, h, VGEM_FENCE_WRITE));
-	ASSERT_EQ(0, syncer_start(&s, dfd, DMA_BUF_SYNC_START |
-				  DMA_BUF_SYNC_WRITE));
-	ASSERT_TRUE(syncer_asleep(&s));
-	EXPECT_EQ(1, __atomic_load_n(&s.ret, __ATOMIC_SEQ_CST));
-	EXPECT_EQ(0, vgem_fence_signal(self->vfd, fence));
-	ASSERT_EQ(0, pthread_join(s.thread, NULL));
-	EXPECT_EQ(0, s.ret);
-	EXPECT_EQ(0, kst_dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
-	EXPECT_EQ(POLLIN | POLLOUT, poll_now(dfd, POLLIN | POLLOUT));
+	sync_waits_for(_metadata, self->vfd, dfd, DMA_BUF_SYNC_WRITE, fence);
 	EXPECT_EQ(0, vgem_close(self->vfd, h));
 	EXPECT_EQ(0, close(dfd));
 	EXPECT_EQ(0, kst_frame_counts(self->a.fd));
