@@ -21,6 +21,8 @@
  *    sizeimage, the data_offset) it holds exactly the reference, read
  *    through the allocator's mmap between DMA_BUF_IOCTL_SYNC START and
  *    END, and the rest of the dma-buf still holds the sentinel;
+ *  - vb2 holds a reference of its own on each queued dma-buf, and
+ *    vb2-dma-contig keeps vivid's device attached (dma-buf debugfs);
  *  - a dma-buf smaller than the image is refused (EINVAL) and vb2 keeps
  *    no reference to it;
  *  - vb2-dma-contig refuses a physically scattered frame at QBUF (EFAULT:
@@ -328,6 +330,25 @@ static void refill(struct __test_metadata *_metadata, FIXTURE_DATA(cap) *self,
 	}
 }
 
+/*
+ * vb2 holds the dma-bufs of buffer @i (a reference of its own besides our
+ * fd), and vb2-dma-contig keeps vivid's device attached to each.
+ */
+static void check_vb2_holds(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(cap) *self, unsigned int i)
+{
+	struct kst_bufinfo bi;
+	unsigned int p;
+
+	for (p = 0; p < self->v.nplanes; p++) {
+		ASSERT_EQ(0, kst_dmabuf_bufinfo(self->b[i].dfd[p], VIVID_DEVICE,
+						&bi));
+		EXPECT_EQ(2, bi.refs);
+		EXPECT_EQ(self->v.contig, bi.attached);
+		EXPECT_EQ(self->v.contig, bi.named);
+	}
+}
+
 /* The frames are not the picture yet: the sentinel differs from it */
 static void assert_reference_differs(struct __test_metadata *_metadata,
 				     FIXTURE_DATA(cap) *self)
@@ -356,8 +377,10 @@ TEST_F_TIMEOUT(cap, capture_into_frames, 120)
 	for (i = 0; i < NBUF; i++)
 		get_frames(_metadata, self, i, i == 1);
 	ASSERT_EQ(NBUF, vivid_reqbufs(&self->v, V4L2_MEMORY_DMABUF, NBUF));
-	for (i = 0; i < NBUF; i++)
+	for (i = 0; i < NBUF; i++) {
 		ASSERT_EQ(0, qbuf(self, i));
+		check_vb2_holds(_metadata, self, i);
+	}
 	ASSERT_EQ(0, vivid_stream(&self->v, 1));
 	/* Twice round the queue, every frame filled and checked again */
 	for (n = 0; n < 2 * NBUF; n++) {
@@ -369,8 +392,10 @@ TEST_F_TIMEOUT(cap, capture_into_frames, 120)
 	EXPECT_EQ(NBUF * np * 101, kst_frame_counts(self->fd));
 	ASSERT_EQ(0, vivid_stream(&self->v, 0));
 	/* vb2 keeps its references until REQBUFS(0) */
-	for (i = 0; i < NBUF; i++)
+	for (i = 0; i < NBUF; i++) {
+		check_vb2_holds(_metadata, self, i);
 		let_go(_metadata, self, i, 1);
+	}
 	EXPECT_EQ(NBUF * np * 101, kst_frame_counts(self->fd));
 	EXPECT_EQ(0, ksa_eventfd_take(self->efd));
 	ASSERT_EQ(0, vivid_reqbufs(&self->v, V4L2_MEMORY_DMABUF, 0));

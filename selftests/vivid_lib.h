@@ -31,6 +31,8 @@
 #include <linux/videodev2.h>
 
 #define VIVID_PARAMS		"/sys/module/vivid/parameters/"
+/* The platform device of every instance: what vb2-dma-contig attaches */
+#define VIVID_DEVICE		"vivid.0"
 /* vivid's private controls (vivid-ctrls.c), the same in 6.1 to 7.2 */
 #define VIVID_CID_TEST_PATTERN	0x00f0f000
 #define VIVID_CID_OSD_TEXT_MODE	0x00f0f001
