@@ -17,7 +17,9 @@
  *   allocated), mmap of an allocator (page tables) and of a dma-buf,
  *   FRAME_EXPORT and FRAME_ALLOC as a dma-buf (also with the fd table
  *   full), IOCTL_KS_ENABLE_EVENT, and the fd a pin hands out for its
- *   allocator (PIN_ALLOCATOR_FD).
+ *   allocator (PIN_ALLOCATOR_FD); and a real importer of the test
+ *   kernel's own package taking a frame's dma-buf: vgem's PRIME import
+ *   (attach, and map on 6.1 and 6.12).
  *
  * Each sweep runs three ways (the fixture's variants):
  *
@@ -37,11 +39,11 @@
  *
  * Each injected failure must fail the operation with ENOMEM and leave
  * nothing behind: the module's counters (live allocators, frame bytes),
- * the process's fds and mappings, frames taken, events enabled; and the
- * same operation must work right after. An operation that succeeds even
- * though a fault was injected is fine (e.g. kmemleak's metadata or
- * KASAN's stack depot took the failure); one that fails without an
- * injected fault is not. Kernel-side leaks show in kmemleak (make
+ * the process's fds and mappings, frames taken, events enabled, importer
+ * references; and the same operation must work right after. An operation
+ * that succeeds even though a fault was injected is fine (e.g. kmemleak's
+ * metadata or KASAN's stack depot took the failure); one that fails
+ * without an injected fault is not. Kernel-side leaks show in kmemleak (make
  * check-debug scans it after the tests).
  *
  * Skipped where the kernel has no fault injection (the stock Debian
@@ -62,6 +64,7 @@
 
 #include "frames_lib.h"
 #include "ksa_test.h"
+#include "vgem_lib.h"
 #include "kselftest_harness.h"
 
 #define FAILSLAB	"/sys/kernel/debug/failslab/"
@@ -222,6 +225,7 @@ struct op {
 	int allocates;		/* ALLOCS_*: what it must fail on at least once */
 	/* objects */
 	int pin, alloc, efd, result;
+	int importer;		/* vgem's DRM fd */
 	long page;
 	__u64 offsets[KSALLOC_BATCH_MAX];
 	__u32 got;
@@ -966,6 +970,67 @@ static int check_pin_fd(struct op *op)
 	return a.id == b.id ? 0 : -1;
 }
 
+/* ---- a real importer: vgem ---- */
+
+/* The dma-buf's buffer as debugfs has it: 0, or -1 if it is not listed */
+static int bufinfo_of(struct op *op, struct kst_bufinfo *bi)
+{
+	return kst_dmabuf_bufinfo(op->result, "vgem", bi) ? -1 : 0;
+}
+
+/* A held frame's dma-buf (op->result) and vgem's DRM file */
+static int prep_vgem(struct op *op)
+{
+	int ret = prep_dmabuf(op);
+
+	if (ret)
+		return ret;
+	op->importer = vgem_open();
+	return op->importer < 0 ? op->importer : 0;
+}
+
+/* PRIME_FD_TO_HANDLE: vgem attaches (and maps, on 6.1 and 6.12) */
+static int run_vgem_import(struct op *op)
+{
+	long h = vgem_import(op->importer, op->result);
+
+	if (h < 0)
+		return h;
+	op->got = h;
+	return 0;
+}
+
+/* Attached, and vgem holds the dma-buf: our fd and its object */
+static int check_vgem_import(struct op *op)
+{
+	struct kst_bufinfo bi;
+
+	return !bufinfo_of(op, &bi) && bi.named == 1 && bi.refs > 1 ? 0 : -1;
+}
+
+/* Nothing attached, nobody but us holds the dma-buf, the frame as it was */
+static int check_not_imported(struct op *op)
+{
+	struct kst_bufinfo bi;
+
+	if (bufinfo_of(op, &bi) || bi.attached || bi.refs != 1)
+		return -1;
+	return kst_frame_counts(op->alloc) == 101 ? 0 : -1;
+}
+
+static void undo_vgem_import(struct op *op)
+{
+	vgem_close(op->importer, op->got);
+}
+
+static void cleanup_importer(struct op *op)
+{
+	if (op->importer >= 0)
+		close(op->importer);
+	op->importer = -1;
+	cleanup_dmabuf(op);
+}
+
 /* ---- the tests ---- */
 
 FIXTURE(fi)
@@ -1049,7 +1114,7 @@ FIXTURE_TEARDOWN(fi)
 } while (0)
 
 #define OP(...) { .pin = -1, .alloc = -1, .efd = -1, .result = -1,	\
-		  .page = ksa_page_size(), __VA_ARGS__ }
+		  .importer = -1, .page = ksa_page_size(), __VA_ARGS__ }
 
 TEST_F_TIMEOUT(fi, open_pin, 300)
 {
@@ -1159,6 +1224,25 @@ TEST_F_TIMEOUT(fi, mmap_dmabuf, 300)
 			  .undo = undo_mmap_dmabuf, .cleanup = cleanup_dmabuf);
 
 	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, vgem_import, 300)
+{
+	struct op op = OP(.name = "vgem PRIME import",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_vgem, .run = run_vgem_import,
+			  .check = check_vgem_import,
+			  .check_failed = check_not_imported,
+			  .undo = undo_vgem_import,
+			  .cleanup = cleanup_importer);
+	int fd;
+
+	SKIP_IF_NEEDED();
+	fd = vgem_open();
+	if (fd < 0)
+		SKIP(return, "no vgem in this kernel (selftests/peers.conf)");
+	close(fd);
 	sweep(_metadata, &op, variant->mode);
 }
 
