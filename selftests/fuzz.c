@@ -11,9 +11,11 @@
  * munmap of allocators at random offsets and lengths; KSRESET, event
  * enable and disable, the batch methods, pin assignments and the fds a
  * pin hands out; frames as dma-bufs (FRAME_ALLOC and FRAME_EXPORT, as
- * methods and direct ioctls), their mmap and DMA_BUF_IOCTL_SYNC; closes
- * of every kind of fd in any order, dups and forked children that
- * inherit it all.
+ * methods and direct ioctls), their mmap and DMA_BUF_IOCTL_SYNC; a real
+ * importer, vgem (when the kernel has it): PRIME imports of those
+ * dma-bufs, exports back, GEM_CLOSE, vgem fences and their signals;
+ * closes of every kind of fd (dma-bufs, vgem's DRM files, allocators...)
+ * in any order, dups and forked children that inherit it all.
  *
  * The program passes if it survives and, once everything it made is
  * closed, the module's counters (live allocators, frame bytes) and this
@@ -60,6 +62,7 @@
 
 #include "kselftest.h"
 #include "ksa_test.h"
+#include "vgem_lib.h"
 
 #define KSA_DEV			"/dev/ksalloc"
 
@@ -74,6 +77,8 @@
 #define MAPS			8
 /* Frame offsets remembered, to FREE them (or not) later */
 #define OFFSETS			64
+/* GEM handles and vgem fences remembered, to close or signal them later */
+#define HANDLES			16
 /* Scratch memory for request buffers: ARENA bytes then a guard page */
 #define ARENA			(128 * 1024)
 
@@ -128,7 +133,7 @@ static const __u64 bad_addrs[] = {
 };
 #define NBAD (sizeof(bad_addrs) / sizeof(bad_addrs[0]))
 
-enum kind { NONE, PIN, ALLOCATOR, EVENTFD, DMABUF, OTHER };
+enum kind { NONE, PIN, ALLOCATOR, EVENTFD, DMABUF, VGEM, OTHER };
 
 struct slot {
 	int fd;
@@ -149,6 +154,9 @@ struct worker {
 	struct slot slot[SLOTS];
 	struct mapping map[MAPS];
 	__u64 offsets[OFFSETS];
+	__u32 handles[HANDLES];		/* of any of our vgem fds */
+	__u32 fences[HANDLES];
+	unsigned long imports, imported;	/* PRIME imports made, worked */
 	unsigned char *arena;		/* ARENA bytes, then PROT_NONE */
 	unsigned char *rdonly;		/* one read-only page */
 	unsigned long forks;
@@ -158,6 +166,7 @@ struct worker {
 
 static long page;
 static int nthreads;
+static int have_vgem;
 static struct worker workers[MAX_THREADS];
 static volatile int done;
 static unsigned long interrupts;	/* stalled requests interrupted */
@@ -934,6 +943,62 @@ static void op_mmap(struct worker *w)
 	}
 }
 
+/*
+ * vgem imports our dma-bufs (attach, and map on 6.1 and 6.12), exports
+ * them back, forgets them (GEM_CLOSE), fences them (implicit sync in the
+ * frame's reservation object) and signals the fences; or a DRM file is
+ * opened. Handles and fences are remembered without their file: one
+ * used on another vgem fd, or after its file was closed, is just wrong.
+ */
+static void op_importer(struct worker *w)
+{
+	int vfd = chance(w, 95) ? own_fd(w, VGEM) : rnd_fd(w);
+	__u32 *h = &w->handles[below(w, HANDLES)];
+	__u32 *f = &w->fences[below(w, HANDLES)];
+	long ret;
+
+	if (!have_vgem)
+		return;
+	switch (below(w, 8)) {
+	case 0:
+		if (own_fd(w, VGEM) < 0 || chance(w, 30))
+			slot_keep(w, vgem_open(), VGEM);
+		break;
+	case 1:
+	case 2:
+		ret = vgem_import(vfd, chance(w, 90) ? own_fd(w, DMABUF) :
+				  rnd_fd(w));
+		w->imports++;
+		if (ret > 0) {
+			w->imported++;
+			*h = ret;
+		}
+		break;
+	case 3:
+		vgem_close(vfd, chance(w, 90) ? *h : (__u32)rnd(w));
+		break;
+	case 4:
+		slot_keep(w, vgem_export(vfd, *h), DMABUF);
+		break;
+	case 5:
+		ret = vgem_fence_attach(vfd, *h, chance(w, 90) ?
+					below(w, 2) : (__u32)rnd(w));
+		if (ret > 0)
+			*f = ret;
+		break;
+	case 6:
+		vgem_fence_signal(vfd, chance(w, 90) ? *f : (__u32)rnd(w));
+		break;
+	default: {
+		struct pollfd pfd = { .fd = own_fd(w, DMABUF),
+				      .events = POLLIN | POLLOUT };
+
+		poll(&pfd, 1, 0);
+		break;
+	}
+	}
+}
+
 static void op_open(struct worker *w)
 {
 	int flags = O_RDWR | (chance(w, 50) ? O_CLOEXEC : 0) |
@@ -1077,7 +1142,10 @@ static void one_op(struct worker *w)
 	case 89 ... 92:
 		op_raw_ioctl(w);
 		break;
-	case 93 ... 98:
+	case 93 ... 95:
+		op_importer(w);
+		break;
+	case 96 ... 98:
 		op_file(w);
 		break;
 	default:
@@ -1195,6 +1263,13 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	i = vgem_open();
+	have_vgem = i >= 0;
+	if (have_vgem)
+		close(i);
+	else
+		ksft_print_msg("no vgem: the importer's requests are left out\n");
+
 	allocators0 = kst_read_long(KST_SYS_ALLOCATORS);
 	total0 = kst_read_long(KST_SYS_TOTAL_BYTES);
 	fds0 = kst_count_fds();
@@ -1288,6 +1363,16 @@ int main(int argc, char **argv)
 					" %s %lu/%lu", names[j], k, t);
 		}
 		ksft_print_msg("succeeded/made:%s\n", line);
+	}
+	if (have_vgem) {
+		unsigned long made = 0, worked = 0;
+
+		for (i = 0; i < nthreads; i++) {
+			made += workers[i].imports;
+			worked += workers[i].imported;
+		}
+		ksft_print_msg("vgem PRIME imports: %lu of %lu worked\n",
+			       worked, made);
 	}
 	ok = ok && fds1 == fds0;
 	ksft_test_result(ok, "fuzz: survived %lu calls, nothing left behind\n",
