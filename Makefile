@@ -9,8 +9,9 @@
 #   make check-debug     every selftest on the debug kernel (KASAN, lockdep,
 #                        kmemleak, fault injection; built once per machine
 #                        by scripts/debug-kernel.sh), and a kmemleak scan
-#   make run             boot KERNEL with the module, the demo program and
-#                        the pipeline example
+#   make run             boot KERNEL with the module and vivid, the demo
+#                        program, the pipeline example and vivid capturing
+#                        into ksalloc frames (examples/vivid-capture)
 #   make selftests       build the selftests into build/selftests
 #   make examples        build the example programs into build/examples
 #   make lib, tools      libksalloc (build/lib) and the ksalloc command
@@ -94,7 +95,8 @@ check-debug:
 		scripts/check.sh
 
 run: examples
-	@scripts/run.sh $(BUILD)/examples/ksalloc-demo $(BUILD)/examples/pipeline
+	@scripts/run.sh $(BUILD)/examples/ksalloc-demo $(BUILD)/examples/pipeline \
+		$(BUILD)/examples/vivid-capture
 
 lint:
 	@scripts/lint.sh

@@ -1,7 +1,7 @@
 #!/bin/bash
-# make run: boot one kernel with the module and the demo programs, show what
-# each printed, unload the module and power off. Exits 0 only if insmod,
-# every program and rmmod succeeded and the kernel showed no splat.
+# make run: boot one kernel with the module, vivid and the demo programs,
+# show what each printed, unload the modules and power off. Exits 0 only if
+# insmod, every program and rmmod succeeded and the kernel showed no splat.
 #
 # Usage: scripts/run.sh DEMO-PROGRAM...   (run in the order given)
 # Environment: KERNEL=6.1 (a name kernel.sh knows), and those of vm-run.sh.
@@ -25,9 +25,18 @@ mkdir -p "$LOGS" "$kdir"
 	cat "$LOGS/$KVER.build.log" >&2
 	die "module build against $KVER failed"
 }
+# vivid from this kernel's own package, with the parameters of
+# selftests/peers.conf, for the capture demo (as make check loads it)
+peers=$kdir/run-peers
+rm -rf "$peers"
+pargs=()
+if [[ -n ${KMODS-} ]] && "$ROOT/scripts/peer-modules.sh" -k "$KMODS" "$peers" vivid; then
+	cp "$ROOT/selftests/peers.conf" "$peers/"
+	pargs=(-P "$peers")
+fi
 targs=()
 for demo in "${demos[@]}"; do targs+=(-t "$demo"); done
-"$ROOT/scripts/initramfs.sh" -o "$kdir/run.cpio" -m "$kdir/module/ksalloc.ko" "${targs[@]}"
+"$ROOT/scripts/initramfs.sh" -o "$kdir/run.cpio" -m "$kdir/module/ksalloc.ko" "${pargs[@]}" "${targs[@]}"
 printf '%s\n' "${demos[@]##*/}" >"$kdir/run.list"
 
 echo "booting $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.run.log"
