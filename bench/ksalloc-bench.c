@@ -55,6 +55,8 @@
 #include <linux/dma-heap.h>
 #include <linux/futex.h>
 #include <linux/udmabuf.h>
+#include <linux/videodev2.h>
+#include <linux/dma-buf.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -1655,6 +1657,429 @@ frames:
 }
 
 /* ------------------------------------------------------------------ */
+/* Frames for devices: creation, a capture, bytes held                 */
+
+/*
+ * The rows of frame memory and dma-bufs (keys "frames_"):
+ *  - allocator creation plus destruction for 8 frames of 1920x1080 and
+ *    of 3840x2160 NV12, against the dma-heap system heap allocating (and
+ *    closing) the same 8 buffers; both take zeroed pages;
+ *  - one vivid capture into an imported ksalloc frame (DQBUF, SYNC START
+ *    and END on the frame's dma-buf, QBUF) against a vivid MMAP capture
+ *    and a memcpy into a ksalloc frame (DQBUF, memcpy, QBUF): the
+ *    capturing thread's CPU time, since the wall time of a capture is
+ *    vivid's frame interval either way;
+ *  - bytes held per frame (free pages before and after the creation,
+ *    over several frames) divided by bytes asked, for 4 KiB, 12 KiB,
+ *    1080p NV12, 4K NV12 and 64 MiB frames.
+ */
+#define NV12_1080P	(1920 * 1080 * 3 / 2)
+#define NV12_2160P	(3840 * 2160 * 3 / 2)
+#define FM_FRAMES	8
+
+struct fm_create_ctx {
+	int pin, heap;
+	uint32_t size;
+};
+
+/* IOCTL_KS_CREATE of 8 frames of @size, close */
+static double run_fm_create(void *p, long n)
+{
+	struct fm_create_ctx *c = p;
+	double t0 = now_ns();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		int fd = create_allocator(c->pin, FM_FRAMES, c->size, 0);
+
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return now_ns() - t0;
+}
+
+/* DMA_HEAP_IOCTL_ALLOC of 8 buffers of @size from the system heap, close */
+static double run_fm_heap(void *p, long n)
+{
+	struct fm_create_ctx *c = p;
+	double t0 = now_ns();
+	int fds[FM_FRAMES];
+	long i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < FM_FRAMES; k++) {
+			struct dma_heap_allocation_data d = {
+				.len = c->size,
+				.fd_flags = O_RDWR | O_CLOEXEC,
+			};
+
+			if (ioctl(c->heap, DMA_HEAP_IOCTL_ALLOC, &d)) {
+				int err = -errno;
+
+				while (k--)
+					close(fds[k]);
+				return err;
+			}
+			fds[k] = d.fd;
+		}
+		for (k = 0; k < FM_FRAMES; k++)
+			close(fds[k]);
+	}
+	return now_ns() - t0;
+}
+
+/* vivid: a capture node, streaming into 4 buffers of either kind */
+#define FM_BUFS		4
+
+struct fm_capture_ctx {
+	int pin, video;
+	int import;		/* V4L2_MEMORY_DMABUF of ksalloc frames */
+	int alloc;		/* the ksalloc allocator */
+	unsigned char *frames;	/* its mapping */
+	uint32_t stride, size;
+	int dmabuf[FM_BUFS];
+	void *mmap[FM_BUFS];	/* vivid's buffers (MMAP case) */
+	uint32_t mmap_len[FM_BUFS];
+};
+
+static int fm_xioctl(int fd, unsigned long cmd, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, cmd, arg);
+	} while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : 0;
+}
+
+static double thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* The first single-planar vivid capture node, set to YUYV 640x360 */
+static int fm_open_vivid(uint32_t *sizeimage)
+{
+	char path[32];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		struct v4l2_capability cap = { 0 };
+		struct v4l2_format f = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+		struct v4l2_streamparm parm = {
+			.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+			.parm.capture.timeperframe = { 1, 120 },
+		};
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fm_xioctl(fd, VIDIOC_QUERYCAP, &cap) ||
+		    strcmp((char *)cap.driver, "vivid") ||
+		    !(cap.device_caps & V4L2_CAP_VIDEO_CAPTURE)) {
+			close(fd);
+			continue;
+		}
+		f.fmt.pix.width = 640;
+		f.fmt.pix.height = 360;
+		f.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+		f.fmt.pix.field = V4L2_FIELD_NONE;
+		if (fm_xioctl(fd, VIDIOC_S_FMT, &f)) {
+			close(fd);
+			return -1;
+		}
+		fm_xioctl(fd, VIDIOC_S_PARM, &parm);
+		*sizeimage = f.fmt.pix.sizeimage;
+		return fd;
+	}
+	return -1;
+}
+
+/* Queue every buffer and stream: ksalloc frames as dma-bufs, or MMAP */
+static int fm_capture_start(struct fm_capture_ctx *c)
+{
+	struct v4l2_requestbuffers rb = {
+		.count = FM_BUFS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = c->import ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP,
+	};
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, i, ret;
+	struct ksalloc_allocator_info info;
+	static const struct ksguid set = KSPROPSETID_KsallocAllocator;
+	struct ksidentifier k = ident(&set, KSPROPERTY_KSALLOC_ALLOCATOR_INFO,
+				      KSPROPERTY_TYPE_GET);
+
+	c->frames = MAP_FAILED;
+	for (i = 0; i < FM_BUFS; i++) {
+		c->dmabuf[i] = -1;
+		c->mmap[i] = MAP_FAILED;
+	}
+	/* The ksalloc frames: one per buffer, or those copies go to */
+	c->alloc = create_allocator(c->pin, FM_BUFS, c->size, 0);
+	if (c->alloc < 0)
+		return c->alloc;
+	ret = ks_ioctl(c->alloc, IOCTL_KS_PROPERTY, &k, sizeof(k), &info,
+		       sizeof(info), 0, NULL);
+	if (ret)
+		return ret;
+	c->stride = info.frame_stride;
+	c->frames = mmap(NULL, info.mmap_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, c->alloc, 0);
+	if (c->frames == MAP_FAILED)
+		return -errno;
+	ret = fm_xioctl(c->video, VIDIOC_REQBUFS, &rb);
+	if (ret)
+		return ret;
+	if (rb.count != FM_BUFS)
+		return -ENOBUFS;
+	for (i = 0; i < FM_BUFS; i++) {
+		struct v4l2_buffer b = { .index = i, .type = rb.type,
+					 .memory = rb.memory };
+		uint64_t off;
+
+		if (c->import) {
+			struct ksalloc_frame_args a = { .fd_flags = O_CLOEXEC };
+
+			ret = ks_alloc_direct(c->alloc, &off);
+			if (ret)
+				return ret;
+			a.offset = off;
+			if (ioctl(c->alloc, IOCTL_KSALLOC_FRAME_EXPORT, &a))
+				return -errno;
+			c->dmabuf[i] = a.fd;
+			b.m.fd = a.fd;
+		} else {
+			ret = fm_xioctl(c->video, VIDIOC_QUERYBUF, &b);
+			if (ret)
+				return ret;
+			c->mmap_len[i] = b.length;
+			c->mmap[i] = mmap(NULL, b.length, PROT_READ, MAP_SHARED,
+					  c->video, b.m.offset);
+			if (c->mmap[i] == MAP_FAILED)
+				return -errno;
+		}
+		ret = fm_xioctl(c->video, VIDIOC_QBUF, &b);
+		if (ret)
+			return ret;
+	}
+	return fm_xioctl(c->video, VIDIOC_STREAMON, &type);
+}
+
+static void fm_capture_stop(struct fm_capture_ctx *c)
+{
+	struct v4l2_requestbuffers rb = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = c->import ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP,
+	};
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, i;
+
+	fm_xioctl(c->video, VIDIOC_STREAMOFF, &type);
+	for (i = 0; i < FM_BUFS; i++) {
+		if (c->dmabuf[i] >= 0)
+			close(c->dmabuf[i]);
+		if (c->mmap[i] != MAP_FAILED)
+			munmap(c->mmap[i], c->mmap_len[i]);
+	}
+	fm_xioctl(c->video, VIDIOC_REQBUFS, &rb);
+	if (c->frames != MAP_FAILED)
+		munmap(c->frames, (size_t)c->stride * FM_BUFS);
+	if (c->alloc >= 0)
+		close(c->alloc);
+}
+
+/*
+ * @n captures: wait (untimed), then DQBUF, put the picture in a ksalloc
+ * frame (import: it is there already, SYNC START and END around reading
+ * it; copy: memcpy from vivid's buffer), QBUF. The thread's CPU time.
+ */
+static double run_fm_capture(void *p, long n)
+{
+	struct fm_capture_ctx *c = p;
+	double t = 0, t0;
+	long i;
+
+	for (i = 0; i < n; i++) {
+		struct pollfd pfd = { .fd = c->video, .events = POLLIN };
+		struct v4l2_buffer b = {
+			.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+			.memory = c->import ? V4L2_MEMORY_DMABUF :
+					      V4L2_MEMORY_MMAP,
+		};
+		int ret;
+
+		if (poll(&pfd, 1, 10000) != 1)
+			return -ETIMEDOUT;
+		t0 = thread_cpu_ns();
+		ret = fm_xioctl(c->video, VIDIOC_DQBUF, &b);
+		if (ret)
+			return ret;
+		if (b.flags & V4L2_BUF_FLAG_ERROR || b.bytesused != c->size)
+			return -EIO;
+		if (c->import) {
+			struct dma_buf_sync s = {
+				DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ };
+
+			ioctl(c->dmabuf[b.index], DMA_BUF_IOCTL_SYNC, &s);
+			s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+			ioctl(c->dmabuf[b.index], DMA_BUF_IOCTL_SYNC, &s);
+		} else {
+			memcpy(c->frames + (size_t)b.index * c->stride,
+			       c->mmap[b.index], b.bytesused);
+		}
+		ret = fm_xioctl(c->video, VIDIOC_QBUF, &b);
+		if (ret)
+			return ret;
+		t += thread_cpu_ns() - t0;
+	}
+	return t;
+}
+
+/*
+ * One node has one queue: each turn sets it up for its kind (untimed),
+ * measures @n captures and releases it again.
+ */
+static double run_fm_capture_turn(void *p, long n)
+{
+	struct fm_capture_ctx *c = p;
+	int ret = fm_capture_start(c);
+	double t = ret ? ret : run_fm_capture(c, n);
+
+	fm_capture_stop(c);
+	return t;
+}
+
+/* Free memory (pages), settled: the median of three readings */
+static long long fm_free_pages(void)
+{
+	double v[3];
+	struct memsnap m;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		usleep(100000);
+		mem_snapshot(&m);
+		v[i] = m.free_pages;
+	}
+	return (long long)median_inplace(v, 3);
+}
+
+static void bench_frames(int pin)
+{
+	static const struct {
+		const char *key, *label;
+		uint32_t size, frames;
+	} held[] = {
+		{ "frames_held_4k", "bytes held / asked, 4 KiB frames", 4096, 1024 },
+		{ "frames_held_12k", "bytes held / asked, 12 KiB frames", 12288, 1024 },
+		{ "frames_held_1080p", "bytes held / asked, 1080p NV12 frames",
+		  NV12_1080P, 16 },
+		{ "frames_held_2160p", "bytes held / asked, 4K NV12 frames",
+		  NV12_2160P, 8 },
+		{ "frames_held_64m", "bytes held / asked, 64 MiB frames",
+		  64 << 20, 2 },
+	};
+	static const struct {
+		const char *key, *base_key, *label;
+		uint32_t size;
+	} creates[] = {
+		{ "frames_create_1080p", "heap_8x1080p",
+		  "create + destroy, 8 frames 1080p NV12", NV12_1080P },
+		{ "frames_create_2160p", "heap_8x2160p",
+		  "create + destroy, 8 frames 4K NV12", NV12_2160P },
+	};
+	struct fm_capture_ctx imp = { .import = 1 }, cpy = { .import = 0 };
+	struct bench b, base;
+	struct row *r;
+	unsigned int i;
+	int heap, video;
+	uint32_t size;
+
+	if (!wanted("frames_"))
+		return;
+
+	/* Creation and destruction against the system heap */
+	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < sizeof(creates) / sizeof(creates[0]); i++) {
+		struct fm_create_ctx c = { .pin = pin, .heap = heap,
+					   .size = creates[i].size };
+
+		if (heap < 0) {
+			skipped(creates[i].key, creates[i].label, "op",
+				"no dma-heap system heap (6.12 and newer)");
+			continue;
+		}
+		b = (struct bench){ .run = run_fm_create, .ctx = &c,
+				    .min_n = 1, .max_n = 64 };
+		base = (struct bench){ .run = run_fm_heap, .ctx = &c,
+				       .min_n = 1, .max_n = 64,
+				       .key = creates[i].base_key };
+		r = figure(creates[i].key, creates[i].label, "op", &b, &base);
+		if (r)
+			row_note(r, "IOCTL_KS_CREATE of 8 frames + close, vs 8 DMA_HEAP_IOCTL_ALLOC + 8 close");
+	}
+	if (heap >= 0)
+		close(heap);
+
+	/* A capture: imported frames against MMAP and a copy */
+	video = fm_open_vivid(&size);
+	if (video < 0) {
+		skipped("frames_capture_import",
+			"vivid capture into an imported ksalloc frame", "frame",
+			"no vivid capture node");
+	} else {
+		imp.pin = cpy.pin = pin;
+		imp.video = cpy.video = video;
+		imp.size = cpy.size = size;
+		b = (struct bench){ .run = run_fm_capture_turn, .ctx = &imp,
+				    .min_n = 4, .max_n = 32 };
+		base = (struct bench){ .run = run_fm_capture_turn, .ctx = &cpy,
+				       .min_n = 4, .max_n = 32,
+				       .key = "vivid_mmap_memcpy" };
+		r = figure("frames_capture_import",
+			   "vivid capture into an imported ksalloc frame",
+			   "frame", &b, &base);
+		if (r)
+			row_note(r, "YUYV 640x360 (%u B): DQBUF, SYNC START/END, QBUF vs DQBUF, memcpy, QBUF; capturing thread's CPU time",
+				 size);
+		close(video);
+	}
+
+	/* Memory held per frame, measured, over several frames */
+	for (i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+		long long before, after;
+		double asked = held[i].size, per;
+		int fd;
+
+		if (!wanted(held[i].key))
+			continue;
+		before = fm_free_pages();
+		fd = create_allocator(pin, held[i].frames, held[i].size, 0);
+		if (fd < 0) {
+			r = skipped(held[i].key, held[i].label, "B", "");
+			r->status = ST_ERROR;
+			row_note(r, "IOCTL_KS_CREATE: %s", strerror(-fd));
+			continue;
+		}
+		after = fm_free_pages();
+		close(fd);
+		per = (double)(before - after) * 4096 / held[i].frames;
+		r = add_row(held[i].key, held[i].label, "B");
+		r->value = per;
+		r->base = asked;
+		r->ratio = per / asked;
+		snprintf(r->base_key, sizeof(r->base_key), "bytes asked");
+		row_note(r, "free pages before/after one allocator of %u frames of %u B, per frame",
+			 held[i].frames, held[i].size);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* A function_graph trace of one call of each kind                      */
 
 static const char *g_tracefs = "/sys/kernel/tracing";
@@ -2072,7 +2497,10 @@ static void print_table(const struct utsname *u)
 
 		fmt_value(r, v, sizeof(v));
 		if (r->base_key[0] && r->status != ST_SKIP && r->status != ST_ERROR) {
-			fmt_ns(r->base, b, sizeof(b));
+			if (!strcmp(r->unit, "B"))
+				snprintf(b, sizeof(b), "%.0f B", r->base);
+			else
+				fmt_ns(r->base, b, sizeof(b));
 			snprintf(ratio, sizeof(ratio), "%.3fx", r->ratio);
 		} else {
 			b[0] = 0;
@@ -2881,6 +3309,7 @@ int main(int argc, char **argv)
 	bench_all(pin);
 	bench_live(pin);
 	bench_memory(pin);
+	bench_frames(pin);
 	/* function_graph patches every kernel function: with one CPU only */
 	if (g_trace && g_ncpus > 1)
 		fprintf(stderr, "ksalloc-bench: no trace with %d CPUs (-g needs one)\n",

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The benchmark VM's one program (scripts/bench.sh puts it in the
-# initramfs; /init has loaded ksalloc.ko): load the peer modules, vgem and
-# what it needs, in dependency order, then run ksalloc-bench with the
+# initramfs; /init has loaded ksalloc.ko): load the peer modules, vgem,
+# vivid and what they need, in dependency order, then run ksalloc-bench with the
 # options the host chose. A peer that does not load only skips its case.
 dir=/ksalloc/extra/bench
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # make bench: build the module and bench/ksalloc-bench, boot KERNEL in QEMU
-# once per entry of BENCH_RUNS with the module and the peer modules (vgem
-# and what it depends on), run the benchmark, and collect what it printed
-# between its markers:
+# once per entry of BENCH_RUNS with the module and the peer modules (vgem,
+# vivid and what they depend on), run the benchmark, and collect what it
+# printed between its markers:
 #   build/bench/<kver>-<date>.json   every run: {"kernel", "date", "host",
 #                                    "runs": [{"mode", "smp", "result"}...]}
 #   build/bench/<kver>-<date>.csv    the rows of every run, one line each
@@ -73,12 +73,13 @@ rm -rf "$files"
 mkdir -p "$files"
 cp "$prog" "$files/ksalloc-bench"
 
-# vgem and what it depends on, from the kernel's own package
-if "$ROOT/scripts/peer-modules.sh" "$KMODS" "$files" vgem; then
+# vgem, vivid (its default instance: a capture node) and what they depend
+# on, from the kernel's own package; a missing one only skips its case
+if "$ROOT/scripts/peer-modules.sh" -k "$KMODS" "$files" vgem vivid; then
 	msg "bench: peer modules for $KVER: $(tr '\n' ' ' <"$files/modules.order")"
 else
 	: >"$files/modules.order"
-	msg "bench: no vgem module for $KVER; the vgem case will be skipped"
+	msg "bench: no peer modules for $KVER; the vgem and vivid cases will be skipped"
 fi
 
 # Sizes of the module's structures (DWARF of the .ko), "name size" lines
