@@ -134,30 +134,42 @@ FIXTURE(vg)
 	struct kst_counts base;
 };
 
+/*
+ * Both fixtures: vgem's DRM file, a pin and an allocator of @frames
+ * frames, and the module's counters before them; a skip without vgem.
+ */
+#define VG_SETUP(_frames) do {						\
+	int _ret;							\
+									\
+	self->pin = -1;							\
+	self->a.fd = self->a.efd = -1;					\
+	self->a.map = MAP_FAILED;					\
+	self->vfd = vgem_open();					\
+	if (self->vfd < 0)						\
+		SKIP(return, "no vgem: not in this kernel's package, or not in selftests/peers.conf"); \
+	self->pin = ksa_open_pin();					\
+	ASSERT_LE(0, self->pin);					\
+	kst_read_counts(&self->base);					\
+	_ret = alloc_open(&self->a, self->pin, (_frames));		\
+	ASSERT_EQ(0, _ret) TH_LOG("allocator: %s", strerror(-_ret));	\
+} while (0)
+
+#define VG_TEARDOWN() do {						\
+	alloc_close(&self->a);						\
+	if (self->vfd >= 0)						\
+		close(self->vfd);					\
+	if (self->pin >= 0)						\
+		close(self->pin);					\
+} while (0)
+
 FIXTURE_SETUP(vg)
 {
-	int ret;
-
-	self->pin = -1;
-	self->a.fd = self->a.efd = -1;
-	self->a.map = MAP_FAILED;
-	self->vfd = vgem_open();
-	if (self->vfd < 0)
-		SKIP(return, "no vgem: not in this kernel's package, or not in selftests/peers.conf");
-	self->pin = ksa_open_pin();
-	ASSERT_LE(0, self->pin);
-	kst_read_counts(&self->base);
-	ret = alloc_open(&self->a, self->pin, 4);
-	ASSERT_EQ(0, ret) TH_LOG("allocator: %s", strerror(-ret));
+	VG_SETUP(4);
 }
 
 FIXTURE_TEARDOWN(vg)
 {
-	alloc_close(&self->a);
-	if (self->vfd >= 0)
-		close(self->vfd);
-	if (self->pin >= 0)
-		close(self->pin);
+	VG_TEARDOWN();
 }
 
 /* The 6.1 harness runs the body after a SKIP in the setup: stop it here. */
@@ -640,26 +652,13 @@ ORDER(owned_allocator_gem_fd, 1, "AGC");
 
 FIXTURE_SETUP(order)
 {
-	self->pin = -1;
-	self->a.fd = self->a.efd = -1;
-	self->a.map = MAP_FAILED;
-	self->vfd = vgem_open();
-	if (self->vfd < 0)
-		SKIP(return, "no vgem: not in this kernel's package, or not in selftests/peers.conf");
-	self->pin = ksa_open_pin();
-	ASSERT_LE(0, self->pin);
-	kst_read_counts(&self->base);
 	/* One frame: POLLIN on the allocator says whether it is back */
-	ASSERT_EQ(0, alloc_open(&self->a, self->pin, 1));
+	VG_SETUP(1);
 }
 
 FIXTURE_TEARDOWN(order)
 {
-	alloc_close(&self->a);
-	if (self->vfd >= 0)
-		close(self->vfd);
-	if (self->pin >= 0)
-		close(self->pin);
+	VG_TEARDOWN();
 }
 
 TEST_F(order, frame_returns_when_all_let_go)
