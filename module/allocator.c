@@ -139,6 +139,45 @@ int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index,
 }
 
 /*
+ * The same for a batch of mmap offsets: all or none (see
+ * ksa_pool_free_batch()); -EINVAL if one is not the start of a frame.
+ */
+int ksa_allocator_free_offsets(struct ksalloc_allocator *a, const u64 *offsets,
+			       u32 count)
+{
+	u32 index[KSALLOC_BATCH_MAX];
+	u32 i;
+	int ret;
+
+	if (WARN_ON(count > KSALLOC_BATCH_MAX))
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		index[i] = ksa_pool_frame_index(&a->pool, offsets[i]);
+		if (index[i] == U32_MAX)
+			return -EINVAL;
+	}
+	ret = ksa_pool_free_batch(&a->pool, index, count);
+	if (ret < 0)
+		return ret;
+	ksa_allocator_freed(a, ret);
+	return 0;
+}
+
+/*
+ * A batch ALLOC's frames never reached the caller: they go back, leaving
+ * no trace a client sees (ksa_pool_untake()).
+ */
+void ksa_allocator_untake_offsets(struct ksalloc_allocator *a,
+				  const u64 *offsets, u32 count)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++)
+		ksa_pool_untake(&a->pool,
+				ksa_pool_frame_index(&a->pool, offsets[i]));
+}
+
+/*
  * The ALLOC result never reached the caller: the frame goes back, and the
  * call leaves no trace a client sees (ksa_pool_untake()).
  */
@@ -192,13 +231,8 @@ static int ksa_batch_size(struct ksa_request *req, u32 *need)
 /* The batch never reached the caller: its frames go back. */
 static void ksa_batch_alloc_undo(struct ksa_request *req)
 {
-	struct ksalloc_allocator *a = ksa_req_allocator(req);
-	const u64 *offsets = req->data;
-	u32 i, n = req->returned / sizeof(u64);
-
-	for (i = 0; i < n; i++)
-		ksa_pool_untake(&a->pool,
-				ksa_pool_frame_index(&a->pool, offsets[i]));
+	ksa_allocator_untake_offsets(ksa_req_allocator(req), req->data,
+				     req->returned / sizeof(u64));
 }
 
 /* KSMETHOD_KSALLOC_BATCH_ALLOC */
@@ -227,22 +261,9 @@ static int ksa_batch_alloc_method(struct ksa_request *req)
 static int ksa_batch_free_method(struct ksa_request *req)
 {
 	const struct ksalloc_batch_method *m = req->input;
-	struct ksalloc_allocator *a = ksa_req_allocator(req);
-	u32 index[KSALLOC_BATCH_MAX];
-	const u64 *offsets = req->data;
-	u32 i;
-	int ret;
 
-	for (i = 0; i < m->count; i++) {
-		index[i] = ksa_pool_frame_index(&a->pool, offsets[i]);
-		if (index[i] == U32_MAX)
-			return -EINVAL;
-	}
-	ret = ksa_pool_free_batch(&a->pool, index, m->count);
-	if (ret < 0)
-		return ret;
-	ksa_allocator_freed(a, ret);
-	return 0;
+	return ksa_allocator_free_offsets(ksa_req_allocator(req), req->data,
+					  m->count);
 }
 
 /* ---- KSMETHODSETID_KsallocFrame and its direct ioctls ---- */

@@ -191,6 +191,10 @@ int ksa_framing_validate(const struct ksallocator_framing *framing);
 int ksa_allocator_reset(struct file *file, u32 reset);
 int ksa_allocator_free_index(struct ksalloc_allocator *a, u32 index,
 			     bool may_sleep);
+int ksa_allocator_free_offsets(struct ksalloc_allocator *a, const u64 *offsets,
+			       u32 count);
+void ksa_allocator_untake_offsets(struct ksalloc_allocator *a,
+				  const u64 *offsets, u32 count);
 void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n);
 int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
 				  const struct ksidentifier *id, void *data,
