@@ -576,4 +576,64 @@ struct ks_ioctl_args {
 #define IOCTL_KSALLOC_FRAME_EXPORT	_IOWR(KS_IOCTL_TYPE, 0x44, \
 					      struct ksalloc_frame_args)
 
+/*
+ * io_uring commands on an allocator fd, the asynchronous ALLOC (KS's
+ * overlapped DeviceIoControl() that returns STATUS_PENDING): an
+ * IORING_OP_URING_CMD SQE with sqe->fd the allocator, sqe->cmd_op one of
+ * KSALLOC_URING_CMD_* and a struct ksalloc_uring_cmd at sqe->cmd (the
+ * first 16 bytes; the rest of a 128-byte SQE is ignored). Every other SQE
+ * field is io_uring's; sqe->uring_cmd_flags must be 0. The CQE's res is
+ * the result, user_data the SQE's.
+ *
+ * ALLOC: addr 0, count 0, flags KSALLOC_FRAMEF_NOWAIT or 0. res is the
+ *   frame index i >= 0; the frame's mmap offset (what the ioctl ALLOC
+ *   returns) is i * frame_stride (KSPROPERTY_KSALLOC_ALLOCATOR_INFO).
+ *   A free frame completes it inline. Otherwise it is queued, FIFO with
+ *   the ALLOC callers asleep, and the FREE that returns a frame completes
+ *   it; poll and FREEFRAME only see frames nobody waited for. It fails
+ *   with EAGAIN instead of queueing with KSALLOC_FRAMEF_NOWAIT, on an
+ *   O_NONBLOCK fd, and on kernels whose io_uring cannot cancel a queued
+ *   command (6.1; /sys/class/misc/ksalloc/uring_queue reads 0 there).
+ *   A queued ALLOC ends with ECANCELED on KSRESET_BEGIN, on CANCEL, and
+ *   when its ring is closed or its task exits or execs (no frame is
+ *   taken for it then). KSALLOC_FRAMEF_DMABUF is EOPNOTSUPP: ALLOC, then
+ *   IOCTL_KSALLOC_FRAME_EXPORT.
+ * FREE: addr the frame's mmap offset, count 0, flags 0; res 0.
+ * BATCH_ALLOC: addr a __u64 array of count (1 to KSALLOC_BATCH_MAX)
+ *   offsets, written; flags KSALLOC_BATCHF_ALL_OR_NOTHING or 0. Never
+ *   queued: res is how many free frames were taken (all count or none
+ *   with ALL_OR_NOTHING), EAGAIN if none.
+ * BATCH_FREE: addr a __u64 array of count offsets, read; all or none.
+ *   res 0.
+ * CANCEL: sends away the ALLOCs queued on this allocator from the same
+ *   ring whose user_data is addr, or with KSALLOC_URING_CANCEL_ALL (addr
+ *   0) all of them; each completes with ECANCELED. res is how many, or
+ *   ENOENT if none was queued. (IORING_OP_ASYNC_CANCEL does not reach
+ *   queued uring commands.)
+ * Errors: EINVAL (non-zero unused field, unknown flag, count out of
+ * range, offset not the start of a frame the caller holds, a
+ * uring_cmd_flags bit), ENOTTY (unknown cmd_op), EOPNOTSUPP
+ * (KSALLOC_FRAMEF_DMABUF; io_uring's own for any fd but an allocator,
+ * and on 6.1 and 6.12 for an IORING_SETUP_IOPOLL ring), EFAULT, and
+ * those of the ioctls: EAGAIN, ECANCELED, EBUSY.
+ */
+struct ksalloc_uring_cmd {
+	__aligned_u64 addr;	/* see the command */
+	__u32 count;		/* BATCH_*: 1 to KSALLOC_BATCH_MAX, else 0 */
+	__u32 flags;		/* see the command */
+};
+
+#define KSALLOC_URING_CMD_ALLOC		_IOWR(KS_IOCTL_TYPE, 0x50, \
+					      struct ksalloc_uring_cmd)
+#define KSALLOC_URING_CMD_FREE		_IOWR(KS_IOCTL_TYPE, 0x51, \
+					      struct ksalloc_uring_cmd)
+#define KSALLOC_URING_CMD_BATCH_ALLOC	_IOWR(KS_IOCTL_TYPE, 0x52, \
+					      struct ksalloc_uring_cmd)
+#define KSALLOC_URING_CMD_BATCH_FREE	_IOWR(KS_IOCTL_TYPE, 0x53, \
+					      struct ksalloc_uring_cmd)
+#define KSALLOC_URING_CMD_CANCEL	_IOWR(KS_IOCTL_TYPE, 0x54, \
+					      struct ksalloc_uring_cmd)
+/* struct ksalloc_uring_cmd.flags of KSALLOC_URING_CMD_CANCEL */
+#define KSALLOC_URING_CANCEL_ALL	0x00000001
+
 #endif /* _UAPI_LINUX_KSALLOC_H */
