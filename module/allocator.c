@@ -666,6 +666,7 @@ static const struct file_operations ksa_allocator_fops = {
 	.mmap = ksa_allocator_mmap,
 	.poll = ksa_allocator_poll,
 	.show_fdinfo = ksa_allocator_show_fdinfo,
+	.uring_cmd = ksa_uring_cmd,
 };
 
 /*

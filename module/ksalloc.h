@@ -85,12 +85,18 @@ vm_fault_t ksa_frame_fault(struct vm_fault *vmf, struct page *page);
 void ksa_vma_setup(struct vm_area_struct *vma,
 		   const struct vm_operations_struct *ops, void *priv);
 
+/*
+ * An ALLOC waiting for a frame, on the pool's FIFO: a caller asleep (in
+ * struct ksa_sleeper) or a queued io_uring command (uring.c, in the
+ * command's pdu). It is on the queue while frame < 0 and error == 0;
+ * both are set under pool->lock when it is taken off.
+ */
 struct ksa_waiter {
-	struct list_head node;
-	struct task_struct *task;
-	int frame;		/* granted frame, or -1 */
-	int error;		/* -ECANCELED when a reset sent it away */
+	struct list_head node;	/* on pool->waiters (empty before) */
+	s32 frame;		/* granted frame, or -1 */
+	s16 error;		/* -ECANCELED when sent away */
 	bool owned;		/* the frame goes to a new dma-buf */
+	bool uring;		/* an io_uring command, not a sleeper */
 };
 
 struct ksa_pool {
@@ -108,7 +114,7 @@ struct ksa_pool {
 	u32 *free_stack;
 	u32 nfree;
 	unsigned long *allocated;	/* bitmap, one bit per frame */
-	struct list_head waiters;	/* FIFO of sleeping ALLOC callers */
+	struct list_head waiters;	/* FIFO of struct ksa_waiter */
 	u32 nwaiters;
 	u32 allocated_count;		/* frames in use: held or exported */
 	u32 exported_count;		/* frames with a live dma-buf */
@@ -141,6 +147,11 @@ int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count);
 int ksa_pool_export(struct ksa_pool *pool, u32 index);
 int ksa_pool_unexport(struct ksa_pool *pool, u32 index);
 void ksa_pool_reset(struct ksa_pool *pool, bool begin);
+int ksa_pool_queue(struct ksa_pool *pool, struct ksa_waiter *w, u32 *index);
+bool ksa_pool_dequeue(struct ksa_pool *pool, struct ksa_waiter *w);
+u32 ksa_pool_cancel(struct ksa_pool *pool,
+		    bool (*match)(struct ksa_waiter *w, const void *data),
+		    const void *data);
 bool ksa_pool_readable(struct ksa_pool *pool);
 int ksa_pool_mmap(struct ksa_pool *pool, struct vm_area_struct *vma);
 u32 ksa_pool_frame_index(struct ksa_pool *pool, u64 offset);
@@ -199,6 +210,12 @@ void ksa_allocator_freed(struct ksalloc_allocator *a, u32 n);
 int ksa_allocator_kernel_property(struct ksalloc_allocator *a,
 				  const struct ksidentifier *id, void *data,
 				  u32 size, u32 *returned);
+
+/* uring.c: io_uring commands on an allocator */
+struct io_uring_cmd;
+int ksa_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
+void ksa_uring_complete(struct ksa_waiter *w);
+bool ksa_uring_can_queue(void);
 
 /* dmabuf.c: a frame as a dma-buf */
 struct dma_buf *ksa_dmabuf_export(struct ksalloc_allocator *a, u32 index,

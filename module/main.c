@@ -78,10 +78,19 @@ static ssize_t max_contiguous_bytes_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(max_contiguous_bytes);
 
+/* 1: an io_uring ALLOC with no frame free is queued; 0: it fails (EAGAIN) */
+static ssize_t uring_queue_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", ksa_uring_can_queue());
+}
+static DEVICE_ATTR_RO(uring_queue);
+
 static struct attribute *ksa_attrs[] = {
 	&dev_attr_allocators.attr,
 	&dev_attr_total_bytes.attr,
 	&dev_attr_max_contiguous_bytes.attr,
+	&dev_attr_uring_queue.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(ksa);

@@ -15,9 +15,13 @@
  * that dma-buf is released. A frame that returns is "freed" for
  * FREEFRAME, poll and the counters; a FREE that leaves it exported is not.
  *
- * A frame that returns while callers sleep in ALLOC is handed straight to
- * the oldest of them, so waiters are served in FIFO order and a frame is
- * never free while somebody waits: nfree > 0 implies an empty waiter list.
+ * A frame that returns while ALLOCs wait is handed straight to the oldest
+ * of them, so waiters are served in FIFO order and a frame is never free
+ * while somebody waits: nfree > 0 implies an empty waiter list. Waiters
+ * are callers asleep in ALLOC and queued io_uring commands (uring.c), in
+ * one queue; poll and FREEFRAME only see frames nobody waited for. An
+ * io_uring waiter is completed (ksa_uring_complete()) after pool->lock is
+ * dropped, so that nothing of io_uring ever runs under it.
  */
 #include <linux/bitmap.h>
 #include <linux/mm.h>
@@ -28,6 +32,12 @@
 
 #include "ksalloc.h"
 #include "trace/ksalloc.h"
+
+/* An ALLOC caller asleep in ksa_pool_get() */
+struct ksa_sleeper {
+	struct ksa_waiter w;
+	struct task_struct *task;
+};
 
 static void ksa_pool_free_frames(struct ksa_pool *pool, u32 count)
 {
@@ -157,10 +167,45 @@ static u32 ksa_pool_take(struct ksa_pool *pool, bool owned)
 }
 
 /*
+ * A waiter taken off the queue with a frame or an error: wake a sleeper;
+ * an io_uring command goes on @done, for ksa_pool_finish().
+ */
+static void ksa_pool_send(struct ksa_pool *pool, struct ksa_waiter *w,
+			  struct list_head *done)
+{
+	lockdep_assert_held(&pool->lock);
+	if (!w->uring) {
+		wake_up_process(container_of(w, struct ksa_sleeper, w)->task);
+		return;
+	}
+	trace_ksalloc_wait_end(pool->id, w->frame < 0 ? w->error : 0);
+	if (w->frame >= 0)
+		trace_ksalloc_alloc(pool->id, w->frame, pool->allocated_count);
+	list_add_tail(&w->node, done);
+}
+
+/*
+ * After pool->lock: complete the io_uring waiters ksa_pool_send() put on
+ * @done, and wake poll if @wake.
+ */
+static void ksa_pool_finish(struct ksa_pool *pool, struct list_head *done,
+			    bool wake)
+{
+	struct ksa_waiter *w, *tmp;
+
+	/* A command may be gone as soon as it was passed on: _safe */
+	list_for_each_entry_safe(w, tmp, done, node)
+		ksa_uring_complete(w);
+	if (wake)
+		wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
  * A frame that is neither held nor exported any more: to the oldest
  * waiter, or onto the free stack. True if poll should be woken.
  */
-static bool ksa_pool_release(struct ksa_pool *pool, u32 index)
+static bool ksa_pool_release(struct ksa_pool *pool, u32 index,
+			     struct list_head *done)
 {
 	struct ksa_waiter *w;
 
@@ -175,7 +220,7 @@ static bool ksa_pool_release(struct ksa_pool *pool, u32 index)
 		pool->nwaiters--;
 		ksa_pool_mark(pool, index, w->owned);
 		w->frame = index;
-		wake_up_process(w->task);
+		ksa_pool_send(pool, w, done);
 		return false;
 	}
 	WRITE_ONCE(pool->allocated_count, pool->allocated_count - 1);
@@ -185,15 +230,10 @@ static bool ksa_pool_release(struct ksa_pool *pool, u32 index)
 	return pool->nfree == 1 && !pool->resetting;
 }
 
-static void ksa_pool_wake(struct ksa_pool *pool)
-{
-	wake_up_interruptible_poll(&pool->pollq, EPOLLIN | EPOLLRDNORM);
-}
-
 static int ksa_pool_get(struct ksa_pool *pool, bool nonblock, bool owned,
 			u32 *index)
 {
-	struct ksa_waiter w;
+	struct ksa_sleeper s = { .w.frame = -1, .w.owned = owned };
 	unsigned long flags;
 	int ret = 0;
 
@@ -207,11 +247,8 @@ static int ksa_pool_get(struct ksa_pool *pool, bool nonblock, bool owned,
 	} else if (nonblock) {
 		ret = -EAGAIN;
 	} else {
-		w.task = current;
-		w.frame = -1;
-		w.error = 0;
-		w.owned = owned;
-		list_add_tail(&w.node, &pool->waiters);
+		s.task = current;
+		list_add_tail(&s.w.node, &pool->waiters);
 		pool->nwaiters++;
 		trace_ksalloc_wait_start(pool->id, pool->nwaiters);
 		for (;;) {
@@ -220,16 +257,16 @@ static int ksa_pool_get(struct ksa_pool *pool, bool nonblock, bool owned,
 			schedule();
 			spin_lock_irqsave(&pool->lock, flags);
 			/* A granted frame wins over a signal: nothing is lost */
-			if (w.frame >= 0) {
-				*index = w.frame;
+			if (s.w.frame >= 0) {
+				*index = s.w.frame;
 				break;
 			}
-			if (w.error) {
-				ret = w.error;
+			if (s.w.error) {
+				ret = s.w.error;
 				break;
 			}
 			if (signal_pending(current)) {
-				list_del(&w.node);
+				list_del(&s.w.node);
 				pool->nwaiters--;
 				ret = -ERESTARTSYS;
 				break;
@@ -297,6 +334,7 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 {
 	unsigned long flags;
 	bool wake = false;
+	LIST_HEAD(done);
 	int ret = 0;
 
 	spin_lock_irqsave(&pool->lock, flags);
@@ -305,14 +343,13 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
 	} else {
 		__clear_bit(index, pool->allocated);
 		if (!pool->frame[index].exports) {
-			wake = ksa_pool_release(pool, index);
+			wake = ksa_pool_release(pool, index, &done);
 			ret = 1;
 		}
 	}
 	spin_unlock_irqrestore(&pool->lock, flags);
 
-	if (wake)
-		ksa_pool_wake(pool);
+	ksa_pool_finish(pool, &done, wake);
 	return ret;
 }
 
@@ -335,6 +372,7 @@ void ksa_pool_untake(struct ksa_pool *pool, u32 index)
 	struct ksa_frame *f = &pool->frame[index];
 	unsigned long flags;
 	bool wake = false;
+	LIST_HEAD(done);
 
 	spin_lock_irqsave(&pool->lock, flags);
 	if (f->owned) {
@@ -349,11 +387,10 @@ void ksa_pool_untake(struct ksa_pool *pool, u32 index)
 	}
 	if (f->raised && pool->high_water == pool->allocated_count)
 		pool->high_water--;
-	wake = ksa_pool_release(pool, index);
+	wake = ksa_pool_release(pool, index, &done);
 out:
 	spin_unlock_irqrestore(&pool->lock, flags);
-	if (wake)
-		ksa_pool_wake(pool);
+	ksa_pool_finish(pool, &done, wake);
 }
 
 /**
@@ -422,6 +459,7 @@ int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
 	bool was_empty, wake;
 	unsigned long flags;
 	int ret, returned = 0;
+	LIST_HEAD(done);
 	u32 i, j;
 
 	spin_lock_irqsave(&pool->lock, flags);
@@ -440,14 +478,13 @@ int ksa_pool_free_batch(struct ksa_pool *pool, const u32 *index, u32 count)
 	for (i = 0; i < count; i++) {
 		if (pool->frame[index[i]].exports)
 			continue;
-		ksa_pool_release(pool, index[i]);
+		ksa_pool_release(pool, index[i], &done);
 		returned++;
 	}
 	wake = was_empty && pool->nfree && !pool->resetting;
 	spin_unlock_irqrestore(&pool->lock, flags);
 
-	if (wake)
-		ksa_pool_wake(pool);
+	ksa_pool_finish(pool, &done, wake);
 	return returned;
 }
 
@@ -486,46 +523,142 @@ int ksa_pool_unexport(struct ksa_pool *pool, u32 index)
 	struct ksa_frame *f = &pool->frame[index];
 	unsigned long flags;
 	bool wake = false;
+	LIST_HEAD(done);
 	int ret = 0;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	if (!WARN_ON(!f->exports) && !--f->exports) {
 		WRITE_ONCE(pool->exported_count, pool->exported_count - 1);
 		if (!test_bit(index, pool->allocated)) {
-			wake = ksa_pool_release(pool, index);
+			wake = ksa_pool_release(pool, index, &done);
 			ret = 1;
 		}
 	}
 	spin_unlock_irqrestore(&pool->lock, flags);
 
-	if (wake)
-		ksa_pool_wake(pool);
+	ksa_pool_finish(pool, &done, wake);
 	return ret;
 }
 
-/* KSRESET_BEGIN sends every sleeper away and refuses ALLOC until _END. */
-void ksa_pool_reset(struct ksa_pool *pool, bool begin)
+/* Send the waiters @match accepts (NULL: all) away with -ECANCELED. */
+static u32 ksa_pool_send_away(struct ksa_pool *pool,
+			      bool (*match)(struct ksa_waiter *w,
+					    const void *data),
+			      const void *data, struct list_head *done)
 {
 	struct ksa_waiter *w, *tmp;
+	u32 n = 0;
+
+	list_for_each_entry_safe(w, tmp, &pool->waiters, node) {
+		if (match && !match(w, data))
+			continue;
+		list_del(&w->node);
+		pool->nwaiters--;
+		w->error = -ECANCELED;
+		ksa_pool_send(pool, w, done);
+		n++;
+	}
+	return n;
+}
+
+/* KSRESET_BEGIN sends every waiter away and refuses ALLOC until _END. */
+void ksa_pool_reset(struct ksa_pool *pool, bool begin)
+{
 	unsigned long flags;
+	LIST_HEAD(done);
 	bool changed;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	changed = pool->resetting != begin;
 	WRITE_ONCE(pool->resetting, begin);
-	if (begin) {
-		list_for_each_entry_safe(w, tmp, &pool->waiters, node) {
-			list_del(&w->node);
-			w->error = -ECANCELED;
-			wake_up_process(w->task);
-		}
-		pool->nwaiters = 0;
-	}
+	if (begin)
+		ksa_pool_send_away(pool, NULL, NULL, &done);
 	spin_unlock_irqrestore(&pool->lock, flags);
 
+	ksa_pool_finish(pool, &done, false);
 	if (changed)
 		wake_up_interruptible_poll(&pool->pollq,
 					   EPOLLIN | EPOLLRDNORM | EPOLLERR);
+}
+
+/**
+ * ksa_pool_queue() - take a frame, or queue an io_uring waiter for one
+ * @pool: the pool
+ * @w: the waiter: uring set, frame -1, error 0, node empty
+ * @index: the frame taken
+ *
+ * Return: 0 (a frame was free), -EIOCBQUEUED (@w is on the queue; it
+ * will be given a frame or -ECANCELED and passed to ksa_uring_complete())
+ * or -ECANCELED (KSRESET_BEGIN in force).
+ */
+int ksa_pool_queue(struct ksa_pool *pool, struct ksa_waiter *w, u32 *index)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	if (pool->resetting) {
+		ret = -ECANCELED;
+	} else if (pool->nfree) {
+		*index = ksa_pool_take(pool, w->owned);
+	} else {
+		list_add_tail(&w->node, &pool->waiters);
+		pool->nwaiters++;
+		trace_ksalloc_wait_start(pool->id, pool->nwaiters);
+		ret = -EIOCBQUEUED;
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return ret;
+}
+
+/**
+ * ksa_pool_dequeue() - take an io_uring waiter off the queue
+ * @pool: the pool
+ * @w: a waiter given to ksa_pool_queue()
+ *
+ * Return: true if @w was still waiting (it gets nothing and is not passed
+ * to ksa_uring_complete()); false if it was given a frame or sent away
+ * already (it is, or will be, passed to ksa_uring_complete()) or was
+ * never queued.
+ */
+bool ksa_pool_dequeue(struct ksa_pool *pool, struct ksa_waiter *w)
+{
+	unsigned long flags;
+	bool queued;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	queued = !list_empty(&w->node) && w->frame < 0 && !w->error;
+	if (queued) {
+		list_del_init(&w->node);
+		pool->nwaiters--;
+		trace_ksalloc_wait_end(pool->id, -ECANCELED);
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return queued;
+}
+
+/**
+ * ksa_pool_cancel() - send waiters away with -ECANCELED
+ * @pool: the pool
+ * @match: true for a waiter to send away
+ * @data: for @match
+ *
+ * Return: how many were sent away.
+ */
+u32 ksa_pool_cancel(struct ksa_pool *pool,
+		    bool (*match)(struct ksa_waiter *w, const void *data),
+		    const void *data)
+{
+	unsigned long flags;
+	LIST_HEAD(done);
+	u32 n;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	n = ksa_pool_send_away(pool, match, data, &done);
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	ksa_pool_finish(pool, &done, false);
+	return n;
 }
 
 bool ksa_pool_readable(struct ksa_pool *pool)
