@@ -19,6 +19,7 @@ BASE_PKGS=(
 	kmod					# depmod, modinfo (peer modules)
 	busybox-static cpio qemu-system-x86	# initramfs and VM
 	mingw-w64-common			# ks.h, the KS reference headers
+	liburing-dev				# liburing.a: the io_uring selftest
 )
 
 apt_update() {
