@@ -16,6 +16,7 @@
  *   (frames as dma-bufs)              ksa_frame_export(),
  *                                     ksa_frame_alloc_dmabuf()
  *   KSEVENT_STREAMALLOCATOR_FREEFRAME ksa_freeframe_enable(), ksa_event_wait()
+ *   overlapped ALLOC (STATUS_PENDING) ksa_ring_alloc(), ksa_ring_reap()
  *   NTSTATUS                          negative errno; ksa_strerror() names
  *                                     the KS status (see <ks-compat.h>)
  *
@@ -280,6 +281,76 @@ void *ksa_frame_at(const struct ksa_allocator *allocator, uint64_t offset);
 int ksa_frame_export(struct ksa_allocator *allocator, const void *frame);
 void *ksa_frame_alloc_dmabuf(struct ksa_allocator *allocator,
 			     unsigned int flags, int *dmabuf_fd);
+
+/* ------------------------------------------------------------------ */
+/* Asynchronous frames through io_uring                               */
+
+/*
+ * KS clients allocate with an overlapped DeviceIoControl() that returns
+ * STATUS_PENDING and completes when a frame comes back. A ksa_ring is
+ * that: one thread keeps ALLOCs in flight on any number of allocators
+ * and reaps each frame as it is allocated, with no call that sleeps
+ * except the wait for completions (or none, with a timeout of 0).
+ *
+ * ksa_ring_create() - an io_uring of @entries submission slots (1 to
+ * 4096; the kernel rounds up to a power of two), close-on-exec. @flags
+ * must be 0. As many requests may be in flight as the completion queue
+ * holds (twice the rounded @entries).
+ * ksa_ring_fd() - the ring's fd: poll/epoll report it readable when
+ * completions are ready, for event loops that wait elsewhere.
+ * ksa_ring_close() - close the ring. ALLOCs still waiting end in the
+ * kernel without taking a frame; frames already completed but not
+ * reaped stay allocated (free them by pointer). NULL is ok.
+ *
+ * ksa_ring_alloc() - ALLOC a frame of @allocator, tagged @tag: it
+ * completes at once if a frame is free, else when one is freed, FIFO
+ * with the other waiters of the allocator (blocking ALLOCs and other
+ * rings). @flags: KSA_FRAME_NONBLOCK completes with -EAGAIN instead of
+ * waiting. Where the kernel does not queue ALLOCs (6.1, or an O_NONBLOCK
+ * fd; /sys/class/misc/ksalloc/uring_queue) the library waits for the
+ * allocator to be readable and tries again: one completion either way,
+ * but not in FIFO order with other waiters.
+ * ksa_ring_free() - FREE @frame through the ring (a pointer from
+ * ksa_frame_alloc() or a completion).
+ * Both only prepare the request (submitting first if the ring is full);
+ * ksa_ring_submit() or ksa_ring_reap() sends it. They return 0, -EINVAL,
+ * or -EBUSY when as many requests are in flight as the ring holds (reap
+ * first).
+ *
+ * ksa_ring_submit() - send the prepared requests: how many, or -errno.
+ * ksa_ring_reap() - submit, then fill up to @max completions in @c,
+ * waiting up to @timeout_ms (-1: forever, 0: not at all) for the first
+ * one. Returns how many (0 on timeout) or -errno (-EINTR on a signal).
+ *
+ * A ring is for one thread at a time; allocators must stay open while
+ * requests on them are in flight.
+ */
+struct ksa_ring;
+
+/* struct ksa_completion.op */
+#define KSA_RING_ALLOC		1
+#define KSA_RING_FREE		2
+
+struct ksa_completion {
+	struct ksa_allocator *allocator;
+	void *frame;		/* ALLOC: the frame (NULL on error); FREE: it */
+	uint64_t tag;		/* the request's */
+	uint32_t op;		/* KSA_RING_ALLOC or KSA_RING_FREE */
+	int32_t result;		/* 0 or -errno: -EAGAIN (KSA_FRAME_NONBLOCK),
+				 * -ECANCELED (KSRESET_BEGIN), -EINVAL, ... */
+};
+
+int ksa_ring_create(unsigned int entries, unsigned int flags,
+		    struct ksa_ring **ring);
+int ksa_ring_fd(const struct ksa_ring *ring);
+void ksa_ring_close(struct ksa_ring *ring);
+int ksa_ring_alloc(struct ksa_ring *ring, struct ksa_allocator *allocator,
+		   unsigned int flags, uint64_t tag);
+int ksa_ring_free(struct ksa_ring *ring, struct ksa_allocator *allocator,
+		  void *frame, uint64_t tag);
+int ksa_ring_submit(struct ksa_ring *ring);
+int ksa_ring_reap(struct ksa_ring *ring, struct ksa_completion *c,
+		  unsigned int max, int timeout_ms);
 
 /* ------------------------------------------------------------------ */
 /* Events on eventfds                                                 */

@@ -48,21 +48,24 @@ KSA_TOOL	:= $(BUILD)/bin/ksalloc
 
 lib: $(KSA_LIB_A) $(KSA_LIB_SO) $(KSA_LIB_PC)
 
-$(BUILD)/lib/ksalloc.o: lib/ksalloc.c $(KSA_LIB_HDRS)
+# ksalloc.c: requests, allocators, events; ring.c: frames through io_uring
+KSA_LIB_SRCS	:= lib/ksalloc.c lib/ring.c
+
+$(BUILD)/lib/%.o: lib/%.c $(KSA_LIB_HDRS)
 	@mkdir -p $(@D)
 	$(KSA_CC) -fvisibility=hidden -c -o $@ $<
 
-$(BUILD)/lib/ksalloc.pic.o: lib/ksalloc.c $(KSA_LIB_HDRS)
+$(BUILD)/lib/%.pic.o: lib/%.c $(KSA_LIB_HDRS)
 	@mkdir -p $(@D)
 	$(KSA_CC) -fPIC -fvisibility=hidden -c -o $@ $<
 
-$(KSA_LIB_A): $(BUILD)/lib/ksalloc.o
+$(KSA_LIB_A): $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(KSA_LIB_SRCS))
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(KSA_LIB_SO): $(BUILD)/lib/ksalloc.pic.o lib/libksalloc.map
+$(KSA_LIB_SO): $(patsubst lib/%.c,$(BUILD)/lib/%.pic.o,$(KSA_LIB_SRCS)) lib/libksalloc.map
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,libksalloc.so.$(KSA_SOMAJOR) \
-		-Wl,--version-script=lib/libksalloc.map -o $@ $<
+		-Wl,--version-script=lib/libksalloc.map -o $@ $(filter %.o,$^)
 	ln -sf $(@F) $(@D)/libksalloc.so.$(KSA_SOMAJOR)
 	ln -sf libksalloc.so.$(KSA_SOMAJOR) $(@D)/libksalloc.so
 

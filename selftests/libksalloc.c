@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 
 #include "../lib/ksalloc.c"
+#include "../lib/ring.c"
 #include "../lib/ks-compat.h"
 #include "ksa_test.h"
 #include "kselftest_harness.h"
@@ -893,6 +894,173 @@ TEST_F(lib, reset)
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0, ksa_frame_free(a, p));
 	EXPECT_EQ(-EINVAL, ksa_reset_state(ksa_allocator_fd(a), 7));
+	ksa_allocator_close(a);
+}
+
+/* The next completion within LT_WAIT_MS: 1, or 0 if none came */
+static int lt_reap_one(struct ksa_ring *r, struct ksa_completion *c)
+{
+	return ksa_ring_reap(r, c, 1, LT_WAIT_MS);
+}
+
+/*
+ * Asynchronous ALLOC: inline while frames are free, then a waiting one
+ * completed by a FREE through the ring. The same on every kernel: where
+ * the kernel does not queue ALLOCs the library waits with a poll.
+ */
+TEST_F(lib, ring_alloc_and_free)
+{
+	struct ksallocator_framing f = kst_framing(2, 4096);
+	struct ksa_completion c[4];
+	struct ksa_allocator *a;
+	struct ksa_ring *r;
+	void *fr[2];
+	int i, seen = 0;
+
+	ASSERT_EQ(0, ksa_allocator_create(self->pin, &f, 0, &a));
+	ASSERT_EQ(0, ksa_ring_create(8, 0, &r));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(ksa_ring_fd(r), F_GETFD) & FD_CLOEXEC);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ksa_ring_alloc(r, a, 0, 10 + i));
+	EXPECT_EQ(3, ksa_ring_submit(r));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(1, lt_reap_one(r, &c[i]));
+		EXPECT_EQ(KSA_RING_ALLOC, c[i].op);
+		EXPECT_EQ(0, c[i].result);
+		EXPECT_EQ(a, c[i].allocator);
+		EXPECT_EQ(10 + i, c[i].tag);
+		EXPECT_EQ(c[i].frame, ksa_frame_at(a, i * 4096));
+		fr[i] = c[i].frame;
+	}
+	/* The third waits: nothing completes until a frame comes back. */
+	EXPECT_EQ(0, ksa_ring_reap(r, c, 4, 0));
+	EXPECT_EQ(0, ksa_ring_reap(r, c, 4, 50));
+	EXPECT_EQ(2, lt_allocated(ksa_allocator_fd(a)));
+
+	ASSERT_EQ(0, ksa_ring_free(r, a, fr[1], 99));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(1, lt_reap_one(r, &c[0]));
+		if (c[0].op == KSA_RING_FREE) {
+			EXPECT_EQ(99, c[0].tag);
+			EXPECT_EQ(fr[1], c[0].frame);
+			EXPECT_EQ(0, c[0].result);
+			seen |= 1;
+		} else {
+			EXPECT_EQ(12, c[0].tag);
+			EXPECT_EQ(0, c[0].result);
+			EXPECT_EQ(fr[1], c[0].frame);
+			seen |= 2;
+		}
+	}
+	EXPECT_EQ(3, seen);
+	EXPECT_EQ(2, lt_allocated(ksa_allocator_fd(a)));
+	EXPECT_EQ(0, ksa_ring_reap(r, c, 4, 0));
+	EXPECT_EQ(0, ksa_frame_free(a, fr[0]));
+	EXPECT_EQ(0, ksa_frame_free(a, fr[1]));
+	ksa_ring_close(r);
+	ksa_allocator_close(a);
+}
+
+/* NONBLOCK: -EAGAIN; KSRESET_BEGIN: a waiting ALLOC ends -ECANCELED */
+TEST_F(lib, ring_nonblock_and_reset)
+{
+	struct ksallocator_framing f = kst_framing(1, 4096);
+	struct ksa_completion c;
+	struct ksa_allocator *a;
+	struct ksa_ring *r;
+	void *fr;
+
+	ASSERT_EQ(0, ksa_allocator_create(self->pin, &f, 0, &a));
+	ASSERT_EQ(0, ksa_ring_create(4, 0, &r));
+	fr = ksa_frame_alloc(a, 0);
+	ASSERT_NE(NULL, fr);
+	ASSERT_EQ(0, ksa_ring_alloc(r, a, KSA_FRAME_NONBLOCK, 1));
+	ASSERT_EQ(1, lt_reap_one(r, &c));
+	EXPECT_EQ(-EAGAIN, c.result);
+	EXPECT_EQ(NULL, c.frame);
+
+	ASSERT_EQ(0, ksa_ring_alloc(r, a, 0, 2));
+	EXPECT_EQ(0, ksa_ring_reap(r, &c, 1, 50));
+	ASSERT_EQ(0, ksa_reset_state(ksa_allocator_fd(a), KSRESET_BEGIN));
+	ASSERT_EQ(1, lt_reap_one(r, &c));
+	EXPECT_EQ(2, c.tag);
+	EXPECT_EQ(-ECANCELED, c.result);
+	EXPECT_EQ(0, ksa_reset_state(ksa_allocator_fd(a), KSRESET_END));
+	EXPECT_EQ(1, lt_allocated(ksa_allocator_fd(a)));
+	EXPECT_EQ(0, ksa_frame_free(a, fr));
+	ksa_ring_close(r);
+	ksa_allocator_close(a);
+}
+
+/* A ring closed with an ALLOC waiting takes no frame */
+TEST_F(lib, ring_close_with_alloc_waiting)
+{
+	struct ksallocator_framing f = kst_framing(1, 4096);
+	struct ksa_completion c;
+	struct ksa_allocator *a;
+	struct ksa_ring *r;
+	long long end;
+	void *fr;
+
+	ASSERT_EQ(0, ksa_allocator_create(self->pin, &f, 0, &a));
+	ASSERT_EQ(0, ksa_ring_create(4, 0, &r));
+	fr = ksa_frame_alloc(a, 0);
+	ASSERT_NE(NULL, fr);
+	ASSERT_EQ(0, ksa_ring_alloc(r, a, 0, 1));
+	EXPECT_EQ(0, ksa_ring_reap(r, &c, 1, 50));
+	ksa_ring_close(r);
+	/* The kernel cancels it in the background */
+	end = lt_now_ms() + LT_WAIT_MS;
+	while (kst_waiters(ksa_allocator_fd(a)) && lt_now_ms() < end)
+		usleep(1000);
+	EXPECT_EQ(0, kst_waiters(ksa_allocator_fd(a)));
+	EXPECT_EQ(0, ksa_frame_free(a, fr));
+	EXPECT_EQ(0, lt_allocated(ksa_allocator_fd(a)));
+	fr = ksa_frame_alloc(a, KSA_FRAME_NONBLOCK);
+	EXPECT_NE(NULL, fr);
+	ksa_allocator_close(a);
+}
+
+/* Argument checks, and a ring whose requests in flight are all taken */
+TEST_F(lib, ring_arguments)
+{
+	struct ksallocator_framing f = kst_framing(1, 4096);
+	struct ksa_completion c;
+	struct ksa_allocator *a;
+	struct ksa_ring *r = (void *)1;
+	char other;
+	int i, ret;
+
+	EXPECT_EQ(-EINVAL, ksa_ring_create(0, 0, &r));
+	EXPECT_EQ(NULL, r);
+	EXPECT_EQ(-EINVAL, ksa_ring_create(8, 1, &r));
+	EXPECT_EQ(-EINVAL, ksa_ring_create(8192, 0, &r));
+	EXPECT_EQ(-EINVAL, ksa_ring_create(8, 0, NULL));
+	ASSERT_EQ(0, ksa_allocator_create(self->pin, &f, 0, &a));
+	ASSERT_EQ(0, ksa_ring_create(1, 0, &r));
+	EXPECT_EQ(-EINVAL, ksa_ring_alloc(r, NULL, 0, 0));
+	EXPECT_EQ(-EINVAL, ksa_ring_alloc(r, a, KSA_FRAME_WAIT, 0));
+	EXPECT_EQ(-EINVAL, ksa_ring_free(r, a, &other, 0));
+	EXPECT_EQ(-EINVAL, ksa_ring_free(r, a, NULL, 0));
+	EXPECT_EQ(-EINVAL, ksa_ring_reap(r, &c, 0, 0));
+	EXPECT_EQ(-EINVAL, ksa_ring_reap(NULL, &c, 1, 0));
+	EXPECT_EQ(-EINVAL, ksa_ring_fd(NULL));
+	/* One SQ entry, two CQ entries: two requests in flight at most */
+	for (i = 0; i < 3; i++) {
+		ret = ksa_ring_alloc(r, a, 0, i);
+		if (ret)
+			break;
+	}
+	EXPECT_EQ(2, i);
+	EXPECT_EQ(-EBUSY, ret);
+	ASSERT_EQ(1, lt_reap_one(r, &c));
+	EXPECT_EQ(0, c.result);
+	ASSERT_EQ(0, ksa_ring_free(r, a, c.frame, 0));
+	/* The FREE, and the second ALLOC it served */
+	ASSERT_EQ(1, lt_reap_one(r, &c));
+	ASSERT_EQ(1, lt_reap_one(r, &c));
+	ksa_ring_close(r);
+	ksa_ring_close(NULL);
 	ksa_allocator_close(a);
 }
 
