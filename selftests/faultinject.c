@@ -16,8 +16,10 @@
  *   memory), ALLOC and FREE, the batch methods (their value buffer is
  *   allocated), mmap of an allocator (page tables) and of a dma-buf,
  *   FRAME_EXPORT and FRAME_ALLOC as a dma-buf (also with the fd table
- *   full), IOCTL_KS_ENABLE_EVENT, and the fd a pin hands out for its
- *   allocator (PIN_ALLOCATOR_FD); and a real importer of the test
+ *   full), IOCTL_KS_ENABLE_EVENT, the fd a pin hands out for its
+ *   allocator (PIN_ALLOCATOR_FD), and ALLOC through io_uring, inline and
+ *   queued then completed by a FREE (what fails there is io_uring's:
+ *   the request, or its command data); and a real importer of the test
  *   kernel's own package taking a frame's dma-buf: vgem's PRIME import
  *   (attach, and map on 6.1 and 6.12).
  *
@@ -56,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <liburing.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -232,6 +235,8 @@ struct op {
 	void *map;
 	void *hint;		/* an address range with no page table yet */
 	struct kseventdata ev;
+	struct io_uring ring;
+	int ring_ok;
 };
 
 /* The kinds of allocation an operation makes (and so must fail cleanly on) */
@@ -1031,6 +1036,128 @@ static void cleanup_importer(struct op *op)
 	cleanup_dmabuf(op);
 }
 
+/*
+ * io_uring: a ring and an allocator of one frame, before injection.
+ * io_uring reports a request it could not allocate as EAGAIN from
+ * io_uring_enter(), a command it could not prepare as ENOMEM in the CQE.
+ */
+static int prep_uring(struct op *op)
+{
+	int ret = prep_pin(op);
+
+	if (ret)
+		return ret;
+	op->alloc = ksa_create(op->pin, 1, op->page, 0);
+	if (op->alloc < 0)
+		return op->alloc;
+	ret = io_uring_queue_init(4, &op->ring, 0);
+	op->ring_ok = !ret;
+	return ret;
+}
+
+static void cleanup_uring(struct op *op)
+{
+	if (op->ring_ok)
+		io_uring_queue_exit(&op->ring);
+	op->ring_ok = 0;
+	cleanup_all(op);
+}
+
+/* Submit an ALLOC; 0, or -ENOMEM if io_uring had no request for it */
+static int uring_submit_alloc(struct op *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&op->ring);
+	int ret;
+
+	if (!sqe)
+		return -EIO;
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, op->alloc, NULL, 0, 0);
+	sqe->cmd_op = KSALLOC_URING_CMD_ALLOC;
+	memset(sqe->cmd, 0, sizeof(struct ksalloc_uring_cmd));
+	ret = io_uring_submit(&op->ring);
+	if (ret == 1)
+		return 0;
+	/* Not taken: the SQE goes back, the ring is as before */
+	io_uring_queue_exit(&op->ring);
+	op->ring_ok = !io_uring_queue_init(4, &op->ring, 0);
+	return ret == -EAGAIN || ret == 0 ? -ENOMEM : ret < 0 ? ret : -EIO;
+}
+
+/* The CQE's res; @wait: block for it, else only one already there */
+static int uring_res(struct op *op, int wait, int *res)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = wait ? io_uring_wait_cqe(&op->ring, &cqe) :
+		     io_uring_peek_cqe(&op->ring, &cqe);
+	if (ret)
+		return ret;
+	*res = cqe->res;
+	io_uring_cqe_seen(&op->ring, cqe);
+	return 0;
+}
+
+/* ALLOC through io_uring of a free frame: completes inline */
+static int run_uring_alloc(struct op *op)
+{
+	int ret, res;
+
+	ret = uring_submit_alloc(op);
+	if (ret)
+		return ret;
+	ret = uring_res(op, 1, &res);
+	if (ret)
+		return ret;
+	if (res >= 0)
+		op->offsets[0] = (__u64)res * op->page;
+	return res < 0 ? res : 0;
+}
+
+/*
+ * A queued ALLOC, completed by a FREE: the one frame is taken first (a
+ * direct ioctl, which allocates nothing), and given back whatever fails.
+ */
+static int run_uring_queued(struct op *op)
+{
+	__u64 held;
+	int ret, res;
+
+	if (ioctl(op->alloc, IOCTL_KSALLOC_ALLOC_FRAME, &held))
+		return -errno;
+	ret = uring_submit_alloc(op);
+	if (!ret && !uring_res(op, 0, &res))
+		/* Completed at once: only a failure can do that */
+		ret = res < 0 ? res : -EPROTO;
+	if (ioctl(op->alloc, IOCTL_KSALLOC_FREE_FRAME, &held))
+		return -errno;
+	if (ret)
+		return ret;
+	ret = uring_res(op, 1, &res);
+	if (ret)
+		return ret;
+	if (res >= 0)
+		op->offsets[0] = (__u64)res * op->page;
+	return res < 0 ? res : 0;
+}
+
+static int check_uring_frame(struct op *op)
+{
+	return op->offsets[0] == 0 && ksa_allocated(op->alloc) == 1 &&
+	       ksa_waiters(op->alloc) == 0 ? 0 : -1;
+}
+
+static int check_uring_nothing(struct op *op)
+{
+	return ksa_allocated(op->alloc) == 0 &&
+	       ksa_waiters(op->alloc) == 0 ? 0 : -1;
+}
+
+static void undo_uring_frame(struct op *op)
+{
+	ioctl(op->alloc, IOCTL_KSALLOC_FREE_FRAME, &op->offsets[0]);
+}
+
 /* ---- the tests ---- */
 
 FIXTURE(fi)
@@ -1352,6 +1479,34 @@ TEST_F_TIMEOUT(fi, pin_allocator_fd_table_full, 300)
 			  .cleanup = cleanup_all, .fill_fds = 1);
 
 	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, uring_alloc, 300)
+{
+	struct op op = OP(.name = "io_uring alloc",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_uring, .run = run_uring_alloc,
+			  .check = check_uring_frame,
+			  .check_failed = check_uring_nothing,
+			  .undo = undo_uring_frame, .cleanup = cleanup_uring);
+
+	SKIP_IF_NEEDED();
+	sweep(_metadata, &op, variant->mode);
+}
+
+TEST_F_TIMEOUT(fi, uring_queued_alloc, 300)
+{
+	struct op op = OP(.name = "io_uring queued alloc",
+			  .allocates = ALLOCS_SLAB,
+			  .prepare = prep_uring, .run = run_uring_queued,
+			  .check = check_uring_frame,
+			  .check_failed = check_uring_nothing,
+			  .undo = undo_uring_frame, .cleanup = cleanup_uring);
+
+	SKIP_IF_NEEDED();
+	if (ksa_read_ll(KSA_SYSFS_DIR "uring_queue") != 1)
+		SKIP(return, "this kernel never queues an io_uring ALLOC");
 	sweep(_metadata, &op, variant->mode);
 }
 

@@ -14,8 +14,11 @@
  * methods and direct ioctls), their mmap and DMA_BUF_IOCTL_SYNC; a real
  * importer, vgem (when the kernel has it): PRIME imports of those
  * dma-bufs, exports back, GEM_CLOSE, vgem fences and their signals;
- * closes of every kind of fd (dma-bufs, vgem's DRM files, allocators...)
- * in any order, dups and forked children that inherit it all.
+ * io_uring commands (KSALLOC_URING_CMD_*, known and random, on any fd,
+ * with random addresses, counts, flags and uring_cmd_flags, from rings of
+ * 64- and 128-byte SQEs that are closed with commands still queued);
+ * closes of every kind of fd (dma-bufs, vgem's DRM files, allocators,
+ * rings...) in any order, dups and forked children that inherit it all.
  *
  * The program passes if it survives and, once everything it made is
  * closed, the module's counters (live allocators, frame bytes) and this
@@ -57,6 +60,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <liburing.h>
 #include <linux/dma-buf.h>
 #include <linux/ksalloc.h>
 
@@ -160,6 +164,9 @@ struct worker {
 	unsigned char *arena;		/* ARENA bytes, then PROT_NONE */
 	unsigned char *rdonly;		/* one read-only page */
 	unsigned long forks;
+	struct io_uring ring;		/* for op_uring(), when ring_ok */
+	int ring_ok;
+	unsigned int ring_inflight;	/* commands not yet reaped */
 	/* per ioctl of cmds[], and mmap: calls made and calls that worked */
 	unsigned long tried[NCMDS + 1], worked[NCMDS + 1];
 };
@@ -1028,6 +1035,114 @@ static void op_open(struct worker *w)
 	}
 }
 
+static const __u32 uring_ops[] = {
+	KSALLOC_URING_CMD_ALLOC, KSALLOC_URING_CMD_FREE,
+	KSALLOC_URING_CMD_BATCH_ALLOC, KSALLOC_URING_CMD_BATCH_FREE,
+	KSALLOC_URING_CMD_CANCEL,
+};
+#define NURING_OPS (sizeof(uring_ops) / sizeof(uring_ops[0]))
+/* Commands a ring may have in flight; its CQ holds twice its SQ */
+#define RING_ENTRIES	32
+#define RING_INFLIGHT	48
+
+static void ring_close(struct worker *w)
+{
+	if (!w->ring_ok)
+		return;
+	/* What is still queued is the kernel's to cancel. */
+	io_uring_queue_exit(&w->ring);
+	w->ring_ok = 0;
+	w->ring_inflight = 0;
+}
+
+/* One random command: user_data is (small tag << 8 | op index) */
+static void prep_uring(struct worker *w, struct io_uring_sqe *sqe)
+{
+	__u32 i = below(w, NURING_OPS + 1), count;
+	int fd = chance(w, 85) ? own_fd(w, ALLOCATOR) : rnd_fd(w);
+	struct ksalloc_uring_cmd *c;
+
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = i < NURING_OPS ? uring_ops[i] : (__u32)rnd(w);
+	sqe->user_data = below(w, 16) << 8 | i;
+	if (chance(w, 3))
+		sqe->uring_cmd_flags = rnd(w) & 3;
+	c = (struct ksalloc_uring_cmd *)sqe->cmd;
+	c->addr = 0;
+	c->count = chance(w, 95) ? 0 : rnd_size(w);
+	c->flags = chance(w, 70) ? 0 : chance(w, 70) ? below(w, 4) : rnd(w);
+	switch (i) {
+	case 0:		/* ALLOC: usually the well-formed one, which may queue */
+		if (chance(w, 5))
+			c->addr = rnd(w);
+		if (chance(w, 50))
+			c->flags = 0;
+		break;
+	case 1:
+		c->addr = rnd_offset(w);
+		break;
+	case 2:
+	case 3:
+		count = chance(w, 90) ? 1 + below(w, KSALLOC_BATCH_MAX) :
+			rnd_size(w);
+		c->count = count;
+		c->addr = rnd_buf(w, count * 8);
+		if (i == 3) {
+			__u64 *v = arena_at(w, c->addr, count * 8);
+			__u32 k;
+
+			for (k = 0; v && k < count; k++)
+				v[k] = rnd_offset(w);
+		}
+		break;
+	case 4:		/* CANCEL: a tag of ours, or all of this ring's */
+		c->addr = chance(w, 50) ? 0 : below(w, 16) << 8;
+		break;
+	default:
+		c->addr = rnd(w);
+		break;
+	}
+}
+
+/*
+ * A few io_uring commands on a ring of the worker's, and whatever has
+ * completed; ALLOCs that got a frame leave its offset to FREE later.
+ * Sometimes the ring is closed with commands still queued.
+ */
+static void op_uring(struct worker *w)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	__u32 n, i;
+
+	if (w->ring_ok && chance(w, 3))
+		ring_close(w);
+	if (!w->ring_ok) {
+		if (io_uring_queue_init(RING_ENTRIES, &w->ring,
+					chance(w, 25) ? IORING_SETUP_SQE128 : 0))
+			return;
+		w->ring_ok = 1;
+	}
+	n = 1 + below(w, 4);
+	for (i = 0; i < n && w->ring_inflight < RING_INFLIGHT; i++) {
+		sqe = io_uring_get_sqe(&w->ring);
+		if (!sqe)
+			break;
+		prep_uring(w, sqe);
+		w->ring_inflight++;
+	}
+	io_uring_submit(&w->ring);
+	while (!io_uring_peek_cqe(&w->ring, &cqe)) {
+		__u32 op = cqe->user_data & 0xff;
+
+		if (op == 0 && cqe->res >= 0)
+			remember_offset(w, (__u64)cqe->res * page);
+		io_uring_cqe_seen(&w->ring, cqe);
+		if (w->ring_inflight)
+			w->ring_inflight--;
+	}
+}
+
 static void op_close(struct worker *w)
 {
 	slot_close(w, below(w, SLOTS));
@@ -1092,6 +1207,9 @@ static void op_fork(struct worker *w)
 		sigaction(SIGALRM, &sa, NULL);
 		setitimer(ITIMER_REAL, &it, NULL);
 		w->rng ^= 0x5bd1e995;
+		/* The parent's ring is the parent's: a ring of its own */
+		w->ring_ok = 0;
+		w->ring_inflight = 0;
 		for (i = 0; i < 20; i++)
 			one_op(w);
 		_exit(0);
@@ -1139,14 +1257,17 @@ static void one_op(struct worker *w)
 	case 84 ... 88:
 		op_mmap(w);
 		break;
-	case 89 ... 92:
+	case 89 ... 91:
 		op_raw_ioctl(w);
 		break;
-	case 93 ... 95:
+	case 92 ... 94:
 		op_importer(w);
 		break;
-	case 96 ... 98:
+	case 95 ... 96:
 		op_file(w);
+		break;
+	case 97 ... 98:
+		op_uring(w);
 		break;
 	default:
 		if (chance(w, 20))
@@ -1318,6 +1439,7 @@ int main(int argc, char **argv)
 				munmap(w->map[j].addr, w->map[j].len);
 		for (j = 0; j < SLOTS; j++)
 			slot_close(w, j);
+		ring_close(w);
 	}
 	/* fds handed out by the kernel that no slot took (full table) */
 	fds1 = kst_count_fds();
