@@ -1060,7 +1060,8 @@ static const struct {
 	  "STATUS_ACCESS_VIOLATION: bad buffer address" },
 	{ EAGAIN, KSA_STATUS_PENDING, "STATUS_PENDING: no frame free" },
 	{ ECANCELED, KSA_STATUS_CANCELLED,
-	  "STATUS_CANCELLED: cancelled by KSRESET_BEGIN" },
+	  "STATUS_CANCELLED: cancelled by KSRESET_BEGIN, or a waiting "
+	  "io_uring ALLOC cancelled (its ring closed)" },
 	{ EBUSY, KSA_STATUS_INVALID_DEVICE_STATE,
 	  "STATUS_INVALID_DEVICE_STATE: not allowed in the current state "
 	  "(e.g. allocator set outside KSSTATE_STOP)" },

@@ -34,7 +34,11 @@
  *   STATUS_INVALID_HANDLE              EBADF    not an open fd
  *   STATUS_ACCESS_VIOLATION            EFAULT   bad user pointer
  *   STATUS_PENDING                     EAGAIN   no frame free, O_NONBLOCK
- *   STATUS_CANCELLED                   ECANCELED  cancelled by KSRESET_BEGIN
+ *                                               (io_uring ALLOC: NOWAIT,
+ *                                               or not queued on 6.1)
+ *   STATUS_CANCELLED                   ECANCELED  cancelled by KSRESET_BEGIN,
+ *                                                 or a queued io_uring ALLOC
+ *                                                 cancelled
  *   STATUS_INVALID_DEVICE_STATE        EBUSY    e.g. allocator set outside
  *                                               KSSTATE_STOP
  *   STATUS_INSUFFICIENT_RESOURCES      ENOMEM   out of memory or over a cap
