@@ -418,7 +418,7 @@ docs_complete() {
 	local f=Documentation/ksalloc.rst missing= w
 	# every exported kernel function, ioctl, set and item of the uapi
 	for w in $(grep -oE 'KSA_EXPORT\([a-z_]+\)' module/kapi.c | sed 's/KSA_EXPORT(//; s/)//') \
-		$(grep -oE '^#define (IOCTL_KS_[A-Z_]+|KS[A-Z]*SETID_[A-Za-z]+|KSPROPERTY_(STREAM|STREAMALLOCATOR|CONNECTION|KSALLOC)_[A-Z_]+|KSMETHOD_(STREAMALLOCATOR|KSALLOC)_[A-Z_]+|KSEVENT_STREAMALLOCATOR_[A-Z_]+)\b' uapi/linux/ksalloc.h | awk '{print $2}') \
+		$(grep -oE '^#define (IOCTL_KS_[A-Z_]+|KS[A-Z]*SETID_[A-Za-z]+|KSPROPERTY_(STREAM|STREAMALLOCATOR|CONNECTION|KSALLOC)_[A-Z_]+|KSMETHOD_(STREAMALLOCATOR|KSALLOC)_[A-Z_]+|KSEVENT_STREAMALLOCATOR_[A-Z_]+|KSALLOC_URING_[A-Z_]+)\b' uapi/linux/ksalloc.h | awk '{print $2}') \
 		$(sed -n 's/^.*module_param_named(\([a-z_]*\),.*/\1/p' module/main.c) \
 		ENOENT EOPNOTSUPP EOVERFLOW EINVAL EBADF EFAULT EAGAIN ECANCELED EBUSY ENOMEM ENOTTY \
 		$(sed -n 's/^TRACE_EVENT(\([a-z_]*\),.*/\1/p; s/^DEFINE_EVENT([a-z_]*, \([a-z_]*\),.*/\1/p' module/trace/ksalloc.h); do
