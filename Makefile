@@ -151,7 +151,7 @@ bench-prog: $(BUILD)/bench/ksalloc-bench
 
 $(BUILD)/bench/ksalloc-bench: bench/ksalloc-bench.c $(UAPI_HDRS)
 	@mkdir -p $(@D)
-	$(CC) -static -Wall -O2 -Iuapi -pthread -o $@ $<
+	$(CC) -static -Wall -O2 -Iuapi -pthread -o $@ $< -luring
 
 .PHONY: all module check check-debug run lint check-ks-values deb selftests selftests-list examples clean \
 	clean-cache \

@@ -52,6 +52,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <liburing.h>
 #include <linux/dma-heap.h>
 #include <linux/futex.h>
 #include <linux/udmabuf.h>
@@ -2910,6 +2911,412 @@ static void thr_note(struct row *r)
 			 1e6 / r->value, 1 / r->ratio);
 }
 
+/* ------------------------------------------------------------------ */
+/* io_uring: a queued ALLOC's completion, and a producer/consumer pair  */
+/* that uses nothing but io_uring, against their blocking forms.       */
+
+/* A ring for one thread: DEFER_TASKRUN where the kernel has it */
+static int ur_init(struct io_uring *ring, unsigned int entries)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	};
+	int ret = io_uring_queue_init_params(entries, ring, &p);
+
+	if (ret == -EINVAL)
+		ret = io_uring_queue_init(entries, ring, 0);
+	return ret;
+}
+
+static void ur_cmd(struct io_uring *ring, int fd, uint32_t op, uint64_t addr,
+		   uint32_t count, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct ksalloc_uring_cmd *c;
+
+	if (!sqe)
+		die("io_uring: SQ full");
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = op;
+	c = (struct ksalloc_uring_cmd *)sqe->cmd;
+	c->addr = addr;
+	c->count = count;
+	c->flags = 0;
+	sqe->user_data = user_data;
+}
+
+/* Submit, then reap @want CQEs, every one with res 0; 0 or -errno */
+static int ur_submit_reap(struct io_uring *ring, unsigned int want)
+{
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_submit_and_wait(ring, want);
+
+	if (ret < 0)
+		return ret;
+	for (ret = 0; want && !ret; want--) {
+		ret = io_uring_wait_cqe(ring, &cqe);
+		if (ret)
+			return ret;
+		/* frame 0 of a one-frame allocator, or a FREE's 0 */
+		ret = cqe->res < 0 ? cqe->res : cqe->res ? -EPROTO : 0;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return ret;
+}
+
+/*
+ * The ping-pong of the blocked-ALLOC row, with queued io_uring ALLOCs:
+ * each side submits [ALLOC of its allocator, FREE of the other's] and
+ * waits for both CQEs. The ALLOC is queued (its frame is out) and
+ * completed by the other side's FREE, so a round trip is two
+ * FREE-to-CQE hops, as the blocked ALLOC's is two FREE-to-return hops.
+ */
+struct urpp_ctx {
+	int pin;
+	int a, b;		/* A ALLOCs from b and FREEs a; B the reverse */
+	long n;
+	pthread_barrier_t bar;
+	volatile int err;
+};
+
+static void *urpp_thread_b(void *p)
+{
+	struct urpp_ctx *c = p;
+	struct io_uring ring;
+	int init = ur_init(&ring, 8), ret = init;
+	long i;
+
+	pthread_barrier_wait(&c->bar);
+	for (i = 0; i < c->n + PP_WARMUP && !ret && !c->err; i++) {
+		ur_cmd(&ring, c->a, KSALLOC_URING_CMD_ALLOC, 0, 0, 1);
+		ur_cmd(&ring, c->b, KSALLOC_URING_CMD_FREE, 0, 0, 2);
+		ret = ur_submit_reap(&ring, 2);
+	}
+	if (ret && !c->err)
+		c->err = ret;
+	if (!init)
+		io_uring_queue_exit(&ring);
+	return NULL;
+}
+
+static double run_uring_pingpong(void *p, long n)
+{
+	struct urpp_ctx *c = p;
+	uint32_t reset = KSRESET_BEGIN;
+	struct io_uring ring;
+	double t0 = 0, t = 0;
+	uint64_t off;
+	pthread_t th;
+	long i, inb = 0;
+	int ret;
+
+	c->n = n;
+	c->err = 0;
+	c->a = must_create(c->pin, 1, 0);
+	c->b = must_create(c->pin, 1, 0);
+	if (ks_alloc(c->a, &off) || ks_alloc(c->b, &off))
+		return -errno;
+	ret = ur_init(&ring, 8);
+	if (ret)
+		return ret;
+	pthread_barrier_init(&c->bar, NULL, 2);
+	if (pthread_create(&th, NULL, urpp_thread_b, c))
+		die("pthread_create");
+	pthread_barrier_wait(&c->bar);
+	for (i = 0; i < PP_WARMUP + n && !ret && !c->err; i++) {
+		if (i == PP_WARMUP)
+			t0 = now_ns();
+		ur_cmd(&ring, c->b, KSALLOC_URING_CMD_ALLOC, 0, 0, 1);
+		ur_cmd(&ring, c->a, KSALLOC_URING_CMD_FREE, 0, 0, 2);
+		ret = ur_submit_reap(&ring, 2);
+		if (i >= PP_WARMUP)
+			BATCH_STEP(i - PP_WARMUP, n, 4, inb, t, t0);
+	}
+	/* B's last ALLOC waits for one more FREE */
+	if (!ret && !c->err) {
+		ur_cmd(&ring, c->a, KSALLOC_URING_CMD_FREE, 0, 0, 2);
+		ret = ur_submit_reap(&ring, 1);
+	}
+	if (ret || c->err) {
+		/* Wake B wherever it waits */
+		ks_ioctl(c->a, IOCTL_KS_RESET_STATE, &reset, sizeof(reset),
+			 NULL, 0, 0, NULL);
+		ks_ioctl(c->b, IOCTL_KS_RESET_STATE, &reset, sizeof(reset),
+			 NULL, 0, 0, NULL);
+	}
+	pthread_join(th, NULL);
+	io_uring_queue_exit(&ring);
+	pthread_barrier_destroy(&c->bar);
+	close(c->a);
+	close(c->b);
+	if (ret || c->err)
+		return ret ? ret : c->err;
+	return t;
+}
+
+/*
+ * Producer and consumer threads on one allocator of PC_FRAMES frames,
+ * the offsets going through a pipe. Blocking: the producer ALLOCs
+ * (sleeping while the pool is empty) and writes each offset; the
+ * consumer reads them and FREEs. io_uring: the producer keeps PC_DEPTH
+ * ALLOCs in flight and writes each frame's offset with IORING_OP_WRITE;
+ * the consumer reads with IORING_OP_READ and frees what it read with one
+ * BATCH_FREE. One operation is one frame through; the consumer's wall
+ * time is measured.
+ */
+#define PC_FRAMES	4
+#define PC_DEPTH	8
+
+struct pc_ctx {
+	int pin;
+	int uring;
+	int fd;			/* the allocator */
+	int pipe[2];
+	long n;
+	pthread_barrier_t bar;
+	volatile int err;
+};
+
+/* The producer failed: the consumer sees the end of the pipe */
+static void pc_fail(struct pc_ctx *c, int err)
+{
+	c->err = err;
+	close(c->pipe[1]);
+	c->pipe[1] = -1;
+}
+
+static void *pc_producer_blocking(struct pc_ctx *c)
+{
+	uint64_t off;
+	long i;
+
+	for (i = 0; i < c->n && !c->err; i++) {
+		if (ks_alloc_direct(c->fd, &off) ||
+		    write(c->pipe[1], &off, 8) != 8) {
+			pc_fail(c, -EIO);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *pc_producer_uring(struct pc_ctx *c)
+{
+	uint64_t offs[PC_FRAMES];
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	long sent = 0, written = 0;
+	int init = ur_init(&ring, 2 * PC_DEPTH), ret = init;
+
+	for (; !ret && sent < c->n && sent < PC_DEPTH; sent++)
+		ur_cmd(&ring, c->fd, KSALLOC_URING_CMD_ALLOC, 0, 0, 1);
+	while (!ret && written < c->n && !c->err) {
+		ret = io_uring_submit_and_wait(&ring, 1);
+		if (ret < 0)
+			break;
+		ret = 0;
+		while (!ret && !io_uring_peek_cqe(&ring, &cqe)) {
+			int res = cqe->res;
+
+			if (cqe->user_data == 2) {
+				ret = res == 8 ? 0 : -EIO;
+				written += !ret;
+			} else if (res < 0 || res >= PC_FRAMES) {
+				ret = res < 0 ? res : -EPROTO;
+			} else {
+				/* A frame: its offset to the consumer */
+				offs[res] = (uint64_t)res * FRAME_SIZE;
+				sqe = io_uring_get_sqe(&ring);
+				io_uring_prep_write(sqe, c->pipe[1], &offs[res],
+						    8, 0);
+				sqe->user_data = 2;
+				if (sent < c->n) {
+					ur_cmd(&ring, c->fd,
+					       KSALLOC_URING_CMD_ALLOC, 0, 0, 1);
+					sent++;
+				}
+			}
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+	if (!init)
+		io_uring_queue_exit(&ring);
+	if (ret)
+		pc_fail(c, ret);
+	return NULL;
+}
+
+static void *pc_producer(void *p)
+{
+	struct pc_ctx *c = p;
+
+	pthread_barrier_wait(&c->bar);
+	return c->uring ? pc_producer_uring(c) : pc_producer_blocking(c);
+}
+
+static int pc_consume_blocking(struct pc_ctx *c)
+{
+	uint64_t off;
+	long i;
+
+	for (i = 0; i < c->n && !c->err; i++)
+		if (read(c->pipe[0], &off, 8) != 8 ||
+		    ks_free_direct(c->fd, off))
+			return -EIO;
+	return c->err;
+}
+
+static int pc_consume_uring(struct pc_ctx *c)
+{
+	uint64_t buf[2][PC_DEPTH];
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	long done = 0;
+	int cur = 0, ret = ur_init(&ring, 8);
+
+	if (ret)
+		return ret;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, c->pipe[0], buf[cur], sizeof(buf[cur]), 0);
+	sqe->user_data = 3;
+	while (!ret && done < c->n && !c->err) {
+		ret = io_uring_submit_and_wait(&ring, 1);
+		if (ret < 0)
+			break;
+		ret = 0;
+		while (!ret && !io_uring_peek_cqe(&ring, &cqe)) {
+			int res = cqe->res;
+
+			if (cqe->user_data == 4) {
+				ret = res;
+			} else if (res <= 0 || res % 8) {
+				ret = res < 0 ? res : -EPROTO;
+			} else {
+				/* Free what came (read at issue), read on */
+				ur_cmd(&ring, c->fd,
+				       KSALLOC_URING_CMD_BATCH_FREE,
+				       (uintptr_t)buf[cur], res / 8, 4);
+				done += res / 8;
+				cur ^= 1;
+				if (done < c->n) {
+					sqe = io_uring_get_sqe(&ring);
+					io_uring_prep_read(sqe, c->pipe[0],
+							   buf[cur],
+							   sizeof(buf[cur]), 0);
+					sqe->user_data = 3;
+				}
+			}
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+	/* The last BATCH_FREEs */
+	if (!ret)
+		ret = io_uring_submit_and_wait(&ring, 0) < 0 ? -EIO : 0;
+	while (!ret && !io_uring_peek_cqe(&ring, &cqe)) {
+		ret = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+	return ret;
+}
+
+static double run_prodcons(void *p, long n)
+{
+	struct pc_ctx *c = p;
+	uint32_t reset = KSRESET_BEGIN;
+	double t0;
+	pthread_t th;
+	int ret;
+
+	c->n = n;
+	c->err = 0;
+	c->fd = must_create(c->pin, PC_FRAMES, 0);
+	if (pipe(c->pipe))
+		return -errno;
+	pthread_barrier_init(&c->bar, NULL, 2);
+	if (pthread_create(&th, NULL, pc_producer, c))
+		die("pthread_create");
+	pthread_barrier_wait(&c->bar);
+	t0 = now_ns();
+	ret = c->uring ? pc_consume_uring(c) : pc_consume_blocking(c);
+	t0 = now_ns() - t0;
+	if (ret) {
+		c->err = ret;
+		ks_ioctl(c->fd, IOCTL_KS_RESET_STATE, &reset, sizeof(reset),
+			 NULL, 0, 0, NULL);
+		close(c->pipe[0]);
+	}
+	pthread_join(th, NULL);
+	pthread_barrier_destroy(&c->bar);
+	if (!ret)
+		close(c->pipe[0]);
+	if (c->pipe[1] >= 0)
+		close(c->pipe[1]);
+	close(c->fd);
+	if (ret || c->err)
+		return ret ? ret : c->err;
+	return t0;
+}
+
+static void bench_uring(int pin)
+{
+	struct urpp_ctx ur = { .pin = pin };
+	struct pp_ctx efd = { .kind = PP_EVENTFD };
+	struct pp_ctx ks = { .kind = PP_KS_BLOCK, .pin = pin };
+	struct pc_ctx pcb = { .pin = pin };
+	struct pc_ctx pcu = { .pin = pin, .uring = 1 };
+	struct bench efd_b = { .run = run_pingpong, .ctx = &efd, .min_n = 8,
+			       .key = "eventfd ping-pong" };
+	struct bench ks_b = { .run = run_pingpong, .ctx = &ks, .min_n = 8,
+			      .key = "blocked-ALLOC ping-pong" };
+	struct bench pcb_b = { .run = run_prodcons, .ctx = &pcb, .min_n = 64,
+			       .key = "blocking producer/consumer" };
+	struct bench b;
+	struct io_uring probe;
+	struct row *r;
+	const char *why = NULL;
+
+	/* A consumer that failed closes its end of the pipe */
+	signal(SIGPIPE, SIG_IGN);
+	if (ur_init(&probe, 1))
+		why = "no io_uring";
+	else
+		io_uring_queue_exit(&probe);
+	if (!why) {
+		FILE *f = fopen("/sys/class/misc/ksalloc/uring_queue", "r");
+		int q = 0;
+
+		if (!f || fscanf(f, "%d", &q) != 1 || q != 1)
+			why = "this kernel never queues an io_uring ALLOC";
+		if (f)
+			fclose(f);
+	}
+	if (why) {
+		skipped("uring_wake", "queued io_uring ALLOC round trip", "rtt", why);
+		skipped("uring_wake_vs_alloc", "queued io_uring ALLOC vs blocked ALLOC",
+			"rtt", why);
+		skipped("uring_prodcons", "producer/consumer, io_uring only", "frame", why);
+		return;
+	}
+	b = (struct bench){ .run = run_uring_pingpong, .ctx = &ur, .min_n = 8 };
+	r = figure("uring_wake", "queued io_uring ALLOC round trip", "rtt", &b, &efd_b);
+	if (r)
+		row_note(r, "each side: [ALLOC (queued), FREE of the other's] then both CQEs: two FREE-to-CQE hops");
+	b = (struct bench){ .run = run_uring_pingpong, .ctx = &ur, .min_n = 8 };
+	r = figure("uring_wake_vs_alloc", "queued io_uring ALLOC vs blocked ALLOC",
+		   "rtt", &b, &ks_b);
+	if (r)
+		row_note(r, "the same round trip against the blocked-ALLOC ping-pong");
+	b = (struct bench){ .run = run_prodcons, .ctx = &pcu, .min_n = 64 };
+	r = figure("uring_prodcons", "producer/consumer, io_uring only", "frame", &b,
+		   &pcb_b);
+	if (r && r->ratio > 0)
+		row_note(r, "%d frames, ALLOCs %d deep, offsets over a pipe; %.0f k frames/s, %.2fx the blocking pair",
+			 PC_FRAMES, PC_DEPTH, 1e6 / r->value, 1 / r->ratio);
+}
+
 static void bench_all(int pin)
 {
 	static uint64_t offs[BLOCK];
@@ -3308,6 +3715,7 @@ int main(int argc, char **argv)
 	pin = open_pin();
 	bench_all(pin);
 	bench_live(pin);
+	bench_uring(pin);
 	bench_memory(pin);
 	bench_frames(pin);
 	/* function_graph patches every kernel function: with one CPU only */
