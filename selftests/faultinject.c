@@ -1098,20 +1098,25 @@ static int uring_res(struct op *op, int wait, int *res)
 	return 0;
 }
 
-/* ALLOC through io_uring of a free frame: completes inline */
-static int run_uring_alloc(struct op *op)
+/* The ALLOC's CQE: its frame in offsets[0], or its error */
+static int uring_frame(struct op *op)
 {
 	int ret, res;
 
-	ret = uring_submit_alloc(op);
-	if (ret)
-		return ret;
 	ret = uring_res(op, 1, &res);
 	if (ret)
 		return ret;
 	if (res >= 0)
 		op->offsets[0] = (__u64)res * op->page;
 	return res < 0 ? res : 0;
+}
+
+/* ALLOC through io_uring of a free frame: completes inline */
+static int run_uring_alloc(struct op *op)
+{
+	int ret = uring_submit_alloc(op);
+
+	return ret ? ret : uring_frame(op);
 }
 
 /*
@@ -1131,14 +1136,7 @@ static int run_uring_queued(struct op *op)
 		ret = res < 0 ? res : -EPROTO;
 	if (ioctl(op->alloc, IOCTL_KSALLOC_FREE_FRAME, &held))
 		return -errno;
-	if (ret)
-		return ret;
-	ret = uring_res(op, 1, &res);
-	if (ret)
-		return ret;
-	if (res >= 0)
-		op->offsets[0] = (__u64)res * op->page;
-	return res < 0 ? res : 0;
+	return ret ? ret : uring_frame(op);
 }
 
 static int check_uring_frame(struct op *op)
