@@ -4,8 +4,10 @@
  * finds a frame completes inline with the frame index; one that finds
  * none is queued among the ALLOC callers asleep, FIFO, and completed by
  * the FREE (or dma-buf release) that returns a frame; a queued ALLOC
- * ends with ECANCELED on CANCEL, KSRESET_BEGIN, ring close and process
- * exit, and no frame is lost on any of these; bad SQEs fail cleanly.
+ * ends with ECANCELED on CANCEL, KSRESET_BEGIN, ring close, process
+ * exit and exec (io_uring's own cancel does not reach it), and no frame
+ * is lost on any of these, nor when a FREE races the ring's close; bad
+ * SQEs fail cleanly.
  *
  * Kernels whose io_uring cannot cancel a queued command (6.1) never
  * queue: /sys/class/misc/ksalloc/uring_queue reads 0 and an ALLOC that
@@ -792,6 +794,190 @@ TEST_F(uring, killed_process_cancels_queued)
 	EXPECT_EQ(NFRAMES - 1, ksa_allocated(self->fd));
 	close(ready[0]);
 	close(ready[1]);
+}
+
+/*
+ * The task that queued the commands calls execve(): they are cancelled
+ * while the new image still runs (io_uring cancels a task's requests at
+ * exec), and one handed a frame with its CQE never posted gives it back.
+ */
+TEST_F(uring, exec_cancels_queued)
+{
+	static const char busybox[] = "/bin/busybox";
+	int go[2], ready[2], status, i;
+	char c;
+	pid_t pid;
+
+	SKIP_WITHOUT_QUEUE();
+	if (access(busybox, X_OK))
+		SKIP(return, "no %s to exec", busybox);
+	exhaust(_metadata, self);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct io_uring_params prm = {
+			.flags = IORING_SETUP_SINGLE_ISSUER |
+				 IORING_SETUP_DEFER_TASKRUN,
+		};
+		struct io_uring r;
+
+		if (io_uring_queue_init_params(8, &r, &prm))
+			_exit(1);
+		for (i = 0; i < 3; i++)
+			if (submit_cmd(&r, self->fd, KSALLOC_URING_CMD_ALLOC,
+				       0, 0, 0, i))
+				_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(3);
+		if (read(go[0], &c, 1) != 1)
+			_exit(4);
+		/* The new image waits on the pipe until the parent closes it. */
+		if (dup2(go[0], STDIN_FILENO) < 0)
+			_exit(5);
+		close(go[1]);
+		execl(busybox, "busybox", "cat", (char *)NULL);
+		_exit(6);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_TRUE(ksa_wait_waiters(self->fd, 3));
+	/* The oldest is handed a frame; the child never asks for its CQE. */
+	ASSERT_EQ(0, ksa_free(self->fd, self->off[0]));
+	ASSERT_TRUE(ksa_wait_waiters(self->fd, 2));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	/* Cancelled by the exec, while the child lives on in cat */
+	ASSERT_TRUE(ksa_wait_waiters(self->fd, 0));
+	EXPECT_TRUE(wait_allocated(self->fd, NFRAMES - 1));
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The frame is free: an ALLOC that must not wait gets it. */
+	EXPECT_EQ(self->off[0] / self->stride,
+		  run_cmd(&self->ring, self->fd, KSALLOC_URING_CMD_ALLOC, 0, 0,
+			  KSALLOC_FRAMEF_NOWAIT));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	close(go[0]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/*
+ * io_uring's own cancel (IORING_OP_ASYNC_CANCEL, by user_data or by fd,
+ * and IORING_REGISTER_SYNC_CANCEL) does not reach a queued uring_cmd: it
+ * finds nothing (ENOENT), and the command stays queued, first in line,
+ * until KSALLOC_URING_CMD_CANCEL or a frame ends it.
+ */
+TEST_F(uring, io_uring_cancel_leaves_queued)
+{
+	struct io_uring_sync_cancel_reg reg = {
+		.addr = 7,
+		.timeout = { .tv_sec = -1, .tv_nsec = -1 },
+	};
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	SKIP_WITHOUT_QUEUE();
+	exhaust(_metadata, self);
+	ASSERT_EQ(0, submit_cmd(&self->ring, self->fd, KSALLOC_URING_CMD_ALLOC,
+				0, 0, 0, 7));
+	ASSERT_EQ(0, submit_cmd(&self->ring, self->fd, KSALLOC_URING_CMD_ALLOC,
+				0, 0, 0, 8));
+	ASSERT_TRUE(ksa_wait_waiters(self->fd, 2));
+
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_cancel64(sqe, 7, 0);
+	sqe->user_data = 200;
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_cancel_fd(sqe, self->fd, 0);
+	sqe->user_data = 201;
+	ASSERT_EQ(2, io_uring_submit(&self->ring));
+	ASSERT_CQE(200, -ENOENT);
+	ASSERT_CQE(201, -ENOENT);
+	ret = io_uring_register_sync_cancel(&self->ring, &reg);
+	EXPECT_EQ(-ENOENT, ret);
+	ASSERT_NO_CQE();
+	EXPECT_EQ(2, ksa_waiters(self->fd));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+
+	/* Still FIFO: the first FREE goes to 7 */
+	ASSERT_EQ(0, ksa_free(self->fd, self->off[2]));
+	ASSERT_CQE(7, 2);
+	EXPECT_EQ(1, run_cmd(&self->ring, self->fd, KSALLOC_URING_CMD_CANCEL,
+			     8, 0, 0));
+	ASSERT_CQE(8, -ECANCELED);
+	EXPECT_EQ(0, ksa_waiters(self->fd));
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+}
+
+/*
+ * A FREE handing a frame to a queued command races the close of the
+ * command's ring (IO_URING_F_CANCEL) and its task work, on two CPUs.
+ * The ring never asks for CQEs (DEFER_TASKRUN), so whichever wins, the
+ * frame comes back: after each round one frame is free, the others are
+ * held, nobody waits. Many rounds, so that every ordering occurs.
+ */
+#define RACE_ROUNDS	300
+
+struct closer {
+	struct io_uring ring;
+	pthread_barrier_t *go;
+};
+
+static void *closer_fn(void *arg)
+{
+	struct closer *cl = arg;
+
+	pthread_barrier_wait(cl->go);
+	io_uring_queue_exit(&cl->ring);
+	return NULL;
+}
+
+TEST_F(uring, free_races_ring_close)
+{
+	struct io_uring_params prm = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	};
+	pthread_barrier_t go;
+	struct closer cl;
+	pthread_t t;
+	int round, slot;
+
+	SKIP_WITHOUT_QUEUE();
+	exhaust(_metadata, self);
+	ASSERT_EQ(0, pthread_barrier_init(&go, NULL, 2));
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		slot = round % NFRAMES;
+		cl.go = &go;
+		/* The closing thread is the submitter (SINGLE_ISSUER) */
+		ASSERT_EQ(0, io_uring_queue_init_params(8, &cl.ring, &prm));
+		ASSERT_EQ(0, submit_cmd(&cl.ring, self->fd,
+					KSALLOC_URING_CMD_ALLOC, 0, 0, 0, 1));
+		ASSERT_EQ(0, submit_cmd(&cl.ring, self->fd,
+					KSALLOC_URING_CMD_ALLOC, 0, 0, 0, 2));
+		ASSERT_TRUE(ksa_wait_waiters(self->fd, 2));
+		ASSERT_EQ(0, pthread_create(&t, NULL, closer_fn, &cl));
+		pthread_barrier_wait(&go);
+		ASSERT_EQ(0, ksa_free(self->fd, self->off[slot]));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+
+		ASSERT_TRUE(ksa_wait_waiters(self->fd, 0));
+		ASSERT_TRUE(wait_allocated(self->fd, NFRAMES - 1)) {
+			TH_LOG("round %d: %ld frames allocated", round,
+			       ksa_allocated(self->fd));
+		}
+		/* The frame is free, not lost: take it back for the next round */
+		ASSERT_EQ(self->off[slot] / self->stride,
+			  run_cmd(&self->ring, self->fd, KSALLOC_URING_CMD_ALLOC,
+				  0, 0, KSALLOC_FRAMEF_NOWAIT));
+	}
+	EXPECT_EQ(NFRAMES, ksa_allocated(self->fd));
+	EXPECT_EQ(0, ksa_waiters(self->fd));
+	pthread_barrier_destroy(&go);
 }
 
 /* ---- batches ---- */
