@@ -1111,4 +1111,35 @@ TEST_F(lib, ks_compat)
 	EXPECT_EQ(INVALID_HANDLE_VALUE, allocator);
 }
 
+/*
+ * examples/uring-streams.c, run as it is: one thread streaming through
+ * several allocators with more ALLOCs in flight than frames, never
+ * blocking except in ksa_ring_reap(). It checks itself (every frame
+ * intact, every pool empty at the end) and exits 0 only then.
+ */
+#define main uring_streams_main
+#include "../examples/uring-streams.c"
+#undef main
+
+TEST(example_uring_streams)
+{
+	char *argv[] = { "uring-streams", "-s", "4", "-n", "2", "-d", "6",
+			 "-c", "150", NULL };
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		optind = 1;
+		status = uring_streams_main(ARRAY_SIZE(argv) - 1, argv);
+		fflush(stdout);
+		_exit(status);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 TEST_HARNESS_MAIN
