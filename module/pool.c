@@ -357,7 +357,8 @@ int ksa_pool_free(struct ksa_pool *pool, u32 index)
  * ksa_pool_untake() - undo a take whose result never reached the caller
  * @pool: the pool
  * @index: a frame just taken by ksa_pool_alloc(), _alloc_owned() (whose
- *	dma-buf never got out) or _alloc_batch()
+ *	dma-buf never got out) or _alloc_batch(), or handed to a queued
+ *	io_uring ALLOC whose CQE nobody will see
  *
  * For a request that fails after its frame was taken (EFAULT on the way
  * out, no memory for an owned frame's dma-buf): the frame returns as for

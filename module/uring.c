@@ -88,9 +88,9 @@ static struct io_uring_cmd *ksa_uring_cmd_of(struct ksa_waiter *w)
 /*
  * Task work of a command taken off the queue: post its frame, or its
  * error. @gone: the task is exiting or the ring is going away, so the
- * CQE will never be seen; a frame would be lost, so it goes back as
- * for a FREE, with its FREEFRAME (the FREE that handed it over signalled
- * none).
+ * CQE will never be seen; a frame would be lost, so it goes back as an
+ * ALLOC's whose result never reached the caller (ksa_pool_untake(): no
+ * second FREEFRAME after the one of the FREE that handed it over).
  */
 static void ksa_uring_finish(struct io_uring_cmd *cmd,
 			     unsigned int issue_flags, bool gone)
@@ -101,8 +101,8 @@ static void ksa_uring_finish(struct io_uring_cmd *cmd,
 	if (w->frame >= 0) {
 		res = w->frame;
 		if (gone) {
-			ksa_allocator_free_index(ksa_uring_allocator(cmd),
-						 w->frame, true);
+			ksa_pool_untake(&ksa_uring_allocator(cmd)->pool,
+					w->frame);
 			res = -ECANCELED;
 		}
 	}

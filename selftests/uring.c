@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -678,7 +679,9 @@ TEST_F(uring, ring_closed_with_commands_queued)
 /*
  * A command handed a frame whose CQE is never posted: with
  * IORING_SETUP_DEFER_TASKRUN the completion waits for the submitter to
- * ask for events, and the ring is closed first. The frame goes back.
+ * ask for events, and the ring is closed first. The frame goes back as
+ * an ALLOC's that never reached its caller: one FREEFRAME (the FREE's),
+ * high_water unchanged.
  */
 TEST_F(uring, ring_closed_with_frame_handed_over)
 {
@@ -686,10 +689,17 @@ TEST_F(uring, ring_closed_with_frame_handed_over)
 		.flags = IORING_SETUP_SINGLE_ISSUER |
 			 IORING_SETUP_DEFER_TASKRUN,
 	};
+	struct ksalloc_allocator_info info;
+	struct kseventdata ed;
 	struct io_uring dr;
+	int efd;
 
 	SKIP_WITHOUT_QUEUE();
 	exhaust(_metadata, self);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ksa_event_handle(&ed, efd);
+	ASSERT_EQ(0, ksa_event_enable(self->fd, KSEVENT_TYPE_ENABLE, &ed));
 	ASSERT_EQ(0, io_uring_queue_init_params(8, &dr, &prm));
 	ASSERT_EQ(0, submit_cmd(&dr, self->fd, KSALLOC_URING_CMD_ALLOC,
 				0, 0, 0, 1));
@@ -701,6 +711,11 @@ TEST_F(uring, ring_closed_with_frame_handed_over)
 	io_uring_queue_exit(&dr);
 	/* The frame comes back: allocated drops to 3. */
 	ASSERT_TRUE(wait_allocated(self->fd, NFRAMES - 1));
+	EXPECT_EQ(1, ksa_eventfd_take(efd));
+	ASSERT_EQ(0, ksa_info(self->fd, &info));
+	EXPECT_EQ(NFRAMES, info.high_water);
+	EXPECT_EQ(0, ksa_event_disable(self->fd, &ed));
+	close(efd);
 	ASSERT_EQ(0, ksa_alloc_flags(self->fd, KSMETHOD_TYPE_SEND,
 				     &self->off[1]));
 }
