@@ -968,7 +968,7 @@ TEST_F(uring, free_races_ring_close)
 	for (round = 0; round < RACE_ROUNDS; round++) {
 		slot = round % NFRAMES;
 		cl.go = &go;
-		/* The closing thread is the submitter (SINGLE_ISSUER) */
+		/* Submitted from here (SINGLE_ISSUER); the other thread closes */
 		ASSERT_EQ(0, io_uring_queue_init_params(8, &cl.ring, &prm));
 		ASSERT_EQ(0, submit_cmd(&cl.ring, self->fd,
 					KSALLOC_URING_CMD_ALLOC, 0, 0, 0, 1));
