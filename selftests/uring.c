@@ -721,6 +721,30 @@ TEST_F(uring, ring_closed_with_frame_handed_over)
 }
 
 /*
+ * In a child: queue @n ALLOCs on @fd from a DEFER_TASKRUN ring (so no CQE
+ * is posted unless asked for), say so on @ready, and wait for a byte on
+ * @go, never asking for CQEs. The ring stays open. 0, or an exit code.
+ */
+static int child_queue(int fd, int n, int ready, int go)
+{
+	struct io_uring_params prm = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	};
+	struct io_uring r;
+	char c;
+	int i;
+
+	if (io_uring_queue_init_params(8, &r, &prm))
+		return 1;
+	for (i = 0; i < n; i++)
+		if (submit_cmd(&r, fd, KSALLOC_URING_CMD_ALLOC, 0, 0, 0, i))
+			return 2;
+	if (write(ready, "r", 1) != 1)
+		return 3;
+	return read(go, &c, 1) == 1 ? 0 : 4;
+}
+
+/*
  * The process that queued the commands exits: they are cancelled; one
  * handed a frame just before (its CQE never seen) gives it back.
  */
@@ -736,26 +760,8 @@ TEST_F(uring, process_exit_cancels_queued)
 	ASSERT_EQ(0, pipe(ready));
 	pid = fork();
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct io_uring_params prm = {
-			.flags = IORING_SETUP_SINGLE_ISSUER |
-				 IORING_SETUP_DEFER_TASKRUN,
-		};
-		struct io_uring r;
-
-		if (io_uring_queue_init_params(8, &r, &prm))
-			_exit(1);
-		for (i = 0; i < 4; i++)
-			if (submit_cmd(&r, self->fd, KSALLOC_URING_CMD_ALLOC,
-				       0, 0, 0, i))
-				_exit(2);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(3);
-		/* Wait for the parent's FREE, never asking for CQEs */
-		if (read(go[0], &c, 1) != 1)
-			_exit(4);
-		_exit(0);
-	}
+	if (pid == 0)
+		_exit(child_queue(self->fd, 4, ready[1], go[0]));
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 	ASSERT_TRUE(ksa_wait_waiters(self->fd, 4));
 	/* The oldest is handed a frame; the child never sees it. */
@@ -819,7 +825,7 @@ TEST_F(uring, killed_process_cancels_queued)
 TEST_F(uring, exec_cancels_queued)
 {
 	static const char busybox[] = "/bin/busybox";
-	int go[2], ready[2], status, i;
+	int go[2], ready[2], status;
 	char c;
 	pid_t pid;
 
@@ -832,22 +838,10 @@ TEST_F(uring, exec_cancels_queued)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct io_uring_params prm = {
-			.flags = IORING_SETUP_SINGLE_ISSUER |
-				 IORING_SETUP_DEFER_TASKRUN,
-		};
-		struct io_uring r;
+		int ret = child_queue(self->fd, 3, ready[1], go[0]);
 
-		if (io_uring_queue_init_params(8, &r, &prm))
-			_exit(1);
-		for (i = 0; i < 3; i++)
-			if (submit_cmd(&r, self->fd, KSALLOC_URING_CMD_ALLOC,
-				       0, 0, 0, i))
-				_exit(2);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(3);
-		if (read(go[0], &c, 1) != 1)
-			_exit(4);
+		if (ret)
+			_exit(ret);
 		/* The new image waits on the pipe until the parent closes it. */
 		if (dup2(go[0], STDIN_FILENO) < 0)
 			_exit(5);
