@@ -1132,12 +1132,15 @@ TEST_F(uring, free_of_dmabuf_owned_frame_is_ebusy)
 /* io_uring's uring_cmd_flags: a registered buffer means nothing here */
 TEST_F(uring, uring_cmd_flags_refused)
 {
-	static char buf[4096];
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct iovec iov = { .iov_len = ksa_page_size() };
 	struct io_uring_sqe *sqe;
 	__u64 ud;
 	int res;
 
+	/* Anonymous memory: 6.1 registers no file-backed page (.bss is) */
+	iov.iov_base = mmap(NULL, iov.iov_len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, iov.iov_base);
 	ASSERT_EQ(0, io_uring_register_buffers(&self->ring, &iov, 1));
 	sqe = io_uring_get_sqe(&self->ring);
 	ASSERT_NE(NULL, sqe);
@@ -1148,6 +1151,8 @@ TEST_F(uring, uring_cmd_flags_refused)
 	ASSERT_EQ(0, reap(&self->ring, KSA_WAIT_MS, &ud, &res));
 	EXPECT_EQ(-EINVAL, res);
 	EXPECT_EQ(0, ksa_allocated(self->fd));
+	EXPECT_EQ(0, io_uring_unregister_buffers(&self->ring));
+	munmap(iov.iov_base, iov.iov_len);
 }
 
 /* Not an allocator: io_uring refuses (no ->uring_cmd) */
