@@ -105,10 +105,10 @@ struct ksa_pool {
 	 * the counters below. IRQ-safe because kernel clients may allocate
 	 * (KSALLOC_NOWAIT) and free from interrupt context; never held
 	 * across anything that sleeps. A spinlock_t, not a raw one: its hold
-	 * time is not bounded (KSRESET_BEGIN walks every sleeper), and the
-	 * wake-ups and eventfd signals after it take spinlock_t locks
-	 * anyway, so kernel clients must be in a context that may take a
-	 * spinlock_t (ksalloc_kapi.h).
+	 * time is not bounded (KSRESET_BEGIN and KSALLOC_URING_CMD_CANCEL
+	 * walk every waiter), and the wake-ups and eventfd signals after it
+	 * take spinlock_t locks anyway, so kernel clients must be in a
+	 * context that may take a spinlock_t (ksalloc_kapi.h).
 	 */
 	spinlock_t lock;
 	u32 *free_stack;

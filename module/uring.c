@@ -12,8 +12,8 @@
  * a command so served to ksa_uring_complete(). That may run in any
  * context a kernel client frees from, so it only queues io_uring task
  * work; the CQE is posted from there, in the submitter's context. No
- * io_uring function is called under pool->lock, which may be taken with
- * interrupts off and (on PREEMPT_RT) may be a raw lock.
+ * io_uring function is called under pool->lock, which is taken with
+ * interrupts off.
  *
  * Queued commands are marked cancelable before they can be seen on the
  * queue: when their ring is closed, or their task exits or execs,
