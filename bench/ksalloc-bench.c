@@ -2220,7 +2220,7 @@ static const char *const prof_funcs[] = {
 	"ksa_data_reserve", "ksa_data_in", "ksa_alloc_method", "ksa_free_method",
 	"ksa_allocator_free_index", "ksa_pool_alloc", "ksa_pool_get",
 	"ksa_pool_free", "ksa_pool_take", "ksa_pool_mark", "ksa_pool_release",
-	"ksa_pool_frame_index", "ksa_events_signal", "__cond_resched",
+	"ksa_pool_frame_index", "ksa_events_deliver", "__cond_resched",
 	"_raw_spin_lock_irqsave", "_raw_spin_unlock_irqrestore",
 	"__check_object_size", "check_stack_object", "_copy_from_user",
 	"_copy_to_user", "kfree",

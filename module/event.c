@@ -230,7 +230,7 @@ static unsigned int ksa_events_gather(struct ksa_events *ev, u32 id, u64 from,
 }
 
 /**
- * ksa_events_signal() - signal every event enabled for @id, @times over
+ * ksa_events_deliver() - signal every event enabled for @id, @times over
  * @ev: the object's events
  * @id: the event id
  * @times: occurrences (frames freed); a one-shot event counts once and is
@@ -241,16 +241,14 @@ static unsigned int ksa_events_gather(struct ksa_events *ev, u32 id, u64 from,
  * whole count in one call where the kernel allows it. An event disabled
  * while a free is signalling it may still receive that free's count.
  */
-void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times,
-		       bool may_sleep)
+void ksa_events_deliver(struct ksa_events *ev, u32 id, u32 times,
+			bool may_sleep)
 {
 	struct ksa_event *batch[KSA_SIGNAL_BATCH];
 	unsigned int i, n;
 	u64 from = 0;
 	bool more;
 
-	if (!READ_ONCE(ev->count))
-		return;
 	do {
 		n = ksa_events_gather(ev, id, from, batch, &more);
 		for (i = 0; i < n; i++) {

@@ -176,9 +176,20 @@ int ksa_events_enable(struct ksa_events *ev, u32 id, u32 oneshot, u64 addr,
 void ksa_events_undo_enable(struct ksa_events *ev, u64 seq);
 int ksa_events_disable(struct ksa_events *ev, u64 addr,
 		       const struct kseventdata *data);
-void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times,
-		       bool may_sleep);
+void ksa_events_deliver(struct ksa_events *ev, u32 id, u32 times,
+			bool may_sleep);
 void ksa_events_release(struct ksa_events *ev);
+
+/*
+ * Signal every event enabled for @id (ksa_events_deliver()). Most objects
+ * have none: a FREE then costs no call.
+ */
+static inline void ksa_events_signal(struct ksa_events *ev, u32 id, u32 times,
+				     bool may_sleep)
+{
+	if (READ_ONCE(ev->count))
+		ksa_events_deliver(ev, id, times, may_sleep);
+}
 
 /* allocator.c */
 struct ksalloc_allocator {

@@ -605,7 +605,7 @@ struct fn_calls {
 
 /*
  * Lines look like "  <...>-123  [000] d..1.  12.345678:
- * eventfd_signal_mask <-ksa_events_signal [ksalloc]": the first flag is
+ * eventfd_signal_mask <-ksa_events_deliver [ksalloc]": the first flag is
  * 'd' (or 'D') when interrupts were disabled at the call.
  */
 static void fn_parse_line(void *arg, const char *line)
