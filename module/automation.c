@@ -101,11 +101,6 @@ static_assert(sizeof(struct ksalloc_batch_method) == 32);
 static_assert(KSA_MAX_INPUT % sizeof(u64) == 0);
 static_assert(sizeof(struct ksidentifier) <= KSA_MAX_INPUT);
 
-bool ksa_guid_equal(const struct ksguid *a, const struct ksguid *b)
-{
-	return !memcmp(a, b, sizeof(*a));
-}
-
 static const struct ksa_set *ksa_find_set(const struct ksa_automation *tbl,
 					  enum ksa_kind kind,
 					  const struct ksguid *guid)
@@ -441,6 +436,50 @@ static int ksa_object_request(const struct ksa_automation *tbl,
 	}
 }
 
+/*
+ * The argument block, read in one user-access section that also makes sure
+ * bytes_returned can be written back after the request took effect: it is
+ * 0 until then.
+ */
+static int ksa_get_args(struct ks_ioctl_args __user *uarg,
+			struct ks_ioctl_args *args)
+{
+	if (!user_access_begin(uarg, sizeof(*uarg)))
+		return -EFAULT;
+	unsafe_get_user(args->in_buffer, &uarg->in_buffer, efault);
+	unsafe_get_user(args->out_buffer, &uarg->out_buffer, efault);
+	unsafe_get_user(args->in_size, &uarg->in_size, efault);
+	unsafe_get_user(args->out_size, &uarg->out_size, efault);
+	unsafe_get_user(args->open_flags, &uarg->open_flags, efault);
+	unsafe_get_user(args->reserved[0], &uarg->reserved[0], efault);
+	unsafe_get_user(args->reserved[1], &uarg->reserved[1], efault);
+	unsafe_put_user(0, &uarg->bytes_returned, efault);
+	user_access_end();
+	args->bytes_returned = 0;
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* The identifier at the start of the input, without a copy call */
+static int ksa_get_id(u64 addr, struct ksidentifier *id)
+{
+	struct ksidentifier __user *uid = u64_to_user_ptr(addr);
+
+	if (!user_access_begin(uid, sizeof(*uid)))
+		return -EFAULT;
+	unsafe_get_user(id->set.align[0], &uid->set.align[0], efault);
+	unsafe_get_user(id->set.align[1], &uid->set.align[1], efault);
+	unsafe_get_user(id->id, &uid->id, efault);
+	unsafe_get_user(id->flags, &uid->flags, efault);
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
 /**
  * ksa_dispatch() - handle one KS ioctl on an object file
  * @file: the pin or allocator file
@@ -490,14 +529,9 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 		return -ENOTTY;
 	}
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
-	/*
-	 * bytes_returned is written back after the request took effect:
-	 * make sure that can work before anything happens.
-	 */
-	if (put_user(0, &uarg->bytes_returned))
-		return -EFAULT;
+	ret = ksa_get_args(uarg, &args);
+	if (ret)
+		return ret;
 
 	req->file = file;
 	req->object = file->private_data;
@@ -524,11 +558,9 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 		ret = ksa_object_request(tbl, cmd, &args, &call);
 	else if (args.in_size < sizeof(req->id))
 		ret = -EINVAL;
-	else if (copy_from_user(&req->id, u64_to_user_ptr(args.in_buffer),
-				sizeof(req->id)))
-		ret = -EFAULT;
 	else
-		ret = ksa_execute(tbl, kind, &call);
+		ret = ksa_get_id(args.in_buffer, &req->id) ?:
+		      ksa_execute(tbl, kind, &call);
 
 	if (ret && ret != -EOVERFLOW)
 		req->returned = 0;

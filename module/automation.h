@@ -174,6 +174,12 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 int ksa_kernel_request(struct file *file, const struct ksa_automation *tbl,
 		       enum ksa_kind kind, const struct ksidentifier *id,
 		       void *data, u32 data_size, u32 *returned);
-bool ksa_guid_equal(const struct ksguid *a, const struct ksguid *b);
+
+/* Two u64 compares, inline: the set lookup makes one per set it passes */
+static inline bool ksa_guid_equal(const struct ksguid *a,
+				  const struct ksguid *b)
+{
+	return a->align[0] == b->align[0] && a->align[1] == b->align[1];
+}
 
 #endif /* _KSA_AUTOMATION_H */
