@@ -159,12 +159,20 @@ static int ksa_data_reserve(struct ksa_call *call, u32 need)
 static int ksa_data_in(struct ksa_call *call, u32 len)
 {
 	struct ksa_request *req = &call->req;
+	void __user *src = u64_to_user_ptr(req->data_addr);
 	int ret;
 
+	if (!ksa_user_request(req))
+		return 0;
+	/* A u64 (FREE's offset) without the copy's call and usercopy checks */
+	if (len == sizeof(u64)) {
+		req->data = call->inline_data;
+		return get_user(call->inline_data[0], (u64 __user *)src);
+	}
 	ret = ksa_data_reserve(call, len);
-	if (ret || !ksa_user_request(req))
+	if (ret)
 		return ret;
-	if (copy_from_user(req->data, u64_to_user_ptr(req->data_addr), len))
+	if (copy_from_user(req->data, src, len))
 		return -EFAULT;
 	return 0;
 }
@@ -480,6 +488,18 @@ efault:
 	return -EFAULT;
 }
 
+/* Copy the value out: a u64 (ALLOC's offset) without the usercopy checks */
+static int ksa_data_out(const struct ksa_request *req)
+{
+	void __user *dst = u64_to_user_ptr(req->data_addr);
+
+	if (req->returned == sizeof(u64))
+		return put_user(*(u64 *)req->data, (u64 __user *)dst);
+	if (copy_to_user(dst, req->data, req->returned))
+		return -EFAULT;
+	return 0;
+}
+
 /**
  * ksa_dispatch() - handle one KS ioctl on an object file
  * @file: the pin or allocator file
@@ -498,6 +518,7 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	struct ksa_call call __uninitialized;
 	struct ksa_request *req = &call.req;
 	enum ksa_kind kind;
+	u32 returned;
 	int ret;
 
 	switch (cmd) {
@@ -564,12 +585,12 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 
 	if (ret && ret != -EOVERFLOW)
 		req->returned = 0;
-	if (!ret && req->returned &&
-	    copy_to_user(u64_to_user_ptr(args.out_buffer), req->data,
-			 req->returned))
+	if (!ret && req->returned && ksa_data_out(req))
 		ret = -EFAULT;
-	if (put_user(ret == -EFAULT ? 0 : req->returned,
-		     &uarg->bytes_returned) && (!ret || ret == -EOVERFLOW))
+	/* bytes_returned is 0 already (ksa_get_args()) */
+	returned = ret == -EFAULT ? 0 : req->returned;
+	if (returned && put_user(returned, &uarg->bytes_returned) &&
+	    (!ret || ret == -EOVERFLOW))
 		ret = -EFAULT;
 	/* The caller never saw the result: take the side effect back. */
 	if (ret && req->undo)
