@@ -181,34 +181,32 @@ void ksa_allocator_untake_offsets(struct ksalloc_allocator *a,
  * The ALLOC result never reached the caller: the frame goes back, and the
  * call leaves no trace a client sees (ksa_pool_untake()).
  */
-static void ksa_alloc_undo(struct ksa_request *req)
+static void ksa_alloc_undo(struct file *file, u64 offset)
 {
-	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator *a = file->private_data;
 
-	ksa_pool_untake(&a->pool, ksa_pool_frame_index(&a->pool,
-						       *(u64 *)req->data));
+	ksa_pool_untake(&a->pool, ksa_pool_frame_index(&a->pool, offset));
 }
 
 /* KSMETHOD_STREAMALLOCATOR_ALLOC: the value is the frame's mmap offset. */
-static int ksa_alloc_method(struct ksa_request *req)
+static int ksa_alloc_method(struct file *file, u64 *offset)
 {
-	struct ksalloc_allocator *a = ksa_req_allocator(req);
+	struct ksalloc_allocator *a = file->private_data;
 	u32 index;
 	int ret;
 
-	ret = ksa_pool_alloc(&a->pool, req->file->f_flags & O_NONBLOCK, &index);
+	ret = ksa_pool_alloc(&a->pool, file->f_flags & O_NONBLOCK, &index);
 	if (ret)
 		return ret;
-	*(u64 *)req->data = (u64)index * a->pool.stride;
-	req->undo = ksa_alloc_undo;
+	*offset = (u64)index * a->pool.stride;
 	return 0;
 }
 
 /* KSMETHOD_STREAMALLOCATOR_FREE */
-static int ksa_free_method(struct ksa_request *req)
+static int ksa_free_method(struct file *file, u64 *offset)
 {
-	struct ksalloc_allocator *a = ksa_req_allocator(req);
-	u32 index = ksa_pool_frame_index(&a->pool, *(u64 *)req->data);
+	struct ksalloc_allocator *a = file->private_data;
+	u32 index = ksa_pool_frame_index(&a->pool, *offset);
 
 	if (index == U32_MAX)
 		return -EINVAL;
@@ -459,10 +457,10 @@ static const struct ksa_item ksa_allocator_ksalloc_props[] = {
 };
 
 static const struct ksa_item ksa_allocator_methods[] = {
-	KSA_METHOD_ITEM(KSMETHOD_STREAMALLOCATOR_ALLOC, ksa_alloc_method,
-			KSMETHOD_TYPE_WRITE, sizeof(u64), KS_VT_UI8),
-	KSA_METHOD_ITEM(KSMETHOD_STREAMALLOCATOR_FREE, ksa_free_method,
-			KSMETHOD_TYPE_READ, sizeof(u64), KS_VT_UI8),
+	KSA_METHOD_U64(KSMETHOD_STREAMALLOCATOR_ALLOC, ksa_alloc_method,
+		       ksa_alloc_undo, KSMETHOD_TYPE_WRITE),
+	KSA_METHOD_U64(KSMETHOD_STREAMALLOCATOR_FREE, ksa_free_method, NULL,
+		       KSMETHOD_TYPE_READ),
 };
 
 static const struct ksa_item ksa_allocator_batch_methods[] = {

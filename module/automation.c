@@ -282,6 +282,24 @@ static int ksa_property(const struct ksa_item *item, struct ksa_call *call)
 	return item->get(req);
 }
 
+static void ksa_method_u64_undo(struct ksa_request *req)
+{
+	req->undo_arg.item->undo_u64(req->file, *(u64 *)req->data);
+}
+
+/* A u64 method through the full path (ksa_method_fast() passed it on) */
+static int ksa_method_u64_call(const struct ksa_item *item,
+			       struct ksa_request *req)
+{
+	int ret = item->call_u64(req->file, req->data);
+
+	if (!ret && item->undo_u64) {
+		req->undo_arg.item = item;
+		req->undo = ksa_method_u64_undo;
+	}
+	return ret;
+}
+
 static int ksa_method(const struct ksa_item *item, struct ksa_call *call)
 {
 	struct ksa_request *req = &call->req;
@@ -308,6 +326,8 @@ static int ksa_method(const struct ksa_item *item, struct ksa_call *call)
 	if (ret)
 		return ret;
 	req->returned = (dir & KSMETHOD_TYPE_WRITE) ? need : 0;
+	if (item->call_u64)
+		return ksa_method_u64_call(item, req);
 	return item->call(req);
 }
 
@@ -500,6 +520,52 @@ static int ksa_data_out(const struct ksa_request *req)
 	return 0;
 }
 
+/* ksa_method_fast() leaves the request to the full path */
+#define KSA_FULL_PATH	1
+
+/*
+ * A u64 method (StreamAllocator ALLOC and FREE) in its common form: an
+ * executing type, no open_flags, a value buffer of at least 8 bytes. It
+ * goes straight to the handler, the value through get_user/put_user, with
+ * no request built. Anything else returns KSA_FULL_PATH: the full path
+ * makes every check and gives every error, so this one only needs to know
+ * that none of them applies.
+ */
+static int ksa_method_fast(struct file *file,
+			   const struct ksa_automation *tbl,
+			   const struct ks_ioctl_args *args,
+			   const struct ksidentifier *id,
+			   u32 __user *ureturned)
+{
+	u64 __user *uvalue = u64_to_user_ptr(args->out_buffer);
+	const struct ksa_item *item;
+	const struct ksa_set *set;
+	u64 value = 0;
+	int ret;
+
+	set = ksa_find_set(tbl, KSA_METHOD, &id->set);
+	if (!set)
+		return KSA_FULL_PATH;
+	item = ksa_find_item(set, id->id);
+	if (!item || !item->call_u64 || !(item->flags & KSA_ITEM_USER) ||
+	    id->flags & ~KSMETHOD_TYPE_MODIFY || args->open_flags ||
+	    args->out_size < sizeof(u64))
+		return KSA_FULL_PATH;
+
+	if (item->support & KSMETHOD_TYPE_READ && get_user(value, uvalue))
+		return -EFAULT;
+	ret = item->call_u64(file, &value);
+	if (ret || !(item->support & KSMETHOD_TYPE_WRITE))
+		return ret;
+	if (put_user(value, uvalue) || put_user(sizeof(value), ureturned)) {
+		/* The caller never saw the result: take the effect back. */
+		if (item->undo_u64)
+			item->undo_u64(file, value);
+		return -EFAULT;
+	}
+	return 0;
+}
+
 /**
  * ksa_dispatch() - handle one KS ioctl on an object file
  * @file: the pin or allocator file
@@ -553,6 +619,24 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	ret = ksa_get_args(uarg, &args);
 	if (ret)
 		return ret;
+	/* Nothing to clean up yet, and bytes_returned is 0: plain returns */
+	if (args.reserved[0] || args.reserved[1] ||
+	    args.open_flags & ~(O_CLOEXEC | O_NONBLOCK) ||
+	    args.in_size > KS_MAX_IN_SIZE)
+		return -EINVAL;
+	if (kind != KSA_KINDS) {
+		if (args.in_size < sizeof(req->id))
+			return -EINVAL;
+		ret = ksa_get_id(args.in_buffer, &req->id);
+		if (ret)
+			return ret;
+		if (kind == KSA_METHOD) {
+			ret = ksa_method_fast(file, tbl, &args, &req->id,
+					      &uarg->bytes_returned);
+			if (ret != KSA_FULL_PATH)
+				return ret;
+		}
+	}
 
 	req->file = file;
 	req->object = file->private_data;
@@ -571,17 +655,10 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	req->install_fd = -1;
 	call.heap = NULL;
 
-	if (args.reserved[0] || args.reserved[1] ||
-	    args.open_flags & ~(O_CLOEXEC | O_NONBLOCK) ||
-	    args.in_size > KS_MAX_IN_SIZE)
-		ret = -EINVAL;
-	else if (kind == KSA_KINDS)
+	if (kind == KSA_KINDS)
 		ret = ksa_object_request(tbl, cmd, &args, &call);
-	else if (args.in_size < sizeof(req->id))
-		ret = -EINVAL;
 	else
-		ret = ksa_get_id(args.in_buffer, &req->id) ?:
-		      ksa_execute(tbl, kind, &call);
+		ret = ksa_execute(tbl, kind, &call);
 
 	if (ret && ret != -EOVERFLOW)
 		req->returned = 0;

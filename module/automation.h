@@ -57,6 +57,7 @@ struct ksa_request {
 		u64 seq;		/* ENABLE_EVENT: the event */
 		u32 state;		/* CONNECTION_STATE: the old one */
 		struct file *file;	/* STREAM_ALLOCATOR: the new one */
+		const struct ksa_item *item;	/* a u64 method (->undo_u64) */
 	} undo_arg;
 	struct file *put_file;		/* a reference dropped when done */
 	/* an fd to publish once everything was copied out */
@@ -65,6 +66,16 @@ struct ksa_request {
 };
 
 typedef int (*ksa_handler_fn)(struct ksa_request *req);
+
+/*
+ * A method whose value is one u64 (in, out or both) and that has no
+ * parameters: it is given the object's file and the value only, so that
+ * the dispatcher can run it without building a request (ksa_dispatch()).
+ * The undo takes a successful call back when its result cannot be
+ * written to the caller.
+ */
+typedef int (*ksa_u64_fn)(struct file *file, u64 *value);
+typedef void (*ksa_u64_undo_fn)(struct file *file, u64 value);
 
 /*
  * Largest MinProperty/MinMethod of any item: the dispatcher copies an
@@ -78,7 +89,7 @@ typedef int (*ksa_handler_fn)(struct ksa_request *req);
 
 /*
  * One item of a set. Exactly the handlers of its kind are set: .get and
- * .set for a property, .call for a method, .enable for an event. Items
+ * .set for a property, .call (or .call_u64) for a method, .enable for an event. Items
  * are written with the KSA_* macros below, never open-coded, so that
  * min_input is always checked at build time.
  */
@@ -92,6 +103,8 @@ struct ksa_item {
 	ksa_handler_fn get;	/* property GET */
 	ksa_handler_fn set;	/* property SET */
 	ksa_handler_fn call;	/* method execution */
+	ksa_u64_fn call_u64;	/* or that of a u64 method */
+	ksa_u64_undo_fn undo_u64;	/* its undo, if it has an effect */
 	ksa_handler_fn enable;	/* event enable */
 	/* variable value size of a GET or method, from the input */
 	int (*size)(struct ksa_request *req, u32 *need);
@@ -148,9 +161,11 @@ struct ksa_automation {
 	  .vt = KS_VT_I8, .support = KSPROPERTY_TYPE_GET,		\
 	  .flags = KSA_ITEM_USER | KSA_ITEM_RETURNS_FD }
 
-#define KSA_METHOD_ITEM(_id, _call, _type, _size, _vt)			\
-	{ .id = (_id), .call = (_call), .support = (_type),		\
-	  .data_size = (_size), .vt = (_vt), .flags = KSA_ITEM_USER }
+/* A method whose value is one u64 (ksa_u64_fn) */
+#define KSA_METHOD_U64(_id, _call, _undo, _type)			\
+	{ .id = (_id), .call_u64 = (_call), .undo_u64 = (_undo),	\
+	  .support = (_type), .data_size = sizeof(u64), .vt = KS_VT_UI8, \
+	  .flags = KSA_ITEM_USER }
 
 /* A method that may return a new fd in its value: user space only */
 #define KSA_METHOD_FD(_id, _call, _type, _size, _vt)			\
