@@ -130,7 +130,8 @@ void ksa_pool_destroy(struct ksa_pool *pool)
 }
 
 /* Mark a frame taken by a client (held) or by a new dma-buf (owned). */
-static void ksa_pool_mark(struct ksa_pool *pool, u32 index, bool owned)
+static __always_inline void ksa_pool_mark(struct ksa_pool *pool, u32 index,
+					  bool owned)
 {
 	struct ksa_frame *f = &pool->frame[index];
 
@@ -150,7 +151,7 @@ static void ksa_pool_mark(struct ksa_pool *pool, u32 index, bool owned)
  * pool->lock and are also read without it (poll, STATUS, fdinfo): every
  * store is WRITE_ONCE.
  */
-static u32 ksa_pool_take(struct ksa_pool *pool, bool owned)
+static __always_inline u32 ksa_pool_take(struct ksa_pool *pool, bool owned)
 {
 	u32 index = pool->free_stack[pool->nfree - 1];
 
@@ -233,7 +234,8 @@ static bool ksa_pool_release(struct ksa_pool *pool, u32 index,
 static int ksa_pool_get(struct ksa_pool *pool, bool nonblock, bool owned,
 			u32 *index)
 {
-	struct ksa_sleeper s = { .w.frame = -1, .w.owned = owned };
+	/* Set before use, and only when the caller sleeps: no zeroing */
+	struct ksa_sleeper s __uninitialized;
 	unsigned long flags;
 	int ret = 0;
 
@@ -247,6 +249,10 @@ static int ksa_pool_get(struct ksa_pool *pool, bool nonblock, bool owned,
 	} else if (nonblock) {
 		ret = -EAGAIN;
 	} else {
+		s.w.frame = -1;
+		s.w.error = 0;
+		s.w.owned = owned;
+		s.w.uring = false;
 		s.task = current;
 		list_add_tail(&s.w.node, &pool->waiters);
 		pool->nwaiters++;
