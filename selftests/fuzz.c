@@ -1088,7 +1088,9 @@ static void prep_uring(struct worker *w, struct io_uring_sqe *sqe)
 		c->count = count;
 		c->addr = rnd_buf(w, count * 8);
 		if (i == 3) {
-			__u64 *v = arena_at(w, c->addr, count * 8);
+			/* count * 8 must not wrap (count may be huge) */
+			__u64 *v = count <= ARENA / 8 ?
+				   arena_at(w, c->addr, count * 8) : NULL;
 			__u32 k;
 
 			for (k = 0; v && k < count; k++)
