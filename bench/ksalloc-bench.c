@@ -2746,19 +2746,22 @@ static int param_write(const char *name, const char *val)
 
 /* The caps the scale rows raise, and their values before */
 static const char *const scale_params[] = {
-	"max_frames", "max_allocator_bytes", "max_total_bytes"
+	"max_frames", "max_allocator_bytes", "max_total_bytes", "max_user_bytes"
 };
-static char scale_saved[3][32];
+#define NSCALE_PARAMS	(sizeof(scale_params) / sizeof(scale_params[0]))
+static char scale_saved[NSCALE_PARAMS][32];
 
 static int raise_caps(unsigned int frames, unsigned long long total)
 {
-	char v[3][32];
+	char v[NSCALE_PARAMS][32];
 	int i, ret;
 
 	snprintf(v[0], sizeof(v[0]), "%u", frames);
 	snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)frames * FRAME_SIZE);
 	snprintf(v[2], sizeof(v[2]), "%llu", total);
-	for (i = 0; i < 3; i++) {
+	/* the bench is one user: it may hold all of max_total_bytes */
+	snprintf(v[3], sizeof(v[3]), "%llu", total);
+	for (i = 0; i < (int)NSCALE_PARAMS; i++) {
 		ret = param_read(scale_params[i], scale_saved[i], sizeof(scale_saved[i]));
 		if (!ret)
 			ret = param_write(scale_params[i], v[i]);
@@ -2772,7 +2775,7 @@ static void restore_caps(void)
 {
 	int i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < (int)NSCALE_PARAMS; i++)
 		if (scale_saved[i][0])
 			param_write(scale_params[i], scale_saved[i]);
 }
