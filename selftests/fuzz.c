@@ -1454,8 +1454,16 @@ int main(int argc, char **argv)
 			int fd = atoi(e->d_name);
 
 			if (e->d_name[0] != '.' && fd > 2 && fd != dfd &&
-			    fd >= fds0)
-				ksft_print_msg("fd %d still open\n", fd);
+			    fd >= fds0) {
+				char what[128] = "?";
+				ssize_t n = readlinkat(dfd, e->d_name, what,
+						       sizeof(what) - 1);
+
+				if (n > 0)
+					what[n] = 0;
+				ksft_print_msg("fd %d still open: %s\n", fd,
+					       what);
+			}
 		}
 		if (d)
 			closedir(d);
