@@ -167,6 +167,13 @@ struct worker {
 	struct io_uring ring;		/* for op_uring(), when ring_ok */
 	int ring_ok;
 	unsigned int ring_inflight;	/* commands not yet reaped */
+	/*
+	 * Where BATCH_ALLOC commands write their offsets: io_uring may run
+	 * a command later, in a worker thread, so it must never write into
+	 * the arena, where the results of this thread's next requests are
+	 * read (an fd a FRAME_ALLOC returned could be overwritten and lost).
+	 */
+	__u64 ubuf[2 * KSALLOC_BATCH_MAX + 1];
 	/* per ioctl of cmds[], and mmap: calls made and calls that worked */
 	unsigned long tried[NCMDS + 1], worked[NCMDS + 1];
 };
@@ -1086,7 +1093,13 @@ static void prep_uring(struct worker *w, struct io_uring_sqe *sqe)
 		count = chance(w, 90) ? 1 + below(w, KSALLOC_BATCH_MAX) :
 			rnd_size(w);
 		c->count = count;
-		c->addr = rnd_buf(w, count * 8);
+		if (i == 2)	/* written, maybe later: never the arena */
+			c->addr = chance(w, 90) ? (uintptr_t)w->ubuf +
+				  below(w, KSALLOC_BATCH_MAX) * 8 +
+				  (chance(w, 95) ? 0 : 1 + below(w, 7)) :
+				  bad_addrs[below(w, NBAD)];
+		else		/* only read */
+			c->addr = rnd_buf(w, count * 8);
 		if (i == 3) {
 			/* count * 8 must not wrap (count may be huge) */
 			__u64 *v = count <= ARENA / 8 ?
