@@ -642,7 +642,12 @@ static int batch(int fd, __u32 id, __u64 *off, __u32 count)
  * signalled in several rounds of the event lock, so one-shots leave the
  * list between rounds; a second free reaches the others only.
  */
-TEST(worst_case_batch_free_totals)
+/* Minutes on a debug kernel: 64 events x 64 frames x 1024 per round */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, worst_case_batch_free_totals, 600)
 {
 	struct kseventdata ed[WORST_EVENTS];
 	__u64 off[KSALLOC_BATCH_MAX];
