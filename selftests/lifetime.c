@@ -1130,7 +1130,12 @@ static void *opener_main(void *arg)
  * finishes first and the test shows less. The test client, which needs
  * the module, is unloaded first and loaded again at the end.
  */
-TEST(reload_while_opening)
+/* 24 module reloads: minutes on a debug kernel on a busy host */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, reload_while_opening, 600)
 {
 	char module[PATH_MAX], client[PATH_MAX];
 	struct sched_param prio = { .sched_priority = 1 };
