@@ -1482,8 +1482,8 @@ TEST_F_TIMEOUT(fi, pin_allocator_fd_table_full, 300)
 
 TEST_F_TIMEOUT(fi, uring_alloc, 300)
 {
+	/* Not .allocates, as for the queued one below: io_uring's caches */
 	struct op op = OP(.name = "io_uring alloc",
-			  .allocates = ALLOCS_SLAB,
 			  .prepare = prep_uring, .run = run_uring_alloc,
 			  .check = check_uring_frame,
 			  .check_failed = check_uring_nothing,
@@ -1499,7 +1499,9 @@ TEST_F_TIMEOUT(fi, uring_queued_alloc, 300)
 	 * Not .allocates: what a queued command allocates is io_uring's,
 	 * mostly from its request caches, so no fault is sure to hit it
 	 * (fail-nth hit none on the 7.2 debug kernel); every fault that does
-	 * must still leave nothing behind.
+	 * must still leave nothing behind. Likewise for an inline one: on
+	 * the 7.2 debug kernel fail-nth hit 0 of 12 points in one run and
+	 * 1 in another.
 	 */
 	struct op op = OP(.name = "io_uring queued alloc",
 			  .prepare = prep_uring, .run = run_uring_queued,
