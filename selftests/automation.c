@@ -1742,6 +1742,84 @@ TEST_F(ro, enable_event)
 				     NULL));
 }
 
+/*
+ * ALLOC and FREE in their common form write bytes_returned only where it
+ * is not right already (a loop that reuses its block pays no write), so
+ * on a read-only block: with the right value they work; with another,
+ * FREE fails before it takes effect and ALLOC gives its frame back.
+ */
+static int ro_method(int fd, __u32 id, __u32 flags, void *page, size_t ps,
+		     __u32 have, __u64 *value)
+{
+	static struct ksidentifier k;
+	struct ks_ioctl_args *a = page;
+	int ret;
+
+	k = kst_ident(&set_alloc_methods, id, flags);
+	memset(a, 0, sizeof(*a));
+	a->in_buffer = ptr(&k);
+	a->in_size = sizeof(k);
+	a->out_buffer = ptr(value);
+	a->out_size = sizeof(*value);
+	a->bytes_returned = have;
+	if (mprotect(page, ps, PROT_READ))
+		return -1000;
+	ret = ioctl(fd, IOCTL_KS_METHOD, a) < 0 ? -errno : 0;
+	if (mprotect(page, ps, PROT_READ | PROT_WRITE))
+		return -1000;
+	if (a->bytes_returned != have)
+		return -1001;
+	return ret;
+}
+
+TEST_F(ro, alloc_free_right_value_unwritten)
+{
+	const __u32 alloc = KSMETHOD_STREAMALLOCATOR_ALLOC;
+	const __u32 free_ = KSMETHOD_STREAMALLOCATOR_FREE;
+	__u64 off = DEADBEEF, off2;
+	__u32 ret;
+
+	NEED_DEVICE();
+	/* ALLOC: 8 there already works; anything else gives the frame back */
+	EXPECT_EQ(-EFAULT, ro_method(self->a, alloc, KSMETHOD_TYPE_WRITE,
+				     self->page, self->ps, 0, &off));
+	EXPECT_EQ(0, kst_allocated(self->a));
+	EXPECT_EQ(-EFAULT, ro_method(self->a, alloc, KSMETHOD_TYPE_WRITE,
+				     self->page, self->ps, DEADBEEF, &off));
+	EXPECT_EQ(0, kst_allocated(self->a));
+	EXPECT_EQ(0, ro_method(self->a, alloc, KSMETHOD_TYPE_WRITE, self->page,
+			       self->ps, sizeof(off), &off));
+	EXPECT_EQ(1, kst_allocated(self->a));
+	ASSERT_NE(DEADBEEF, off);
+
+	/* FREE: 0 there already works; anything else leaves the frame held */
+	EXPECT_EQ(-EFAULT, ro_method(self->a, free_, KSMETHOD_TYPE_READ,
+				     self->page, self->ps, sizeof(off), &off));
+	EXPECT_EQ(1, kst_allocated(self->a));
+	EXPECT_EQ(0, ro_method(self->a, free_, KSMETHOD_TYPE_READ, self->page,
+			       self->ps, 0, &off));
+	EXPECT_EQ(0, kst_allocated(self->a));
+	/* An error leaves 0 too: the same FREE again, frame not held */
+	EXPECT_EQ(-EINVAL, ro_method(self->a, free_, KSMETHOD_TYPE_READ,
+				     self->page, self->ps, 0, &off));
+	EXPECT_EQ(-EFAULT, ro_method(self->a, free_, KSMETHOD_TYPE_READ,
+				     self->page, self->ps, DEADBEEF, &off));
+
+	/* Control: writable, bytes_returned becomes 8 and then 0 */
+	ret = DEADBEEF;
+	EXPECT_EQ(0, kst_req(self->a, IOCTL_KS_METHOD, &set_alloc_methods,
+			     alloc, KSMETHOD_TYPE_WRITE, &off2, sizeof(off2),
+			     0, &ret));
+	EXPECT_EQ(sizeof(off2), ret);
+	EXPECT_EQ(1, kst_allocated(self->a));
+	ret = DEADBEEF;
+	EXPECT_EQ(0, kst_req(self->a, IOCTL_KS_METHOD, &set_alloc_methods,
+			     free_, KSMETHOD_TYPE_READ, &off2, sizeof(off2),
+			     0, &ret));
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(0, kst_allocated(self->a));
+}
+
 /* reserved[] must be 0, on every ioctl the object answers. */
 TEST_F(obj, reserved_fields)
 {
