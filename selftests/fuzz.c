@@ -260,10 +260,33 @@ static void publish(struct worker *w, int i)
 	all_fds[w->index * SLOTS + i] = w->slot[i].kind ? w->slot[i].fd : -1;
 }
 
+/*
+ * What last happened to each fd number in this process's bookkeeping, for
+ * the report of an fd left open: whether it was ever kept after its last
+ * close tells a result lost on the way in from a record lost later.
+ */
+#define FDLOG 1024
+static struct {
+	int worker, kept;
+	enum kind kind;
+	unsigned long call;
+} fdlog[FDLOG];
+
+static void fd_note(struct worker *w, int fd, int kept, enum kind kind)
+{
+	if (fd < 0 || fd >= FDLOG)
+		return;
+	fdlog[fd].worker = w->index;
+	fdlog[fd].kept = kept;
+	fdlog[fd].kind = kind;
+	fdlog[fd].call = w->progress;
+}
+
 static void slot_close(struct worker *w, int i)
 {
 	if (w->slot[i].kind == NONE)
 		return;
+	fd_note(w, w->slot[i].fd, 0, w->slot[i].kind);
 	w->slot[i].kind = NONE;
 	publish(w, i);
 	close(w->slot[i].fd);
@@ -281,6 +304,7 @@ static void slot_keep(struct worker *w, int fd, enum kind kind)
 			break;
 	i = (start + i) % SLOTS;
 	slot_close(w, i);
+	fd_note(w, fd, 1, kind);
 	w->slot[i].fd = fd;
 	w->slot[i].kind = kind;
 	publish(w, i);
@@ -451,6 +475,15 @@ static int ks(struct worker *w, int fd, unsigned long cmd, __u64 in,
 		argp = (char *)a + 3;
 		break;
 	}
+	/*
+	 * The kernel writes bytes_returned after the value: a new fd's
+	 * number must not be written where the block's last field goes.
+	 */
+	if (returns_fd && (unsigned char *)argp >= w->arena &&
+	    (unsigned char *)argp < w->arena + ARENA &&
+	    out < (uintptr_t)argp + sizeof(local) &&
+	    out + sizeof(*handle) > (uintptr_t)argp)
+		argp = &local;
 	ret = ioctl(fd, cmd, argp);
 	for (i = 0; i < NCMDS; i++)
 		if (cmds[i] == cmd) {
@@ -1476,6 +1509,13 @@ int main(int argc, char **argv)
 					what[n] = 0;
 				ksft_print_msg("fd %d still open: %s\n", fd,
 					       what);
+				if (fd < FDLOG && fdlog[fd].kind != NONE)
+					ksft_print_msg("fd %d: last %s (kind %d) by worker %d at its call %lu\n",
+						       fd, fdlog[fd].kept ?
+						       "kept" : "closed",
+						       fdlog[fd].kind,
+						       fdlog[fd].worker,
+						       fdlog[fd].call);
 			}
 		}
 		if (d)
