@@ -16,7 +16,15 @@
 #   EXTRA_FILES         more files for the initramfs (initramfs.sh)
 #   LINT=0              leave lint out (it is one result otherwise)
 #   HOST_CHECKS=0       leave the host-side checks out
-#   TESTS="fuzz limits" run only these selftest programs in the VMs
+#   TESTS="fuzz limits" run only these selftest programs in the VMs (and of
+#                       the userland VM's groups, userland and gst, only
+#                       those named)
+# Each kernel gets one more VM in userland mode (scripts/userland.sh): the
+# groups of scripts/userland/ run chrooted in this machine's root over
+# virtio-9p: "userland" (the mode's own smoke tests) and "gst" (the
+# GStreamer plugin's selftests/gst/run.sh); a kernel without 9p skips them.
+#   USERLAND_MEM=2048M  its memory
+#   USERLAND_TEST_TIMEOUT=900  seconds each of its groups may run
 # The last result before the total is "host untouched": no kernel package
 # and nothing under /boot changed on this machine (host-state.sh).
 set -euo pipefail
@@ -157,6 +165,24 @@ fi
 echo "  built   $(for t in "${tests[@]}"; do printf '%s ' "${t##*/}"; done)"
 grep -E '^selftests: ' "$LOGS/selftests.log" | sed 's/^/  /' || true
 
+# The userland VM's groups, and what this machine prepares for them once
+ugroups=()
+for g in userland gst; do
+	[[ -n ${TESTS-} && " $TESTS " != *" $g "* ]] || ugroups+=("$g")
+done
+if ((${#ugroups[@]})); then
+	echo "== userland mode"
+	if "$ROOT/scripts/userland.sh" host >"$LOGS/userland-host.log" 2>&1; then
+		echo "  ok      host side: GStreamer packages, make gst, registry $BUILD/userland/gst-registry.bin"
+		result 1 0 0
+	else
+		tail -n 30 "$LOGS/userland-host.log" | sed 's/^/          | /'
+		echo "  FAIL    host side of the userland mode (log: $LOGS/userland-host.log)"
+		result 0 1 0
+		ugroups=()
+	fi
+fi
+
 for name in $KERNELS; do
 	echo "== kernel $name"
 	# The debug kernel's first build takes long: show its progress as it
@@ -239,7 +265,7 @@ for name in $KERNELS; do
 		shift 2
 		for t in "$@"; do targs+=(-t "$t"); done
 		if ! "$ROOT/scripts/initramfs.sh" -o "$cpio" -m "$kdir/module/ksalloc.ko" \
-			-c "$kdir/selftests/kmod/ksalloc_client.ko" "${pargs[@]}" \
+			-c "$kdir/selftests/kmod/ksalloc_client.ko" "${pargs[@]}" "${uargs[@]}" \
 			-T "$test_timeout" "${targs[@]}" "${eargs[@]}" 2>"$LOGS/$label.initramfs.log"; then
 			sed 's/^/          | /' "$LOGS/$label.initramfs.log"
 			echo "  FAIL    $label: initramfs"
@@ -253,7 +279,7 @@ for name in $KERNELS; do
 		t0=$SECONDS
 		KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
 			"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \
-			-r "$LOGS/$label.results" || vmrc=$?
+			-r "$LOGS/$label.results" "${vargs[@]}" || vmrc=$?
 		# A kernel that dies while booting, before the init program's
 		# first line, never ran ksalloc: under multi-threaded TCG the
 		# kernel's own text patching (int3 of text_poke_bp on another
@@ -266,13 +292,18 @@ for name in $KERNELS; do
 			vmrc=0
 			KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
 				"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \
-				-r "$LOGS/$label.results" || vmrc=$?
+				-r "$LOGS/$label.results" "${vargs[@]}" || vmrc=$?
 		fi
 		echo "  vm      ran $((SECONDS - t0)) s"
 		VM_TIMEOUT=$vm_timeout "$ROOT/scripts/parse-results.sh" -r "$LOGS/$label.results" \
 			-l "$LOGS/$label.log" -n "$label" -t "$kdir/$label.tests.list" -e "$vmrc" -c "$counts"
 	}
-	run_vm "$KVER" "" "${tests[@]}"
+	# (initramfs.sh and vm-run.sh options of the userland VM)
+	uargs=() vargs=()
+	# TESTS naming only userland groups: no VM of selftests
+	if ((${#tests[@]})) || [[ -z ${TESTS-} ]]; then
+		run_vm "$KVER" "" "${tests[@]}"
+	fi
 
 	# The variants of selftests/vm-variants.conf: "NAME CMDLINE PROGRAM..."
 	while read -r vname vcmd vprogs; do
@@ -285,6 +316,42 @@ for name in $KERNELS; do
 		echo "== kernel $name, $vname ($vcmd)"
 		run_vm "$KVER+$vname" "$vcmd" "${vtests[@]}"
 	done <"$ROOT/selftests/vm-variants.conf"
+
+	# The userland VM: one boot for its groups
+	uprogs=()
+	for g in "${ugroups[@]}"; do
+		if [[ $g == gst && ! -x $ROOT/selftests/gst/run.sh ]]; then
+			echo "  skip    gst (no selftests/gst/run.sh)"
+			result 0 0 1
+		else
+			uprogs+=("$ROOT/scripts/userland/$g")
+		fi
+	done
+	((${#uprogs[@]})) || continue
+	echo "== kernel $name, userland (${uprogs[*]##*/})"
+	urc=0
+	why=$("$ROOT/scripts/userland.sh" modules "$KMODS" "$kdir/userland" 2>"$LOGS/$KVER.userland.modules.log") ||
+		urc=$?
+	if ((urc == 4)); then
+		for g in "${uprogs[@]}"; do
+			echo "  skip    ${g##*/} ($why)"
+			result 0 0 1
+		done
+		continue
+	elif ((urc)); then
+		sed 's/^/          | /' "$LOGS/$KVER.userland.modules.log"
+		echo "  FAIL    $KVER: the userland VM's modules"
+		result 0 1 0
+		continue
+	fi
+	sed -n 's/^note: /  note    /p' "$LOGS/$KVER.userland.modules.log"
+	# (each kernel sets these again)
+	pargs=(-P "$kdir/userland/peers")
+	uargs=(-u -B "$kdir/userland/boot")
+	vargs=(-H)
+	mem=${KMEM:-${USERLAND_MEM:-2048M}}
+	test_timeout=${USERLAND_TEST_TIMEOUT:-900}
+	run_vm "$KVER+userland" "" "${uprogs[@]}"
 done
 
 trap - ERR

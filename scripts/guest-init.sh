@@ -11,7 +11,14 @@
 # written to the console and to the second serial port (/dev/ttyS1), which
 # carries no kernel messages; its lines of its own start with "KSA: ".
 # Settings come from /ksalloc/config (KSA_TEST_TIMEOUT, KSA_MODULE,
-# KSA_CLIENT).
+# KSA_CLIENT, KSA_USERLAND, KSA_GST_REGISTRY).
+#
+# Userland mode (KSA_USERLAND=1, initramfs.sh -u): first the modules of
+# /ksalloc/boot (9p over virtio), then the host's root is mounted read-only
+# at /host (tag hostroot, vm-run.sh -H) with proc, sysfs, devtmpfs and
+# tmpfs (/tmp, /run, /dev/shm) inside, and each line of tests.list is a
+# program on the host, run chrooted in /host with /ksalloc/chroot.env;
+# everything else (modules, time limits, checks) is as in the busybox mode.
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
 /bin/busybox --install -s
@@ -28,6 +35,8 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 KSA_TEST_TIMEOUT=300
 KSA_MODULE=/ksalloc/ksalloc.ko
 KSA_CLIENT=
+KSA_USERLAND=
+KSA_GST_REGISTRY=
 . /ksalloc/config
 
 RES=/dev/ttyS1
@@ -96,33 +105,71 @@ if [ -n "$KSA_MODULE" ] && [ -n "$KSA_CLIENT" ]; then
 	fi
 fi
 
-# Peers: dependencies first, each with its peers.conf parameters; one
-# result for all of them, one failure per module that did not load.
-PEERS=/ksalloc/peers
-if [ -n "$KSA_MODULE" ] && [ -f $PEERS/modules.order ]; then
+# load_mods DIR: insmod DIR's modules (peer-modules.sh: modules.order,
+# dependencies first), each with its DIR/peers.conf parameters; one
+# "not ok" per module that did not load. False if one did not.
+load_mods() {
 	bad=0
 	while read -r m; do
 		[ -n "$m" ] || continue
-		params=$(sed -n "s/^$m[[:space:]]\{1,\}//p" $PEERS/peers.conf 2>/dev/null)
+		params=$(sed -n "s/^$m[[:space:]]\{1,\}//p" "$1/peers.conf" 2>/dev/null)
 		# shellcheck disable=SC2086
 		rc=0
-		insmod $PEERS/$m.ko $params > /tmp/insmod.out 2>&1 || rc=$?
+		insmod "$1/$m.ko" $params > /tmp/insmod.out 2>&1 || rc=$?
 		if [ $rc != 0 ]; then
 			cat /tmp/insmod.out | tee -a $RES
 			say "not ok load $m${params:+ $params} rc=$rc"
 			bad=1
 		fi
-	done < $PEERS/modules.order
-	[ $bad = 1 ] || say "ok load peers: $(tr '\n' ' ' < $PEERS/modules.order)"
+	done < "$1/modules.order"
+	[ $bad = 0 ]
+}
+
+# Userland mode: the host's root, with the kernel's file systems inside;
+# the GStreamer registry built on the host goes to the guest's /tmp.
+HOST=/host
+if [ -n "$KSA_USERLAND" ]; then
+	mkdir -p $HOST
+	if load_mods /ksalloc/boot &&
+		mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 \
+			hostroot $HOST > /tmp/mount.out 2>&1 &&
+		mount -t proc proc $HOST/proc && mount -t sysfs sysfs $HOST/sys &&
+		mount -t devtmpfs devtmpfs $HOST/dev && mount -t tmpfs tmpfs $HOST/tmp &&
+		mount -t tmpfs tmpfs $HOST/run && mkdir -p $HOST/dev/shm &&
+		mount -t tmpfs tmpfs $HOST/dev/shm; then
+		mount -t debugfs debugfs $HOST/sys/kernel/debug 2>/dev/null
+		cp /ksalloc/chroot.env $HOST/run/ksalloc.env
+		if [ -n "$KSA_GST_REGISTRY" ] && [ -f "$HOST$KSA_GST_REGISTRY" ]; then
+			cp "$HOST$KSA_GST_REGISTRY" $HOST/tmp/gst-registry.bin
+		fi
+		say "ok userland: host root over 9p ($(tr '\n' ' ' < /ksalloc/boot/modules.order)) at $(cut -d' ' -f1 /proc/uptime) s"
+	else
+		cat /tmp/mount.out 2>/dev/null | tee -a $RES
+		say "not ok userland: loading 9p or mounting the host root failed"
+		finish
+	fi
+fi
+
+# Peers: dependencies first, each with its peers.conf parameters; one
+# result for all of them, one failure per module that did not load.
+PEERS=/ksalloc/peers
+if [ -n "$KSA_MODULE" ] && [ -f $PEERS/modules.order ] && load_mods $PEERS; then
+	say "ok load peers: $(tr '\n' ' ' < $PEERS/modules.order)"
 fi
 
 while read -r name; do
 	[ -n "$name" ] || continue
-	prog=/ksalloc/tests/$name
+	if [ -n "$KSA_USERLAND" ]; then
+		set -- chroot $HOST /usr/bin/env -i /bin/sh -c \
+			'set -a; . /run/ksalloc.env; set +a; cd /tmp && exec "$0"' "$name"
+		name=${name##*/}
+	else
+		set -- "/ksalloc/tests/$name"
+	fi
 	say "begin $name"
 	t0=$(date +%s)
 	cd /tmp
-	( timeout -k 10 "$KSA_TEST_TIMEOUT" "$prog" < /dev/null; echo $? > /tmp/rc ) 2>&1 |
+	( timeout -k 10 "$KSA_TEST_TIMEOUT" "$@" < /dev/null; echo $? > /tmp/rc ) 2>&1 |
 		tee -a $RES
 	cd /
 	rc=$(cat /tmp/rc 2>/dev/null || echo 255)

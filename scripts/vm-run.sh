@@ -3,7 +3,9 @@
 # time bound. The console (ttyS0) goes to one file, the guest's results
 # port (ttyS1) to another.
 #
-# Usage: scripts/vm-run.sh -k VMLINUZ -i INITRAMFS -l CONSOLE.log -r RESULTS.log
+# Usage: scripts/vm-run.sh -k VMLINUZ -i INITRAMFS -l CONSOLE.log -r RESULTS.log [-H]
+#   -H  share this machine's root read-only with the guest over virtio-9p
+#       (mount tag hostroot): the userland mode of initramfs.sh (-u)
 # Environment:
 #   ACCEL=tcg          QEMU accelerator (kvm, kvm:tcg on real hardware)
 #   SMP=2 MEM=1024M    guest CPUs and memory
@@ -24,14 +26,17 @@ VM_TIMEOUT=${VM_TIMEOUT:-900}
 KCMDLINE="console=ttyS0,115200 panic=-1 loglevel=7 ia32_emulation=1"
 KCMDLINE+=" sysctl.kernel.panic_on_rcu_stall=1 softlockup_panic=1 ${KCMDLINE_EXTRA-}"
 
-kernel= initrd= log= res=
-while getopts 'k:i:l:r:' opt; do
+kernel= initrd= log= res= hostroot=()
+while getopts 'k:i:l:r:H' opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	i) initrd=$OPTARG ;;
 	l) log=$OPTARG ;;
 	r) res=$OPTARG ;;
-	*) die "usage: vm-run.sh -k VMLINUZ -i INITRAMFS -l CONSOLE.log -r RESULTS.log" ;;
+	# multidevs=remap: / spans several file systems (st_dev), whose
+	# inode numbers would otherwise collide in the guest
+	H) hostroot=(-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap) ;;
+	*) die "usage: vm-run.sh -k VMLINUZ -i INITRAMFS -l CONSOLE.log -r RESULTS.log [-H]" ;;
 	esac
 done
 [[ -n $kernel && -n $initrd && -n $log && -n $res ]] ||
@@ -51,7 +56,7 @@ timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	-kernel "$kernel" -initrd "$initrd" -append "$KCMDLINE" \
 	-chardev "file,id=con,path=$log" -serial chardev:con \
 	-chardev "file,id=res,path=$res" -serial chardev:res \
-	"${extra[@]}" </dev/null >>"$log" 2>&1 || rc=$?
+	"${hostroot[@]}" "${extra[@]}" </dev/null >>"$log" 2>&1 || rc=$?
 if ((rc == 124 || rc == 137)); then
 	msg "vm: no power-off within ${VM_TIMEOUT}s, killed (console: $log)"
 	exit 124
