@@ -34,13 +34,21 @@
 #   BENCH_ARGS         more ksalloc-bench options for every run (-r 9, -q,
 #                      -k alloc,free, -x vgem, ...)
 #   BENCH_TRACE=1      0: no function_graph trace
+#   BENCH_GST=auto     the GStreamer row: one more VM, in userland mode
+#                      (scripts/userland.sh), icount with one vCPU, running
+#                      bench/gst-bench.sh: v4l2src capturing into ksallocpool
+#                      against v4l2src's own MMAP buffers and a copy.
+#                      auto: when make gst built the plugin; 1: also
+#                      without it (the baselines alone); 0: never. Results
+#                      in <kver>-<date>.gst.csv and in the .md.
+#   BENCH_GST_FRAMES="20 320"  BENCH_GST_ROUNDS=3   see bench/gst-bench.sh
 # and those of vm-run.sh (ACCEL, MEM, VM_TIMEOUT, QEMU_EXTRA, ...); SMP is
 # ignored.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNEL=${KERNEL:-6.12}
-BENCH_RUNS=${BENCH_RUNS:-icount:1 icount:2 time:1 time:2}
+BENCH_RUNS=${BENCH_RUNS-icount:1 icount:2 time:1 time:2}
 [[ -z ${BENCH_SMP-} ]] || die "BENCH_SMP is gone: BENCH_RUNS=\"icount:1 time:2\" (MODE:CPUS, see scripts/bench.sh)"
 BENCH_ARGS=${BENCH_ARGS-}
 BENCH_TRACE=${BENCH_TRACE:-1}
@@ -123,10 +131,73 @@ cut_marked() {
 		$0 == e { on = 0 } on { print } $0 == b { on = 1 }'
 }
 
+# boot_count NAME CPIO LIST CONSOLE RESULTS [VM-RUN-OPTION...]: one VM (SMP,
+# MEM and QEMU_EXTRA as set by the caller); what the benchmark reported as
+# wrong ("bench: ", "gst-bench: " lines), and the VM's results in detail if
+# one failed (then false)
+boot_count() {
+	local name=$1 cpio=$2 list=$3 log=$4 res=$5 vmrc=0 t0=$SECONDS fail
+	shift 5
+	"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$log" -r "$res" "$@" || vmrc=$?
+	echo "   vm ran $((SECONDS - t0)) s"
+	tr -d '\r' <"$res" | grep -aE '^(gst-)?bench: ' || true
+	rm -f "$kdir/bench.counts"
+	"$ROOT/scripts/parse-results.sh" -r "$res" -l "$log" -n "$KVER $name" \
+		-t "$list" -e "$vmrc" -c "$kdir/bench.counts" >"$kdir/bench.report"
+	read -r _ fail _ <"$kdir/bench.counts"
+	((fail == 0)) || { cat "$kdir/bench.report"; return 1; }
+}
+
 stamp=$(date +%Y%m%d-%H%M%S)
 base=$out/$KVER-$stamp
 failed=0
 runs=()
+
+# The GStreamer row: $base.gst.csv and $base.gst.md
+bench_gst() {
+	local log=$LOGS/$KVER.bench-gst.log res=$LOGS/$KVER.bench-gst.results ul=$kdir/bench-userland
+	"$ROOT/scripts/userland.sh" host >"$LOGS/userland-host.log" 2>&1 || {
+		tail -n 30 "$LOGS/userland-host.log" >&2
+		msg "bench: the host side of the userland mode failed (log: $LOGS/userland-host.log)"
+		return 1
+	}
+	if [[ ${BENCH_GST:-auto} == auto && ! -f $BUILD/gst/libgstksalloc.so ]]; then
+		msg "bench: no GStreamer plugin ($BUILD/gst/libgstksalloc.so): no GStreamer row"
+		return 0
+	fi
+	"$ROOT/scripts/userland.sh" modules "$KMODS" "$ul" >&2 || return 1
+	"$ROOT/scripts/initramfs.sh" -o "$kdir/bench-gst.cpio" -m "$kdir/module/ksalloc.ko" -u \
+		-B "$ul/boot" -P "$ul/peers" -T "$BENCH_TIMEOUT" -t "$ROOT/bench/gst-bench.sh" \
+		${BENCH_GST_FRAMES:+-e "BENCH_GST_FRAMES=$BENCH_GST_FRAMES"} \
+		${BENCH_GST_ROUNDS:+-e "BENCH_GST_ROUNDS=$BENCH_GST_ROUNDS"} || return 1
+	printf 'gst-bench.sh\n' >"$kdir/bench-gst.list"
+	echo "== bench $KVER, GStreamer, icount, smp 1, userland mode (${ACCEL:-tcg}, ${USERLAND_MEM:-2048M}); console: $log"
+	SMP=1 MEM=${USERLAND_MEM:-2048M} QEMU_EXTRA="${QEMU_EXTRA-} -icount shift=0,sleep=off" \
+		boot_count gst "$kdir/bench-gst.cpio" "$kdir/bench-gst.list" "$log" "$res" -H || return 1
+	cut_marked GST "$res" >"$base.gst.csv"
+	[[ -s $base.gst.csv ]] || { msg "bench: no GStreamer result (console: $log)"; return 1; }
+	# Markdown, with each pipeline's instructions against the copy's
+	awk -F, -v host="$(date -u +%Y-%m-%d), $(uptime | sed 's/.*load average: //') host load" '
+		NR == 1 { next }
+		{ n = split($0, q, "\""); k = $1; split(q[3], f, ","); proc[k] = f[4]; sys[k] = f[5]; fps[k] = f[6]
+		  pipe[k] = q[2]; order[++m] = k; fr = f[2]; rounds = f[3] }
+		END {
+			print "GStreamer, one vCPU under icount (" host "): per frame, the median over " rounds " rounds of (run of " fr " frames, second - first) / difference"
+			print ""
+			print "| pipeline | gst-launch instr/frame | ratio to copy | all CPUs instr/frame | ratio to copy | frames/s (guest clock) |"
+			print "|---|---:|---:|---:|---:|---:|"
+			for (i = 1; i <= m; i++) {
+				k = order[i]
+				printf "| %s: `%s` | %d | %s | %d | %s | %s |\n", k, pipe[k], proc[k],
+					("copy" in proc && proc["copy"] > 0) ? sprintf("%.2f", proc[k] / proc["copy"]) : "-",
+					sys[k], ("copy" in sys && sys["copy"] > 0) ? sprintf("%.2f", sys[k] / sys["copy"]) : "-", fps[k]
+			}
+		}' "$base.gst.csv" >"$base.gst.md"
+}
+if [[ ${BENCH_GST:-auto} != 0 ]] && ! bench_gst; then
+	failed=1
+fi
+
 for run in $BENCH_RUNS; do
 	mode=${run%%:*} smp=${run#*:}
 	[[ $mode =~ ^(icount|time)$ && $smp =~ ^[1-9][0-9]*$ ]] ||
@@ -139,22 +210,9 @@ for run in $BENCH_RUNS; do
 	qemu=${QEMU_EXTRA-}
 	[[ $mode == time ]] || qemu+=" -icount shift=0,sleep=off"
 	echo "== bench $KVER, $mode, smp $smp (${ACCEL:-tcg}, ${MEM:-1024M}; ksalloc-bench $(cat "$files/args")); console: $log"
-	t0=$SECONDS
-	vmrc=0
-	SMP=$smp QEMU_EXTRA=$qemu "$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" \
-		-i "$kdir/bench.cpio" -l "$log" -r "$res" || vmrc=$?
-	echo "   vm ran $((SECONDS - t0)) s"
-	# The program's own table, and anything the VM reported as wrong
-	tr -d '\r' <"$res" | grep -a '^bench: ' || true
-	tr -d '\r' <"$res" | sed -n '/^ksalloc-bench: kernel /,/^KSA-BENCH-/p' | sed '$d'
-	rm -f "$kdir/bench.counts"
-	"$ROOT/scripts/parse-results.sh" -r "$res" -l "$log" -n "$KVER $name" \
-		-t "$kdir/bench.list" -e "$vmrc" -c "$kdir/bench.counts" >"$kdir/bench.report"
-	read -r _ fail _ <"$kdir/bench.counts"
-	if ((fail)); then
-		cat "$kdir/bench.report"
+	SMP=$smp QEMU_EXTRA=$qemu boot_count "$name" "$kdir/bench.cpio" "$kdir/bench.list" "$log" "$res" ||
 		failed=1
-	fi
+	tr -d '\r' <"$res" | sed -n '/^ksalloc-bench: kernel /,/^KSA-BENCH-/p' | sed '$d'
 	cut_marked JSON "$res" >"$base.$name.json"
 	if [[ ! -s $base.$name.json ]] || ! jq -e . "$base.$name.json" >/dev/null 2>&1; then
 		msg "bench: no result from the $name run (console: $log)"
@@ -168,7 +226,14 @@ for run in $BENCH_RUNS; do
 	cut_marked CSV "$res" | awk -v mode="$mode" -v smp="$smp" -v first=$((${#runs[@]} == 1)) '
 		NR == 1 { if (first) print "mode,smp," $0; next } { print mode "," smp "," $0 }' >>"$base.csv"
 done
-((${#runs[@]})) || die "no benchmark results"
+if ((${#runs[@]} == 0)); then
+	[[ -s $base.gst.md ]] || die "no benchmark results"
+	echo
+	cat "$base.gst.md"
+	echo
+	echo "results: $(ls "$base".* | tr '\n' ' ')"
+	exit $failed
+fi
 [[ -s $base.trace ]] || rm -f "$base.trace"
 [[ -s $base.profile ]] || rm -f "$base.profile"
 
@@ -184,6 +249,7 @@ for r in "${runs[@]}"; do rm -f "$base.$r.json"; done
 
 # The Markdown tables: instructions, then TCG time
 jq -r -f "$ROOT/bench/report.jq" "$base.json" >"$base.md"
+[[ ! -s $base.gst.md ]] || { echo; cat "$base.gst.md"; } >>"$base.md"
 echo
 cat "$base.md"
 if [[ -f $base.profile ]]; then

@@ -352,6 +352,7 @@ for name in $KERNELS; do
 	mem=${KMEM:-${USERLAND_MEM:-2048M}}
 	test_timeout=${USERLAND_TEST_TIMEOUT:-900}
 	run_vm "$KVER+userland" "" "${uprogs[@]}"
+	tr -d '\r' <"$LOGS/$KVER+userland.results" | sed -n 's/^# \(boot to first command: \)/  note    \1/p'
 done
 
 trap - ERR

@@ -1,10 +1,14 @@
 #!/bin/bash
 # make run: boot one kernel with the module, vivid and the demo programs,
-# show what each printed, unload the modules and power off. Exits 0 only if
-# insmod, every program and rmmod succeeded and the kernel showed no splat.
+# show what each printed, unload the modules and power off. Then, if
+# examples/gst-camera.sh exists, a second VM in userland mode
+# (scripts/userland.sh) runs it: GStreamer on this machine's root, vivid
+# capturing into ksalloc frames. Exits 0 only if insmod, every program and
+# rmmod succeeded and the kernel showed no splat, in every VM.
 #
 # Usage: scripts/run.sh DEMO-PROGRAM...   (run in the order given)
-# Environment: KERNEL=6.1 (a name kernel.sh knows), and those of vm-run.sh.
+# Environment: KERNEL=6.1 (a name kernel.sh knows), USERLAND_MEM=2048M
+# (the userland VM's memory), and those of vm-run.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,6 +18,7 @@ KERNEL=${KERNEL:-6.1}
 for demo in "${demos[@]}"; do
 	[[ -x $demo ]] || die "no demo program $demo"
 done
+camera=$ROOT/examples/gst-camera.sh
 
 "$ROOT/scripts/deps.sh"
 KROOT=
@@ -25,6 +30,46 @@ mkdir -p "$LOGS" "$kdir"
 	cat "$LOGS/$KVER.build.log" >&2
 	die "module build against $KVER failed"
 }
+
+# show TAG [INITRAMFS-OPTION...] -- [VM-RUN-OPTION...] -- PROGRAM...: one
+# VM ($kdir/TAG.cpio, console $LOGS/$KVER.TAG.log) with these programs;
+# what they printed, then the results. False if anything failed.
+show() {
+	local tag=$1 iargs=() vargs=() demo vmrc=0 fail
+	shift
+	while [[ $1 != -- ]]; do iargs+=("$1"); shift; done
+	shift
+	while [[ $1 != -- ]]; do vargs+=("$1"); shift; done
+	shift
+	for demo in "$@"; do iargs+=(-t "$demo"); done
+	"$ROOT/scripts/initramfs.sh" -o "$kdir/$tag.cpio" -m "$kdir/module/ksalloc.ko" "${iargs[@]}" ||
+		return 1
+	printf '%s\n' "${@##*/}" >"$kdir/$tag.list"
+
+	echo "booting $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.$tag.log"
+	"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$kdir/$tag.cpio" "${vargs[@]}" \
+		-l "$LOGS/$KVER.$tag.log" -r "$LOGS/$KVER.$tag.results" || vmrc=$?
+
+	echo "---- kernel messages about ksalloc"
+	tr -d '\r' <"$LOGS/$KVER.$tag.log" | grep -aE '\] .*ksalloc' || echo "(none)"
+	for demo in "$@"; do
+		echo "---- ${demo##*/}"
+		tr -d '\r' <"$LOGS/$KVER.$tag.results" | awk -v n="${demo##*/}" '
+			$0 == "KSA: begin " n { on = 1; next }
+			on && index($0, "KSA: end " n " rc=") == 1 { print "(" substr($0, 6) ")"; on = 0; next }
+			on { print }'
+	done
+	echo "----"
+	rm -f "$kdir/$tag.counts.tmp"
+	"$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.$tag.results" -l "$LOGS/$KVER.$tag.log" \
+		-n "$KVER${tag#run}" -t "$kdir/$tag.list" -e "$vmrc" -c "$kdir/$tag.counts.tmp" \
+		>"$kdir/$tag.report"
+	read -r _ fail _ <"$kdir/$tag.counts.tmp"
+	rm -f "$kdir/$tag.counts.tmp"
+	cat "$kdir/$tag.report"
+	((fail == 0))
+}
+
 # vivid from this kernel's own package, with the parameters of
 # selftests/peers.conf, for the capture demo (as make check loads it)
 peers=$kdir/run-peers
@@ -34,30 +79,19 @@ if [[ -n ${KMODS-} ]] && "$ROOT/scripts/peer-modules.sh" -k "$KMODS" "$peers" vi
 	cp "$ROOT/selftests/peers.conf" "$peers/"
 	pargs=(-P "$peers")
 fi
-targs=()
-for demo in "${demos[@]}"; do targs+=(-t "$demo"); done
-"$ROOT/scripts/initramfs.sh" -o "$kdir/run.cpio" -m "$kdir/module/ksalloc.ko" "${pargs[@]}" "${targs[@]}"
-printf '%s\n' "${demos[@]##*/}" >"$kdir/run.list"
+rc=0
+show run "${pargs[@]}" -- -- "${demos[@]}" || rc=1
 
-echo "booting $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.run.log"
-vmrc=0
-"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$kdir/run.cpio" \
-	-l "$LOGS/$KVER.run.log" -r "$LOGS/$KVER.run.results" || vmrc=$?
-
-echo "---- kernel messages about ksalloc"
-tr -d '\r' <"$LOGS/$KVER.run.log" | grep -aE '\] .*ksalloc' || echo "(none)"
-for demo in "${demos[@]}"; do
-	echo "---- ${demo##*/}"
-	tr -d '\r' <"$LOGS/$KVER.run.results" | awk -v n="${demo##*/}" '
-		$0 == "KSA: begin " n { on = 1; next }
-		on && index($0, "KSA: end " n " rc=") == 1 { print "(" substr($0, 6) ")"; on = 0; next }
-		on { print }'
-done
-echo "----"
-rm -f "$kdir/run.counts.tmp"
-"$ROOT/scripts/parse-results.sh" -r "$LOGS/$KVER.run.results" -l "$LOGS/$KVER.run.log" \
-	-n "$KVER" -t "$kdir/run.list" -e "$vmrc" -c "$kdir/run.counts.tmp" >"$kdir/run.report"
-read -r _ fail _ <"$kdir/run.counts.tmp"
-rm -f "$kdir/run.counts.tmp"
-cat "$kdir/run.report"
-((fail == 0))
+# The camera pipeline: the userland VM, vivid with its default parameters
+[[ -x $camera ]] || exit $rc
+echo
+echo "== the GStreamer camera pipeline ($camera), in userland mode"
+"$ROOT/scripts/userland.sh" host >"$LOGS/userland-host.log" 2>&1 || {
+	tail -n 30 "$LOGS/userland-host.log" >&2
+	die "the host side of the userland mode failed (log: $LOGS/userland-host.log)"
+}
+why=$("$ROOT/scripts/userland.sh" modules "$KMODS" "$kdir/run-userland") ||
+	die "no userland VM on $KVER: ${why:-its modules}"
+MEM=${USERLAND_MEM:-2048M} show run-gst -u -B "$kdir/run-userland/boot" -P "$kdir/run-userland/peers" \
+	-- -H -- "$camera" || rc=1
+exit $rc
