@@ -35,7 +35,7 @@ mkdir -p "$LOGS" "$kdir"
 # VM ($kdir/TAG.cpio, console $LOGS/$KVER.TAG.log) with these programs;
 # what they printed, then the results. False if anything failed.
 show() {
-	local tag=$1 iargs=() vargs=() demo vmrc=0 fail
+	local tag=$1 iargs=() vargs=() demo vmrc=0 fail t0
 	shift
 	while [[ $1 != -- ]]; do iargs+=("$1"); shift; done
 	shift
@@ -47,8 +47,10 @@ show() {
 	printf '%s\n' "${@##*/}" >"$kdir/$tag.list"
 
 	echo "booting $VMLINUZ (${ACCEL:-tcg}, smp ${SMP:-2}, ${MEM:-1024M}); console: $LOGS/$KVER.$tag.log"
+	t0=$SECONDS
 	"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$kdir/$tag.cpio" "${vargs[@]}" \
 		-l "$LOGS/$KVER.$tag.log" -r "$LOGS/$KVER.$tag.results" || vmrc=$?
+	echo "(the VM ran $((SECONDS - t0)) s)"
 
 	echo "---- kernel messages about ksalloc"
 	tr -d '\r' <"$LOGS/$KVER.$tag.log" | grep -aE '\] .*ksalloc' || echo "(none)"
