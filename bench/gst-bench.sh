@@ -20,8 +20,11 @@
 #               microseconds: getrusage of the child) in instructions
 #   sys_instr   the CPU time of every task (/proc/schedstat: rq_cpu_time,
 #               nanoseconds), so vivid's kernel thread filling the frame too
-#   fps         frames per second of the guest's clock (vivid's frame rate
-#               bounds it: it says whether a pipeline keeps up, not its cost)
+#   fps         N2 frames over the pipeline's own time in the N2 run
+#               (gst-launch's "Execution ended after"), in the guest's clock:
+#               vivid's frame rate bounds it (with sleep=off the clock runs
+#               at the host's pace while the guest idles), so it says
+#               whether a pipeline keeps up, not what it costs
 # (Under icount the CPU times come in whole milliseconds here: 3,333
 # instructions a frame at 300 frames.)
 # Output: a table, and CSV between KSA-BENCH-GST-BEGIN and -END.
@@ -45,20 +48,22 @@ fi
 # busy: nanoseconds that tasks ran on every CPU so far
 busy() { awk '$1 ~ /^cpu[0-9]/ { s += $8 } END { printf "%.0f\n", s }' /proc/schedstat; }
 
-# one KEY N: "cpu_s busy_ns real_s" of one gst-launch of N frames
+# one KEY N: "cpu_s busy_ns pipeline_s" of one gst-launch of N frames
 one() {
-	local t b0 b1 out
+	local b0 b1 out u s
 	b0=$(busy)
 	# shellcheck disable=SC2086 # the pipeline is words
-	out=$( { TIMEFORMAT='%6U %6S %6R'; time gst-launch-1.0 -q ${pipe[$1]/v4l2src /v4l2src num-buffers=$2 } \
+	out=$( { TIMEFORMAT='%6U %6S'; time gst-launch-1.0 ${pipe[$1]/v4l2src /v4l2src num-buffers=$2 } \
 		>/tmp/gst-bench.out 2>&1; } 2>&1) || {
 		sed 's/^/gst-bench: /' /tmp/gst-bench.out >&2
 		echo "gst-bench: $1 with $2 frames failed" >&2
 		return 1
 	}
 	b1=$(busy)
-	read -r u s t <<<"$out"
-	echo "$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.6f", u + s }') $((b1 - b0)) $t"
+	read -r u s <<<"$out"
+	awk -v u="$u" -v s="$s" -v b=$((b1 - b0)) -F '[ :]' '
+		/^Execution ended after / { p = $4 * 3600 + $5 * 60 + $6 }
+		END { printf "%.6f %d %.6f\n", u + s, b, p }' /tmp/gst-bench.out
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -69,10 +74,10 @@ for k in $keys; do
 	: >/tmp/gst-bench.$k
 	for ((r = 0; r < ROUNDS; r++)); do
 		a=$(one "$k" "$N1") && b=$(one "$k" "$N2") || exit 1
-		read -r c1 t1 r1 <<<"$a"
+		read -r c1 t1 _ <<<"$a"
 		read -r c2 t2 r2 <<<"$b"
-		awk -v c1="$c1" -v c2="$c2" -v t1="$t1" -v t2="$t2" -v r1="$r1" -v r2="$r2" -v n=$((N2 - N1)) \
-			'BEGIN { printf "%.0f %.0f %.3f\n", (c2 - c1) * 1e9 / n, (t2 - t1) / n, n / (r2 - r1) }' \
+		awk -v c1="$c1" -v c2="$c2" -v t1="$t1" -v t2="$t2" -v r2="$r2" -v n=$((N2 - N1)) \
+			-v n2="$N2" 'BEGIN { printf "%.0f %.0f %.1f\n", (c2 - c1) * 1e9 / n, (t2 - t1) / n, (r2 > 0 ? n2 / r2 : 0) }' \
 			>>/tmp/gst-bench.$k
 		echo "gst-bench: $k round $r: $(tail -n 1 /tmp/gst-bench.$k) (proc_instr sys_instr fps)"
 	done

@@ -184,7 +184,7 @@ bench_gst() {
 		END {
 			print "GStreamer, one vCPU under icount (" host "): per frame, the median over " rounds " rounds of (run of " fr " frames, second - first) / difference"
 			print ""
-			print "| pipeline | gst-launch instr/frame | ratio to copy | all CPUs instr/frame | ratio to copy | frames/s (guest clock) |"
+			print "| pipeline | gst-launch instr/frame | ratio to copy | all CPUs instr/frame | ratio to copy | frames/s (guest clock; vivid bounds it) |"
 			print "|---|---:|---:|---:|---:|---:|"
 			for (i = 1; i <= m; i++) {
 				k = order[i]
