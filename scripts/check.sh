@@ -173,7 +173,7 @@ done
 if ((${#ugroups[@]})); then
 	echo "== userland mode"
 	if "$ROOT/scripts/userland.sh" host >"$LOGS/userland-host.log" 2>&1; then
-		echo "  ok      host side: GStreamer packages, make gst, registry $BUILD/userland/gst-registry.bin"
+		echo "  ok      host side: $(tail -n 1 "$LOGS/userland-host.log")"
 		result 1 0 0
 	else
 		tail -n 30 "$LOGS/userland-host.log" | sed 's/^/          | /'

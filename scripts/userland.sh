@@ -11,7 +11,7 @@
 #          has that target) and a GStreamer registry of this machine's
 #          plugins and ours, built in the guest's environment, so that no
 #          guest program pays the plugin scan (15-40 s under TCG):
-#          $BUILD/userland/gst-registry.bin
+#          $BUILD/userland/gst-registry.bin; its last line says what it did
 #        scripts/userland.sh modules KMODS DIR
 #          DIR/boot: 9p over virtio with what it depends on (and
 #          virtio_pci where that is a module: 6.1), from the kernel's own
@@ -38,8 +38,10 @@ host)
 		"$ROOT/scripts/deps.sh" gstreamer1.0-tools gstreamer1.0-plugins-base \
 			gstreamer1.0-plugins-good v4l-utils
 	fi
+	plugin="no plugin (no make gst)"
 	if submake -C "$ROOT" -n gst >/dev/null 2>&1; then
 		submake -C "$ROOT" gst >&2 || die "userland: make gst failed"
+		plugin="make gst"
 	fi
 	mkdir -p "$BUILD/userland"
 	reg=$BUILD/userland/gst-registry.bin
@@ -48,6 +50,7 @@ host)
 	env -i "${e[@]}" GST_REGISTRY="$reg" gst-inspect-1.0 >/dev/null ||
 		die "userland: gst-inspect-1.0 could not build the registry"
 	[[ -s $reg ]] || die "userland: no registry $reg"
+	echo "GStreamer packages, $plugin, registry $reg"
 	;;
 modules)
 	kmods=${2:?usage: userland.sh modules KMODS DIR}
