@@ -14,6 +14,8 @@
 #                        into ksalloc frames (examples/vivid-capture)
 #   make selftests       build the selftests into build/selftests
 #   make examples        build the example programs into build/examples
+#   make gst             the GStreamer plugin (element ksallocpool) and its
+#                        tests in build/gst (gst/gst.mk)
 #   make lib, tools      libksalloc (build/lib) and the ksalloc command
 #                        (build/bin); install, uninstall, check-host,
 #                        check-dkms and check-deb are described in
@@ -119,6 +121,8 @@ $(KSFT_HDRS):
 
 # libksalloc, the ksalloc command, install/uninstall, host-side checks
 include lib/userspace.mk
+# the GStreamer plugin and its tests (make gst)
+include gst/gst.mk
 
 examples: $(EXAMPLES)
 

@@ -5,6 +5,8 @@
 #
 # Usage: scripts/deps.sh            the base set (compilers, QEMU, busybox...)
 #        scripts/deps.sh PKG...     just these packages
+#        scripts/deps.sh --gst      GStreamer 1.22 and v4l-utils (make gst,
+#                                   the userland VM's pipelines)
 #        scripts/deps.sh --update   refresh the package lists if stale
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +22,15 @@ BASE_PKGS=(
 	busybox-static cpio qemu-system-x86	# initramfs and VM
 	mingw-w64-common			# ks.h, the KS reference headers
 	liburing-dev				# liburing.a: the io_uring selftest
+)
+
+# The GStreamer plugin (gst/) and its tests: headers and pkg-config files
+# to build it; gst-launch-1.0, gst-inspect-1.0, videotestsrc, v4l2src and
+# v4l2-ctl to run it (in the VM, over the host's root).
+GST_PKGS=(
+	pkgconf libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+	v4l-utils
 )
 
 apt_update() {
@@ -50,6 +61,8 @@ if [[ ${1-} == --update ]]; then
 fi
 if (($# == 0)); then
 	set -- "${BASE_PKGS[@]}"
+elif [[ $1 == --gst ]]; then
+	set -- "${GST_PKGS[@]}"
 fi
 
 mapfile -t todo < <(missing "$@")
