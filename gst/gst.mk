@@ -27,7 +27,8 @@ GST_PLUGINSDIR	?= $(shell pkg-config --variable=pluginsdir gstreamer-1.0 2>/dev/
 GST_CC		= $(CC) $(CPPFLAGS) -Wall -Wextra -Iuapi -Ilib -Igst $(CFLAGS) \
 		  -DKSA_VERSION='"$(KSA_VERSION)"'
 
-gst: gst-deps $(GST_PLUGIN) $(GST_TESTS)
+# The tests use the ksalloc command too (an allocator to join).
+gst: gst-deps $(GST_PLUGIN) $(GST_TESTS) $(KSA_TOOL)
 
 gst-deps:
 	@scripts/deps.sh --gst
@@ -40,17 +41,19 @@ $(GST_PLUGIN): $(GST_SRCS) $(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o gst/plugin.map
 		-Wl,-z,defs -o $@ $(GST_SRCS) $(BUILD)/lib/ksalloc.pic.o \
 		$$(pkg-config --cflags --libs $(GST_PCS))
 
-$(GST_BUILD)/test-pool: selftests/gst/test-pool.c gst/gstksallocpool.c $(GST_HDRS) \
-		$(BUILD)/lib/ksalloc.pic.o | gst-deps
+# The pool and the element linked in, not loaded from the plugin
+$(GST_BUILD)/test-pool: selftests/gst/test-pool.c gst/gstksallocpool.c gst/gstksallocfilter.c \
+		$(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o | gst-deps
 	@mkdir -p $(@D)
 	$(GST_CC) $(LDFLAGS) -o $@ selftests/gst/test-pool.c gst/gstksallocpool.c \
-		$(BUILD)/lib/ksalloc.pic.o \
+		gst/gstksallocfilter.c $(BUILD)/lib/ksalloc.pic.o \
 		$$(pkg-config --cflags --libs $(GST_PCS) gstreamer-check-1.0) -pthread
 
 $(GST_BUILD)/gst-pipeline-check: selftests/gst/pipeline-check.c selftests/vivid_lib.h \
-		$(UAPI_HDRS) | gst-deps
+		$(KSA_LIB_HDRS) $(BUILD)/lib/ksalloc.pic.o | gst-deps
 	@mkdir -p $(@D)
-	$(GST_CC) $(LDFLAGS) -o $@ $< $$(pkg-config --cflags --libs $(GST_PCS))
+	$(GST_CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/ksalloc.pic.o \
+		$$(pkg-config --cflags --libs $(GST_PCS))
 
 install-gst:
 	@if pkg-config --exists $(GST_PCS) 2>/dev/null; then \

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * GstCheck unit test of GstKsallocPool and of the ksallocpool element
+ * (gst/gstksallocpool.c and gstksallocfilter.c, linked in),
+ * against the real /dev/ksalloc: acquire up to the frames, the next
+ * acquire blocking without sleeping in the kernel, a flush, a
+ * deactivation and a KSRESET sending it away, a release waking it, the
+ * allocator's counters back to 0, config adjustment, that a buffer's
+ * memory is its frame, and the element's ALLOCATION answer.
+ *
+ * Most tests join an allocator the test created (as a KS graph manager
+ * would hand one over), so that they can read its counters on their own
+ * fd. Run in the test VM by selftests/gst/run.sh.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/allocators/allocators.h>
+#include <gst/video/video.h>
+
+#include <libksalloc.h>
+
+#include "gstksallocfilter.h"
+#include "gstksallocpool.h"
+
+#define SYSFS_ALLOCATORS "/sys/class/misc/ksalloc/allocators"
+/* A waiter that should have been woken gets this long (TCG is slow). */
+#define WAKE_TIMEOUT_S 20
+/* How long a waiter that must stay blocked is watched */
+#define BLOCKED_MS 300
+
+#define VIDEO_CAPS "video/x-raw,format=I420,width=64,height=48,framerate=30/1"
+#define VIDEO_SIZE (64 * 48 * 3 / 2)
+
+/* An allocator of @frames frames of @size bytes, as a graph manager makes */
+static gint
+make_allocator (guint frames, guint size)
+{
+  struct ksallocator_framing framing = {
+    .options_flags = KSALLOCATOR_OPTIONF_SYSTEM_MEMORY,
+    .pool_type = KS_POOL_NONPAGED,
+    .frames = frames,
+    .frame_size = size,
+  };
+  gint pin, fd = -1, ret;
+
+  pin = ksa_open_pin ();
+  fail_unless (pin >= 0, "open " KSA_DEVICE_PATH ": %s", g_strerror (-pin));
+  ret = ksa_create_allocator (pin, &framing, O_CLOEXEC, &fd);
+  close (pin);
+  fail_unless (ret == 0, "create allocator: %s", ksa_strerror (ret));
+  return fd;
+}
+
+static struct ksalloc_allocator_info
+info_of (gint fd)
+{
+  struct ksalloc_allocator_info info;
+  gint ret = ksa_allocator_info (fd, &info);
+
+  fail_unless (ret == 0, "INFO: %s", ksa_strerror (ret));
+  return info;
+}
+
+static guint
+status_allocated (gint fd)
+{
+  struct ksstreamallocator_status st;
+  gint ret = ksa_allocator_status (fd, &st);
+
+  fail_unless (ret == 0, "STATUS: %s", ksa_strerror (ret));
+  return st.allocated_frames;
+}
+
+static gint
+sysfs_allocators (void)
+{
+  gchar *text = NULL;
+  gint n;
+
+  fail_unless (g_file_get_contents (SYSFS_ALLOCATORS, &text, NULL, NULL),
+      "cannot read " SYSFS_ALLOCATORS);
+  n = atoi (text);
+  g_free (text);
+  return n;
+}
+
+static GstBufferPool *
+configured_pool (gint join_fd, guint frames, const gchar * caps_str,
+    guint size, guint min, guint max)
+{
+  GstBufferPool *pool = gst_ksalloc_pool_new (NULL, frames, join_fd, NULL);
+  GstStructure *config;
+  GstCaps *caps = gst_caps_from_string (caps_str);
+
+  fail_unless (pool != NULL);
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, min, max);
+  gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  fail_unless (gst_buffer_pool_set_config (pool, config),
+      "the pool refused a config that fits");
+  gst_caps_unref (caps);
+  return pool;
+}
+
+static GstFlowReturn
+acquire_nowait (GstBufferPool * pool, GstBuffer ** buf)
+{
+  GstBufferPoolAcquireParams params = {
+    .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT,
+  };
+
+  *buf = NULL;
+  return gst_buffer_pool_acquire_buffer (pool, buf, &params);
+}
+
+/* A blocking acquire in a thread of its own */
+typedef struct
+{
+  GstBufferPool *pool;
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GstFlowReturn ret;
+  GstBuffer *buf;
+} Waiter;
+
+static gpointer
+waiter_thread (gpointer data)
+{
+  Waiter *w = data;
+  GstBuffer *buf = NULL;
+  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (w->pool, &buf, NULL);
+
+  g_mutex_lock (&w->lock);
+  w->ret = ret;
+  w->buf = buf;
+  w->done = TRUE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+static void
+waiter_start (Waiter * w, GstBufferPool * pool)
+{
+  memset (w, 0, sizeof (*w));
+  w->pool = pool;
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  w->thread = g_thread_new ("acquire", waiter_thread, w);
+}
+
+/* TRUE if the acquire returned within @ms */
+static gboolean
+waiter_wait (Waiter * w, gint64 ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+  gboolean done;
+
+  g_mutex_lock (&w->lock);
+  while (!w->done && g_cond_wait_until (&w->cond, &w->lock, end)) {
+  }
+  done = w->done;
+  g_mutex_unlock (&w->lock);
+  return done;
+}
+
+static void
+waiter_join (Waiter * w)
+{
+  g_thread_join (w->thread);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+}
+
+/* Every acquire fills the frames; one more blocks until flush or release. */
+GST_START_TEST (test_acquire_block_flush_release)
+{
+  const guint frames = 4;
+  gint afd = make_allocator (frames, VIDEO_SIZE);
+  struct ksalloc_allocator_info info = info_of (afd);
+  GstBufferPool *pool = configured_pool (afd, 0, VIDEO_CAPS, VIDEO_SIZE, 0,
+      frames);
+  GstBuffer *buf[4], *extra;
+  gint64 offsets[4];
+  Waiter w;
+  guint i, j;
+
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  for (i = 0; i < frames; i++) {
+    GstMemory *mem;
+    GstVideoMeta *meta;
+
+    fail_unless_equals_int (acquire_nowait (pool, &buf[i]), GST_FLOW_OK);
+    fail_unless_equals_int (gst_buffer_n_memory (buf[i]), 1);
+    mem = gst_buffer_peek_memory (buf[i], 0);
+    fail_unless (gst_is_dmabuf_memory (mem), "not dma-buf memory");
+    fail_unless (gst_dmabuf_memory_get_fd (mem) >= 0);
+    fail_unless_equals_int (gst_buffer_get_size (buf[i]), VIDEO_SIZE);
+    meta = gst_buffer_get_video_meta (buf[i]);
+    fail_unless (meta != NULL, "no GstVideoMeta");
+    fail_unless_equals_int (meta->width, 64);
+    fail_unless_equals_int (meta->height, 48);
+    offsets[i] = gst_ksalloc_pool_buffer_offset (buf[i]);
+    fail_unless (offsets[i] >= 0 && offsets[i] % info.frame_stride == 0 &&
+        (guint64) offsets[i] < info.mmap_size, "bad frame offset %"
+        G_GINT64_FORMAT, offsets[i]);
+    for (j = 0; j < i; j++)
+      fail_unless (offsets[i] != offsets[j], "frame handed out twice");
+  }
+  info = info_of (afd);
+  fail_unless_equals_int (info.allocated_frames, frames);
+  fail_unless_equals_int (info.exported_frames, frames);
+
+  /* Empty: DONTWAIT is EOS, a plain acquire waits. */
+  fail_unless_equals_int (acquire_nowait (pool, &extra), GST_FLOW_EOS);
+  waiter_start (&w, pool);
+  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block (%s)",
+      gst_flow_get_name (w.ret));
+  fail_unless_equals_int (info_of (afd).waiters, 0);    /* not in the kernel */
+
+  /* A flush sends it away at once. */
+  gst_buffer_pool_set_flushing (pool, TRUE);
+  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
+      "flush did not wake the acquire");
+  waiter_join (&w);
+  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
+  fail_unless (w.buf == NULL);
+  fail_unless_equals_int (acquire_nowait (pool, &extra), GST_FLOW_FLUSHING);
+  gst_buffer_pool_set_flushing (pool, FALSE);
+
+  /* A release wakes the next one, with the frame it released. */
+  waiter_start (&w, pool);
+  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  gst_buffer_unref (buf[0]);
+  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
+      "a release did not wake the acquire");
+  waiter_join (&w);
+  fail_unless_equals_int (w.ret, GST_FLOW_OK);
+  buf[0] = w.buf;
+  fail_unless_equals_int (gst_ksalloc_pool_buffer_offset (buf[0]), offsets[0]);
+  fail_unless_equals_int (status_allocated (afd), frames);
+
+  /* Releasing every buffer gives every frame back. */
+  for (i = 0; i < frames; i++)
+    gst_buffer_unref (buf[i]);
+  fail_unless_equals_int (status_allocated (afd), 0);
+  fail_unless_equals_int (info_of (afd).exported_frames, 0);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  /* The pool used a duplicate: ours still works. */
+  fail_unless_equals_int (info_of (afd).frames, frames);
+  close (afd);
+}
+
+GST_END_TEST;
+
+/* Deactivation wakes the waiter; the allocator goes with the last buffer. */
+GST_START_TEST (test_deactivate_own_allocator)
+{
+  gint base = sysfs_allocators ();
+  GstBufferPool *pool = configured_pool (-1, 2, "application/x-ksalloc-test",
+      10000, 0, 2);
+  GstKsallocPoolStats stats;
+  GstBuffer *a, *b;
+  Waiter w;
+
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (sysfs_allocators (), base + 1);
+  gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
+  fail_unless_equals_int (stats.frames, 2);
+  fail_unless_equals_int (stats.frame_size, 10000);
+  fail_unless (stats.allocator_id != 0);
+
+  fail_unless_equals_int (acquire_nowait (pool, &a), GST_FLOW_OK);
+  fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_OK);
+  gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
+  fail_unless_equals_int (stats.allocated, 2);
+  fail_unless_equals_int (stats.outstanding, 2);
+  fail_unless_equals_int (stats.acquired, 2);
+
+  waiter_start (&w, pool);
+  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
+      "deactivation did not wake the acquire");
+  waiter_join (&w);
+  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
+
+  /* Buffers out: the allocator lives on until they come back. */
+  fail_unless_equals_int (sysfs_allocators (), base + 1);
+  gst_buffer_unref (a);
+  gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
+  fail_unless_equals_int (stats.outstanding, 1);
+  gst_buffer_unref (b);
+  fail_unless_equals_int (sysfs_allocators (), base);
+  gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
+  fail_unless_equals_int (stats.outstanding, 0);
+  fail_unless_equals_int (stats.allocated, -1);
+  gst_object_unref (pool);
+}
+
+GST_END_TEST;
+
+/* KSRESET_BEGIN by whoever shares the allocator sends the waiter away. */
+GST_START_TEST (test_ksreset_wakes)
+{
+  gint afd = make_allocator (1, 4096);
+  GstBufferPool *pool = configured_pool (afd, 0, "application/x-ksalloc-test",
+      4096, 0, 1);
+  GstBuffer *a, *b;
+  Waiter w;
+
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (acquire_nowait (pool, &a), GST_FLOW_OK);
+  waiter_start (&w, pool);
+  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
+  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
+      "KSRESET_BEGIN did not wake the acquire");
+  waiter_join (&w);
+  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
+  /* Frees work during a reset; allocations resume after it. */
+  gst_buffer_unref (a);
+  fail_unless_equals_int (status_allocated (afd), 0);
+  fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_FLUSHING);
+  fail_unless_equals_int (ksa_reset_state (afd, KSRESET_END), 0);
+  fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_OK);
+  gst_buffer_unref (b);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  fail_unless_equals_int (status_allocated (afd), 0);
+  close (afd);
+}
+
+GST_END_TEST;
+
+/* What does not fit is written back adjusted, with FALSE. */
+GST_START_TEST (test_config_adjusted)
+{
+  GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+  GstBufferPool *pool = gst_ksalloc_pool_new (NULL, 4, -1, NULL);
+  GstStructure *config;
+  guint size, min, max;
+  gint afd;
+
+  /* More buffers at once than frames: refused, min lowered */
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, VIDEO_SIZE, 6, 0);
+  fail_if (gst_buffer_pool_set_config (pool, config));
+  config = gst_buffer_pool_get_config (pool);
+  fail_unless (gst_buffer_pool_config_get_params (config, NULL, &size, &min,
+          &max));
+  fail_unless_equals_int (min, 4);
+  fail_unless_equals_int (max, 4);
+  fail_if (gst_buffer_pool_config_validate_params (config, caps, VIDEO_SIZE,
+          6, 0), "a lowered minimum must not validate");
+  gst_structure_free (config);
+
+  /* No maximum or too high: set to the frames, which validates */
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, VIDEO_SIZE, 2, 0);
+  fail_if (gst_buffer_pool_set_config (pool, config));
+  config = gst_buffer_pool_get_config (pool);
+  fail_unless (gst_buffer_pool_config_validate_params (config, caps,
+          VIDEO_SIZE, 2, 0));
+  fail_unless (gst_buffer_pool_config_get_params (config, NULL, NULL, &min,
+          &max));
+  fail_unless_equals_int (min, 2);
+  fail_unless_equals_int (max, 4);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+
+  /* A size below the caps' frame size is raised */
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, 100, 0, 4);
+  fail_if (gst_buffer_pool_set_config (pool, config));
+  config = gst_buffer_pool_get_config (pool);
+  fail_unless (gst_buffer_pool_config_get_params (config, NULL, &size, NULL,
+          NULL));
+  fail_unless_equals_int (size, VIDEO_SIZE);
+  gst_structure_free (config);
+  gst_object_unref (pool);
+
+  /* A joined allocator's frames too small: refused, never validates */
+  afd = make_allocator (4, 4096);
+  pool = gst_ksalloc_pool_new (NULL, 0, afd, NULL);
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, VIDEO_SIZE, 0, 4);
+  fail_if (gst_buffer_pool_set_config (pool, config));
+  config = gst_buffer_pool_get_config (pool);
+  fail_if (gst_buffer_pool_config_validate_params (config, caps, VIDEO_SIZE,
+          0, 4));
+  gst_structure_free (config);
+  gst_object_unref (pool);
+  close (afd);
+  gst_caps_unref (caps);
+}
+
+GST_END_TEST;
+
+/* A buffer's memory is its frame: what one side writes, the other reads. */
+GST_START_TEST (test_buffer_is_frame)
+{
+  gint afd = make_allocator (2, 8192);
+  GstBufferPool *pool = configured_pool (afd, 0, "application/x-ksalloc-test",
+      8192, 0, 2);
+  struct ksa_allocator *alloc = NULL;
+  GstMapInfo map;
+  GstBuffer *buf;
+  guint8 *frame;
+  gint ret;
+
+  ret = ksa_allocator_open (afd, 0, &alloc);
+  fail_unless (ret == 0, "map the allocator: %s", ksa_strerror (ret));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (acquire_nowait (pool, &buf), GST_FLOW_OK);
+  frame = ksa_frame_at (alloc, gst_ksalloc_pool_buffer_offset (buf));
+  fail_unless (frame != NULL);
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+  memset (map.data, 0x5a, map.size);
+  gst_buffer_unmap (buf, &map);
+  fail_unless (frame[0] == 0x5a && frame[8191] == 0x5a,
+      "the buffer's writes are not in the frame");
+  memset (frame, 0xa5, 8192);
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  fail_unless (map.data[0] == 0xa5 && map.data[8191] == 0xa5,
+      "the frame's contents are not in the buffer");
+  gst_buffer_unmap (buf, &map);
+
+  gst_buffer_unref (buf);
+  fail_unless_equals_int (status_allocated (afd), 0);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  ksa_allocator_close (alloc);
+  close (afd);
+}
+
+GST_END_TEST;
+
+/* The element answers the ALLOCATION query with the pool and counts. */
+GST_START_TEST (test_element_offers_pool)
+{
+  GstHarness *h = gst_harness_new ("ksallocpool");
+  GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstBufferPool *pool = NULL;
+  GstStructure *config;
+  GstBuffer *buf, *out;
+  guint size, min, max;
+  guint64 passed, acquired, id;
+  gint allocated;
+
+  g_object_set (h->element, "frames", 3, NULL);
+  gst_harness_set_src_caps (h, gst_caps_ref (caps));
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 1);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, &size, &min, &max);
+  fail_unless (pool && GST_IS_KSALLOC_POOL (pool), "not a ksalloc pool");
+  fail_unless_equals_int (size, VIDEO_SIZE);
+  fail_unless_equals_int (min, 0);
+  fail_unless_equals_int (max, 3);
+  fail_unless (gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE,
+          NULL), "no GstVideoMeta offered");
+  gst_query_unref (query);
+
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, 2, max);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buf, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless (out == buf, "not passed through");
+  g_object_get (h->element, "frames-passed", &passed, "frames-acquired",
+      &acquired, "allocated-frames", &allocated, "allocator-id", &id, NULL);
+  fail_unless_equals_int (passed, 1);
+  fail_unless_equals_int (acquired, 1);
+  fail_unless_equals_int (allocated, 1);
+  fail_unless (id != 0);
+  gst_buffer_unref (out);
+  g_object_get (h->element, "allocated-frames", &allocated, NULL);
+  fail_unless_equals_int (allocated, 0);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static Suite *
+ksallocpool_suite (void)
+{
+  Suite *s = suite_create ("ksallocpool");
+  TCase *tc = tcase_create ("pool");
+
+  /* Slow under TCG; a hang is still caught. */
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_acquire_block_flush_release);
+  tcase_add_test (tc, test_deactivate_own_allocator);
+  tcase_add_test (tc, test_ksreset_wakes);
+  tcase_add_test (tc, test_config_adjusted);
+  tcase_add_test (tc, test_buffer_is_frame);
+  tcase_add_test (tc, test_element_offers_pool);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  /*
+   * The element under test is this binary's: the registry is used as it
+   * is, never rescanned, since a scan could load the plugin's own copy of
+   * the same types.
+   */
+  g_setenv ("GST_REGISTRY_UPDATE", "no", TRUE);
+  gst_check_init (&argc, &argv);
+  GST_ELEMENT_REGISTER (ksallocpool, NULL);
+
+  return gst_check_run_suite (ksallocpool_suite (), "ksallocpool", __FILE__);
+}
