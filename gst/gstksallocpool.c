@@ -284,7 +284,11 @@ gst_ksalloc_pool_start (GstBufferPool * pool)
       "bytes (%s)", (guint64) info.id, info.frames, info.frame_size,
       self->join_fd >= 0 ? "joined" : "created");
 
-  return GST_BUFFER_POOL_CLASS (parent_class)->start (pool);
+  /*
+   * No chaining up: GstBufferPool's start would allocate min buffers of
+   * its own (system memory) and queue them through release_buffer.
+   */
+  return TRUE;
 }
 
 /* Runs once every buffer came back: nothing can use the fds any more. */

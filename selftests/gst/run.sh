@@ -33,9 +33,11 @@ CHECK=$GSTB/gst-pipeline-check
 TMP=$(mktemp -d /tmp/ksa-gst.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# The unit test's checks, in its order (each is one TAP line)
-mapfile -t UNIT < <(sed -n 's/^ *tcase_add_test (tc, \(test_[a-z_0-9]*\));/\1/p' \
-	"$ROOT/selftests/gst/test-pool.c")
+# The unit test's checks, in its order (each is one TAP line). No process
+# substitution: the VM's devtmpfs has no /dev/fd.
+# shellcheck disable=SC2207
+UNIT=($(sed -n 's/^ *tcase_add_test (tc, \(test_[a-z_0-9]*\));/\1/p' \
+	"$ROOT/selftests/gst/test-pool.c"))
 # inspect + unit checks + pipelines
 PIPELINES=7
 echo "TAP version 13"

@@ -208,8 +208,10 @@ GST_START_TEST (test_acquire_block_flush_release)
   const guint frames = 4;
   gint afd = make_allocator (frames, VIDEO_SIZE);
   struct ksalloc_allocator_info info = info_of (afd);
-  GstBufferPool *pool = configured_pool (afd, 0, VIDEO_CAPS, VIDEO_SIZE, 0,
+  /* A minimum, as v4l2src sets: GstBufferPool would preallocate that many */
+  GstBufferPool *pool = configured_pool (afd, 0, VIDEO_CAPS, VIDEO_SIZE, 2,
       frames);
+  GstKsallocPoolStats stats;
   GstBuffer *buf[4], *extra;
   gint64 offsets[4];
   Waiter w;
@@ -240,6 +242,9 @@ GST_START_TEST (test_acquire_block_flush_release)
   info = info_of (afd);
   fail_unless_equals_int (info.allocated_frames, frames);
   fail_unless_equals_int (info.exported_frames, frames);
+  gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
+  fail_unless_equals_int (stats.outstanding, frames);
+  fail_unless_equals_int (stats.acquired, frames);
 
   /* Empty: DONTWAIT is EOS, a plain acquire waits. */
   fail_unless_equals_int (acquire_nowait (pool, &extra), GST_FLOW_EOS);
@@ -275,6 +280,9 @@ GST_START_TEST (test_acquire_block_flush_release)
     gst_buffer_unref (buf[i]);
   fail_unless_equals_int (status_allocated (afd), 0);
   fail_unless_equals_int (info_of (afd).exported_frames, 0);
+  gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
+  fail_unless_equals_int (stats.outstanding, 0);
+  fail_unless_equals_int (stats.acquired, frames + 1);
 
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   gst_object_unref (pool);
