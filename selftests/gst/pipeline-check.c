@@ -435,10 +435,9 @@ main (int argc, char **argv)
     g_print ("# the pipeline refused PLAYING\n");
   g_main_loop_run (loop);
 
-  g_object_get (ks, "frames-passed", &passed, NULL);
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  g_object_get (ks, "frames-outstanding", &outstanding, "allocator-id", &id,
-      NULL);
+  g_object_get (ks, "frames-passed", &passed, "frames-outstanding",
+      &outstanding, "allocator-id", &id, NULL);
   g_print ("# %u buffers at the sink (%u after a seek), %" G_GUINT64_FORMAT
       " passed ksallocpool as ksalloc frames\n", st.buffers, st.after_seek,
       passed);

@@ -52,9 +52,9 @@ diag() { sed 's/^/# /' "$@"; }
 # skip_all REASON: every test of the plan skipped
 skip_all() {
 	local i t
-	skip "gst: the plugin loads" "$1"
-	for t in "${UNIT[@]}"; do skip "gst: pool: $t" "$1"; done
-	for ((i = 0; i < PIPELINES; i++)); do skip "gst: pipeline $((i + 1))" "$1"; done
+	skip "the plugin loads" "$1"
+	for t in "${UNIT[@]}"; do skip "pool: $t" "$1"; done
+	for ((i = 0; i < PIPELINES; i++)); do skip "pipeline $((i + 1))" "$1"; done
 	exit 0
 }
 
@@ -99,7 +99,7 @@ inspect() {
 	grep -q "Filename *$GSTB/libgstksalloc.so" <<<"$out" ||
 		{ echo "not loaded from $GSTB"; return 1; }
 }
-run "gst: the plugin loads and documents its properties" 120 inspect
+run "the plugin loads and documents its properties" 120 inspect
 
 # --- the unit test --------------------------------------------------------
 CK_VERBOSITY=verbose CK_FORK=yes timeout -k 10 900 "$GSTB/test-pool" >"$TMP/unit" 2>&1
@@ -107,34 +107,34 @@ rc=$?
 diag "$TMP/unit"
 for t in "${UNIT[@]}"; do
 	if grep -q ":P:[^:]*:$t:" "$TMP/unit"; then
-		ok "gst: pool: $t"
+		ok "pool: $t"
 	elif grep -q ":[FE]:[^:]*:$t:" "$TMP/unit"; then
-		notok "gst: pool: $t"
+		notok "pool: $t"
 	else
-		notok "gst: pool: $t (no result, exit status $rc)"
+		notok "pool: $t (no result, exit status $rc)"
 	fi
 done
 
 # --- pipelines ------------------------------------------------------------
 VT="videotestsrc num-buffers=30 ! video/x-raw,format=I420,width=320,height=240"
-run "gst: videotestsrc ! ksallocpool ! fakesink, to EOS" "$TIMEOUT" \
+run "videotestsrc ! ksallocpool ! fakesink, to EOS" "$TIMEOUT" \
 	"$CHECK" --min-buffers 30 "$VT ! ksallocpool name=ks frames=3 ! fakesink name=sink"
 
 # Frames 2 and a queue: the source often waits in acquire when the seek
 # flushes. Buffers must keep coming after it.
-run "gst: flushing seek while the source waits for a frame" "$TIMEOUT" \
+run "flushing seek while the source waits for a frame" "$TIMEOUT" \
 	"$CHECK" --seek-after 10 --min-buffers 20 \
 	"videotestsrc num-buffers=40 ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 !
 	 ksallocpool name=ks frames=2 ! queue max-size-buffers=1 ! fakesink name=sink sync=true"
 
 # An allocator handed over as an inherited fd (ksalloc create -- COMMAND)
 if [[ -x $BUILD/bin/ksalloc ]]; then
-	run "gst: ksallocpool joins an inherited allocator (allocator-fd)" "$TIMEOUT" \
+	run "ksallocpool joins an inherited allocator (allocator-fd)" "$TIMEOUT" \
 		"$BUILD/bin/ksalloc" create --frames 3 --frame-size 115200 --fd 9 -- \
 		"$CHECK" --joined-fd 9 --min-buffers 30 \
 		"$VT ! ksallocpool name=ks allocator-fd=9 ! fakesink name=sink"
 else
-	skip "gst: ksallocpool joins an inherited allocator (allocator-fd)" \
+	skip "ksallocpool joins an inherited allocator (allocator-fd)" \
 		"$BUILD/bin/ksalloc not built (make tools)"
 fi
 
@@ -150,10 +150,10 @@ for d in /sys/class/video4linux/video*; do
 done
 alloc0=$(cut -d, -f1 /sys/module/vivid/parameters/allocators 2>/dev/null)
 V4L2_TESTS=(
-	"gst: v4l2src io-mode=dmabuf-import (vivid) ! ksallocpool: vivid's picture in ksalloc frames, to EOS"
-	"gst: v4l2src (vivid) into ksalloc frames, PLAYING to NULL mid-stream"
-	"gst: v4l2src (vivid) into ksalloc frames through a queue, to EOS"
-	"gst: too few frames for v4l2src fails with a clear message, no hang"
+	"v4l2src io-mode=dmabuf-import (vivid) ! ksallocpool: vivid's picture in ksalloc frames, to EOS"
+	"v4l2src (vivid) into ksalloc frames, PLAYING to NULL mid-stream"
+	"v4l2src (vivid) into ksalloc frames through a queue, to EOS"
+	"too few frames for v4l2src fails with a clear message, no hang"
 )
 if [[ -z $VIVID ]]; then
 	for t in "${V4L2_TESTS[@]}"; do skip "$t" "no vivid capture node (vivid-000-vid-cap)"; done
