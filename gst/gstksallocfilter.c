@@ -354,8 +354,7 @@ gst_ksalloc_filter_class_init (GstKsallocFilterClass * klass)
           "-1: create one", -1, G_MAXINT, -1, ready));
   g_object_class_install_property (gobject_class, PROP_FRAMES_ACQUIRED,
       g_param_spec_uint64 ("frames-acquired", "Frames acquired",
-          "Buffers (frames) the pool has handed out", 0, G_MAXUINT64, 0,
-          stat));
+          "Buffers (frames) the pool has handed out", 0, G_MAXUINT64, 0, stat));
   g_object_class_install_property (gobject_class, PROP_FRAMES_OUTSTANDING,
       g_param_spec_uint ("frames-outstanding", "Frames outstanding",
           "Buffers of the pool in use now (each holds a frame)", 0,
@@ -380,8 +379,7 @@ gst_ksalloc_filter_class_init (GstKsallocFilterClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "ksalloc frame pool", "Generic",
       "Offers ksalloc (Kernel Streaming allocator) frames as dma-buf "
-      "buffers upstream and passes buffers through",
-      "ksalloc developers");
+      "buffers upstream and passes buffers through", "ksalloc developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ksalloc_filter_start);
   trans_class->propose_allocation =

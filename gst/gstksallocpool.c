@@ -357,8 +357,7 @@ wrap_frame (GstKsallocPool * self, const struct ksalloc_frame_args *frame)
   GstMemory *mem;
 
   /* The memory owns the fd, the fd owns the frame. */
-  mem = gst_dmabuf_allocator_alloc (self->dmabuf, frame->fd,
-      self->frame_size);
+  mem = gst_dmabuf_allocator_alloc (self->dmabuf, frame->fd, self->frame_size);
   gst_memory_resize (mem, 0, self->size);
   gst_buffer_append_memory (buffer, mem);
   gst_mini_object_set_qdata (GST_MINI_OBJECT (buffer), offset_quark,

@@ -337,7 +337,8 @@ static void
 usage (const char *prog)
 {
   g_printerr ("usage: %s [--min-buffers N] [--vivid DEV] [--stop-after N] "
-      "[--seek-after N] [--joined-fd N] [--expect-error TEXT] [--timeout S] PIPELINE\n", prog);
+      "[--seek-after N] [--joined-fd N] [--expect-error TEXT] [--timeout S] PIPELINE\n",
+      prog);
   exit (2);
 }
 
