@@ -21,7 +21,8 @@
 #     io-mode=dmabuf-import, every frame equal to vivid's picture, to EOS
 #     and stopped mid-stream; a flushing seek while the source waits for
 #     a frame; an allocator inherited from `ksalloc create`; too few
-#     frames for v4l2src failing with a clear message in bounded time.
+#     frames for v4l2src failing with a clear message in bounded time;
+#   - examples/gst-camera.sh runs.
 set -u
 
 ROOT=${KSA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -39,7 +40,7 @@ trap 'rm -rf "$TMP"' EXIT
 UNIT=($(sed -n 's/^ *tcase_add_test (tc, \(test_[a-z_0-9]*\));/\1/p' \
 	"$ROOT/selftests/gst/test-pool.c"))
 # inspect + unit checks + pipelines
-PIPELINES=7
+PIPELINES=8
 echo "TAP version 13"
 echo "1..$((1 + ${#UNIT[@]} + PIPELINES))"
 
@@ -154,6 +155,7 @@ V4L2_TESTS=(
 	"v4l2src (vivid) into ksalloc frames, PLAYING to NULL mid-stream"
 	"v4l2src (vivid) into ksalloc frames through a queue, to EOS"
 	"too few frames for v4l2src fails with a clear message, no hang"
+	"examples/gst-camera.sh (make run's camera pipeline)"
 )
 if [[ -z $VIVID ]]; then
 	for t in "${V4L2_TESTS[@]}"; do skip "$t" "no vivid capture node (vivid-000-vid-cap)"; done
@@ -189,5 +191,15 @@ else
 			{ echo "ksallocpool posted no warning naming the frames needed"; return 1; }
 	}
 	run "${V4L2_TESTS[3]}" 120 too_few
+	camera() {
+		local out rc
+		out=$(timeout -k 10 "$TIMEOUT" "$ROOT/examples/gst-camera.sh" "$VIVID" 2>&1)
+		rc=$?
+		echo "$out"
+		((rc == 0)) || return 1
+		grep -Eq "^   \.\.\. [1-9][0-9]* frames handed out as dma-bufs" <<<"$out" ||
+			{ echo "no frame handed out as a dma-buf"; return 1; }
+	}
+	run "${V4L2_TESTS[4]}" "$TIMEOUT" camera
 fi
 exit 0
