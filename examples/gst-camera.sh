@@ -25,7 +25,7 @@ export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$BUILD/gst}
 KSALLOC=$BUILD/bin/ksalloc
 [[ -x $KSALLOC ]] || KSALLOC=ksalloc
 FRAMES=6
-BUFFERS=30
+BUFFERS=60
 
 dev=${1-}
 if [[ -z $dev ]]; then
@@ -52,13 +52,19 @@ GST_DEBUG=ksallocpool:6 GST_DEBUG_NO_COLOR=1 gst-launch-1.0 "${pipeline[@]}" \
 pid=$!
 
 # The allocator while the camera streams: frames in use, high water mark
-for _ in $(seq 100); do
-	grep -q "as dma-buf" "$log" 2>/dev/null && break
-	sleep 0.2
+# (as soon as the pool hands out frames, while gst-launch-1.0 runs)
+streaming=
+for _ in $(seq 300); do
+	kill -0 "$pid" 2>/dev/null || break
+	if [[ $(grep -c "as dma-buf" "$log" 2>/dev/null) -gt 2 ]]; then
+		echo "== ksalloc status while streaming"
+		"$KSALLOC" status || true
+		streaming=1
+		break
+	fi
+	sleep 0.1
 done
-sleep 1
-echo "== ksalloc status while streaming"
-"$KSALLOC" status || true
+[[ -n $streaming ]] || echo "== (the pipeline ended before ksalloc status could show it)"
 
 rc=0
 wait "$pid" || rc=$?
