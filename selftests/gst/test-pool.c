@@ -6,7 +6,8 @@
  * acquire blocking without sleeping in the kernel, a flush, a
  * deactivation and a KSRESET sending it away, a release waking it, the
  * allocator's counters back to 0, config adjustment, that a buffer's
- * memory is its frame, and the element's ALLOCATION answer.
+ * memory is its frame, the element's ALLOCATION answer, and its refusal of
+ * an allocator-fd that is not an allocator.
  *
  * Most tests join an allocator the test created (as a KS graph manager
  * would hand one over), so that they can read its counters on their own
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -527,6 +529,42 @@ GST_START_TEST (test_element_offers_pool)
 
 GST_END_TEST;
 
+/* An allocator-fd that is not an allocator fails the start, saying so. */
+GST_START_TEST (test_element_bad_allocator_fd)
+{
+  gint fds[2] = { ksa_open_pin (), eventfd (0, EFD_CLOEXEC) };
+  guint i;
+
+  fail_unless (fds[0] >= 0 && fds[1] >= 0);
+  for (i = 0; i < G_N_ELEMENTS (fds); i++) {
+    GstElement *e = gst_element_factory_make ("ksallocpool", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *msg;
+    GError *err = NULL;
+    gint fd = -2;
+
+    gst_element_set_bus (e, bus);
+    g_object_set (e, "allocator-fd", fds[i], NULL);
+    g_object_get (e, "allocator-fd", &fd, NULL);
+    fail_unless_equals_int (fd, fds[i]);
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+        GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL, "no error message");
+    gst_message_parse_error (msg, &err, NULL);
+    fail_unless (strstr (err->message, "is not a ksalloc allocator") != NULL,
+        "error: %s", err->message);
+    g_error_free (err);
+    gst_message_unref (msg);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_object_unref (e);
+    gst_object_unref (bus);
+    close (fds[i]);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 ksallocpool_suite (void)
 {
@@ -542,6 +580,7 @@ ksallocpool_suite (void)
   tcase_add_test (tc, test_config_adjusted);
   tcase_add_test (tc, test_buffer_is_frame);
   tcase_add_test (tc, test_element_offers_pool);
+  tcase_add_test (tc, test_element_bad_allocator_fd);
   return s;
 }
 
