@@ -25,7 +25,7 @@ export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$BUILD/gst}
 KSALLOC=$BUILD/bin/ksalloc
 [[ -x $KSALLOC ]] || KSALLOC=ksalloc
 FRAMES=6
-BUFFERS=60
+BUFFERS=30
 
 dev=${1-}
 if [[ -z $dev ]]; then
