@@ -40,7 +40,7 @@ fi
 [[ -c /dev/ksalloc ]] || { echo "gst-camera: no /dev/ksalloc (load ksalloc)" >&2; exit 1; }
 
 pipeline=(v4l2src "device=$dev" io-mode=dmabuf-import "num-buffers=$BUFFERS"
-	! video/x-raw,format=YUY2,width=640,height=360
+	! video/x-raw,format=YUY2,width=640,height=360,framerate=15/1
 	! ksallocpool "frames=$FRAMES" ! fakesink)
 echo "== camera $dev ($(cat "/sys/class/video4linux/${dev##*/}/name"))"
 echo "== gst-launch-1.0 ${pipeline[*]}"

@@ -16,7 +16,7 @@
  *   --min-buffers N   at least N buffers must reach the sink (default 1)
  *   --vivid DEV       before the pipeline, set vivid's capture node DEV to
  *                     a fixed picture (75% colour bars, no OSD text,
- *                     YUYV 640x360), capture one reference frame with
+ *                     YUYV 640x360, 15 fps), capture one reference frame with
  *                     V4L2 MMAP, and require every buffer to equal it
  *   --stop-after N    after N buffers, set the pipeline to NULL while it
  *                     streams (instead of waiting for EOS)
@@ -50,6 +50,8 @@
 #define SYSFS_ALLOCATORS "/sys/class/misc/ksalloc/allocators"
 #define VIVID_WIDTH 640
 #define VIVID_HEIGHT 360
+/* The frame rate run.sh's caps ask for (see there) */
+#define VIVID_FPS 15
 
 static struct
 {
@@ -281,6 +283,13 @@ vivid_reference (const gchar * dev)
   ret = vivid_setup (&v, V4L2_PIX_FMT_YUYV, VIVID_WIDTH, VIVID_HEIGHT);
   if (!ret && (v.width != VIVID_WIDTH || v.height != VIVID_HEIGHT))
     ret = -EINVAL;
+  if (!ret) {
+    struct v4l2_streamparm parm = {.type = v.type };
+
+    parm.parm.capture.timeperframe.numerator = 1;
+    parm.parm.capture.timeperframe.denominator = VIVID_FPS;
+    ret = vivid_ioctl (v.fd, VIDIOC_S_PARM, &parm);
+  }
   if (!ret)
     ret = vivid_capture_reference (&v, ref);
   close (v.fd);
