@@ -33,9 +33,12 @@ gst: gst-deps $(GST_PLUGIN) $(GST_TESTS) $(KSA_TOOL)
 gst-deps:
 	@scripts/deps.sh --gst
 
+# make install builds with what is there: it never installs packages
+GST_DEPS	?= gst-deps
+
 # libksalloc goes into the plugin (position-independent objects); the
 # version script exports only the plugin's descriptor.
-$(GST_PLUGIN): $(GST_SRCS) $(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o gst/plugin.map | gst-deps
+$(GST_PLUGIN): $(GST_SRCS) $(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o gst/plugin.map | $(GST_DEPS)
 	@mkdir -p $(@D)
 	$(GST_CC) -fPIC -shared $(LDFLAGS) -Wl,--version-script=gst/plugin.map \
 		-Wl,-z,defs -o $@ $(GST_SRCS) $(BUILD)/lib/ksalloc.pic.o \
@@ -43,21 +46,21 @@ $(GST_PLUGIN): $(GST_SRCS) $(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o gst/plugin.map
 
 # The pool and the element linked in, not loaded from the plugin
 $(GST_BUILD)/test-pool: selftests/gst/test-pool.c gst/gstksallocpool.c gst/gstksallocfilter.c \
-		$(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o | gst-deps
+		$(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o | $(GST_DEPS)
 	@mkdir -p $(@D)
 	$(GST_CC) $(LDFLAGS) -o $@ selftests/gst/test-pool.c gst/gstksallocpool.c \
 		gst/gstksallocfilter.c $(BUILD)/lib/ksalloc.pic.o \
 		$$(pkg-config --cflags --libs $(GST_PCS) gstreamer-check-1.0) -pthread
 
 $(GST_BUILD)/gst-pipeline-check: selftests/gst/pipeline-check.c selftests/vivid_lib.h \
-		$(KSA_LIB_HDRS) $(BUILD)/lib/ksalloc.pic.o | gst-deps
+		$(KSA_LIB_HDRS) $(BUILD)/lib/ksalloc.pic.o | $(GST_DEPS)
 	@mkdir -p $(@D)
 	$(GST_CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/ksalloc.pic.o \
 		$$(pkg-config --cflags --libs $(GST_PCS))
 
 install-gst:
 	@if pkg-config --exists $(GST_PCS) 2>/dev/null; then \
-		$(MAKE) --no-print-directory $(GST_PLUGIN) && \
+		$(MAKE) --no-print-directory GST_DEPS= $(GST_PLUGIN) && \
 		dir='$(GST_PLUGINSDIR)' && [ -n "$$dir" ] && \
 		install -d "$(DESTDIR)$$dir" && \
 		install -m 0644 $(GST_PLUGIN) "$(DESTDIR)$$dir/libgstksalloc.so"; \

@@ -24,7 +24,7 @@
 # virtio-9p: "userland" (the mode's own smoke tests) and "gst" (the
 # GStreamer plugin's selftests/gst/run.sh); a kernel without 9p skips them.
 #   USERLAND_MEM=2048M  its memory
-#   USERLAND_TEST_TIMEOUT=900  seconds each of its groups may run
+#   USERLAND_TEST_TIMEOUT=400  seconds each of its groups may run
 # The last result before the total is "host untouched": no kernel package
 # and nothing under /boot changed on this machine (host-state.sh).
 set -euo pipefail
@@ -349,8 +349,10 @@ for name in $KERNELS; do
 	pargs=(-P "$kdir/userland/peers")
 	uargs=(-u -B "$kdir/userland/boot")
 	vargs=(-H)
-	mem=${KMEM:-${USERLAND_MEM:-2048M}}
-	test_timeout=${USERLAND_TEST_TIMEOUT:-900}
+	mem=${USERLAND_MEM:-${KMEM:-2048M}}
+	test_timeout=${USERLAND_TEST_TIMEOUT:-400}
+	# every group may use its whole limit, and the checks after them run
+	vm_timeout=$((test_timeout * ${#uprogs[@]} + 300))
 	run_vm "$KVER+userland" "" "${uprogs[@]}"
 	tr -d '\r' <"$LOGS/$KVER+userland.results" | sed -n 's/^# \(boot to first command: \)/  note    \1/p'
 done

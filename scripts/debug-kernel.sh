@@ -18,7 +18,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 DEBUG_KERNEL=${DEBUG_KERNEL:-7.2}
-BUILD_PKGS=(make gcc bc bison flex libelf-dev libssl-dev xz-utils cpio perl kmod)
+# pahole too: the config records its version (CONFIG_PAHOLE_VERSION), and
+# a module build warns if the pahole it finds differs, so it must be there
+# before the build, not installed later by another user of the root.
+BUILD_PKGS=(make gcc bc bison flex libelf-dev libssl-dev xz-utils cpio perl kmod pahole)
 
 case $DEBUG_KERNEL in
 6.1)

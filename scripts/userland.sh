@@ -32,17 +32,9 @@ case ${1-} in
 env)
 	uenv ;;
 host)
-	if grep -q -e '--gst' "$ROOT/scripts/deps.sh"; then
-		"$ROOT/scripts/deps.sh" --gst
-	else
-		"$ROOT/scripts/deps.sh" gstreamer1.0-tools gstreamer1.0-plugins-base \
-			gstreamer1.0-plugins-good v4l-utils
-	fi
-	plugin="no plugin (no make gst)"
-	if submake -C "$ROOT" -n gst >/dev/null 2>&1; then
-		submake -C "$ROOT" gst >&2 || die "userland: make gst failed"
-		plugin="make gst"
-	fi
+	"$ROOT/scripts/deps.sh" --gst
+	submake -C "$ROOT" gst >&2 || die "userland: make gst failed"
+	plugin="make gst"
 	mkdir -p "$BUILD/userland"
 	reg=$BUILD/userland/gst-registry.bin
 	rm -f "$reg"
