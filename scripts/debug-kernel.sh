@@ -18,10 +18,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 DEBUG_KERNEL=${DEBUG_KERNEL:-7.2}
-# pahole too: the config records its version (CONFIG_PAHOLE_VERSION), and
-# a module build warns if the pahole it finds differs, so it must be there
-# before the build, not installed later by another user of the root.
-BUILD_PKGS=(make gcc bc bison flex libelf-dev libssl-dev xz-utils cpio perl kmod pahole)
+BUILD_PKGS=(make gcc bc bison flex libelf-dev libssl-dev xz-utils cpio perl kmod)
 
 case $DEBUG_KERNEL in
 6.1)
@@ -31,7 +28,11 @@ case $DEBUG_KERNEL in
 	[[ -n ${srcver-} ]] || die "no linux-source-6.1"
 	;;
 7.2)
-	kroot=$("$ROOT/scripts/buildroot.sh" sid "${BUILD_PKGS[@]}" python3 linux-source-7.2)
+	# pahole too: the config records its version (CONFIG_PAHOLE_VERSION)
+	# and a module build warns if the pahole it finds differs, so it is
+	# there before the build, not installed later by another user of the
+	# shared root.
+	kroot=$("$ROOT/scripts/buildroot.sh" sid "${BUILD_PKGS[@]}" pahole python3 linux-source-7.2)
 	tarball=$kroot/usr/src/linux-source-7.2.tar.xz
 	srcver=$(chroot "$kroot" dpkg-query -W -f='${Version}' linux-source-7.2)
 	;;
