@@ -465,9 +465,9 @@ static int ksa_object_request(const struct ksa_automation *tbl,
 }
 
 /*
- * The argument block, read in one user-access section. bytes_returned is
- * read as well: it is written only where it does not already hold the
- * value the call returns (ksa_put_returned()).
+ * The argument block, read in one user-access section that also makes sure
+ * bytes_returned can be written back after the request took effect: it is
+ * 0 until then.
  */
 static int ksa_get_args(struct ks_ioctl_args __user *uarg,
 			struct ks_ioctl_args *args)
@@ -478,30 +478,16 @@ static int ksa_get_args(struct ks_ioctl_args __user *uarg,
 	unsafe_get_user(args->out_buffer, &uarg->out_buffer, efault);
 	unsafe_get_user(args->in_size, &uarg->in_size, efault);
 	unsafe_get_user(args->out_size, &uarg->out_size, efault);
-	unsafe_get_user(args->bytes_returned, &uarg->bytes_returned, efault);
 	unsafe_get_user(args->open_flags, &uarg->open_flags, efault);
 	unsafe_get_user(args->reserved[0], &uarg->reserved[0], efault);
 	unsafe_get_user(args->reserved[1], &uarg->reserved[1], efault);
+	unsafe_put_user(0, &uarg->bytes_returned, efault);
 	user_access_end();
+	args->bytes_returned = 0;
 	return 0;
 efault:
 	user_access_end();
 	return -EFAULT;
-}
-
-/*
- * Leave @val in bytes_returned (@args holds what the caller had there):
- * no write when it is there already, as in a loop that reuses its block.
- */
-static int ksa_put_returned(struct ks_ioctl_args __user *uarg,
-			    struct ks_ioctl_args *args, u32 val)
-{
-	if (args->bytes_returned == val)
-		return 0;
-	if (put_user(val, &uarg->bytes_returned))
-		return -EFAULT;
-	args->bytes_returned = val;
-	return 0;
 }
 
 /* The identifier at the start of the input, without a copy call */
@@ -537,29 +523,19 @@ static int ksa_data_out(const struct ksa_request *req)
 /* ksa_method_fast() leaves the request to the full path */
 #define KSA_FULL_PATH	1
 
-/* A request failed before it took effect: bytes_returned says 0. */
-static int ksa_fail(struct ks_ioctl_args __user *uarg,
-		    struct ks_ioctl_args *args, int err)
-{
-	return ksa_put_returned(uarg, args, 0) ?: err;
-}
-
 /*
  * A u64 method (StreamAllocator ALLOC and FREE) in its common form: an
  * executing type, no open_flags, a value buffer of at least 8 bytes. It
  * goes straight to the handler, the value through get_user/put_user, with
  * no request built. Anything else returns KSA_FULL_PATH: the full path
  * makes every check and gives every error, so this one only needs to know
- * that none of them applies. bytes_returned is written where it is not
- * already right: before the effect for a method that returns nothing (so
- * a block it cannot be written to changes nothing), after it for one that
- * returns the value, whose effect is then taken back if that write fails.
+ * that none of them applies.
  */
 static int ksa_method_fast(struct file *file,
 			   const struct ksa_automation *tbl,
-			   struct ks_ioctl_args *args,
+			   const struct ks_ioctl_args *args,
 			   const struct ksidentifier *id,
-			   struct ks_ioctl_args __user *uarg)
+			   u32 __user *ureturned)
 {
 	u64 __user *uvalue = u64_to_user_ptr(args->out_buffer);
 	const struct ksa_item *item;
@@ -576,24 +552,16 @@ static int ksa_method_fast(struct file *file,
 	    args->out_size < sizeof(u64))
 		return KSA_FULL_PATH;
 
-	if (item->support & KSMETHOD_TYPE_WRITE) {
-		if (!item->undo_u64)
-			return KSA_FULL_PATH;
-	} else if (ksa_put_returned(uarg, args, 0)) {
-		return -EFAULT;
-	}
 	if (item->support & KSMETHOD_TYPE_READ && get_user(value, uvalue))
-		return ksa_fail(uarg, args, -EFAULT);
+		return -EFAULT;
 	ret = item->call_u64(file, &value);
-	if (ret)
-		return ksa_fail(uarg, args, ret);
-	if (!(item->support & KSMETHOD_TYPE_WRITE))
-		return 0;
-	if (put_user(value, uvalue) ||
-	    ksa_put_returned(uarg, args, sizeof(value))) {
+	if (ret || !(item->support & KSMETHOD_TYPE_WRITE))
+		return ret;
+	if (put_user(value, uvalue) || put_user(sizeof(value), ureturned)) {
 		/* The caller never saw the result: take the effect back. */
-		item->undo_u64(file, value);
-		return ksa_fail(uarg, args, -EFAULT);
+		if (item->undo_u64)
+			item->undo_u64(file, value);
+		return -EFAULT;
 	}
 	return 0;
 }
@@ -651,27 +619,24 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 	ret = ksa_get_args(uarg, &args);
 	if (ret)
 		return ret;
-	/* Nothing to clean up yet: plain returns */
+	/* Nothing to clean up yet, and bytes_returned is 0: plain returns */
 	if (args.reserved[0] || args.reserved[1] ||
 	    args.open_flags & ~(O_CLOEXEC | O_NONBLOCK) ||
 	    args.in_size > KS_MAX_IN_SIZE)
-		return ksa_fail(uarg, &args, -EINVAL);
+		return -EINVAL;
 	if (kind != KSA_KINDS) {
 		if (args.in_size < sizeof(req->id))
-			return ksa_fail(uarg, &args, -EINVAL);
+			return -EINVAL;
 		ret = ksa_get_id(args.in_buffer, &req->id);
 		if (ret)
-			return ksa_fail(uarg, &args, ret);
+			return ret;
 		if (kind == KSA_METHOD) {
-			ret = ksa_method_fast(file, tbl, &args, &req->id, uarg);
+			ret = ksa_method_fast(file, tbl, &args, &req->id,
+					      &uarg->bytes_returned);
 			if (ret != KSA_FULL_PATH)
 				return ret;
 		}
 	}
-	/* Known writable before the request takes effect, even if 0 already */
-	if (put_user(0, &uarg->bytes_returned))
-		return -EFAULT;
-	args.bytes_returned = 0;
 
 	req->file = file;
 	req->object = file->private_data;
@@ -699,7 +664,7 @@ long ksa_dispatch(struct file *file, const struct ksa_automation *tbl,
 		req->returned = 0;
 	if (!ret && req->returned && ksa_data_out(req))
 		ret = -EFAULT;
-	/* bytes_returned is 0 already (written above) */
+	/* bytes_returned is 0 already (ksa_get_args()) */
 	returned = ret == -EFAULT ? 0 : req->returned;
 	if (returned && put_user(returned, &uarg->bytes_returned) &&
 	    (!ret || ret == -EOVERFLOW))
