@@ -342,7 +342,11 @@ GST_START_TEST (test_deactivate_own_allocator)
 
 GST_END_TEST;
 
-/* KSRESET_BEGIN by whoever shares the allocator sends the waiter away. */
+/*
+ * KSRESET_BEGIN by whoever shares the allocator is not this pool's flush:
+ * the waiter stays blocked through the reset and gets a frame after
+ * KSRESET_END; a flush during a reset still sends it away at once.
+ */
 GST_START_TEST (test_ksreset_wakes)
 {
   gint afd;
@@ -355,14 +359,34 @@ GST_START_TEST (test_ksreset_wakes)
   waiter_start (&w, pool);
   fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
-  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
-      "KSRESET_BEGIN did not wake the acquire");
-  waiter_join (&w);
-  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
-  /* Frees work during a reset; allocations resume after it. */
+  /* Frees work during a reset; the waiter keeps waiting. */
   gst_buffer_unref (a);
   fail_unless_equals_int (status_allocated (afd), 0);
-  fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_FLUSHING);
+  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire returned %s during a reset",
+      gst_flow_get_name (w.ret));
+  fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_EOS);
+  fail_unless_equals_int (ksa_reset_state (afd, KSRESET_END), 0);
+  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
+      "KSRESET_END did not give the acquire a frame");
+  waiter_join (&w);
+  fail_unless_equals_int (w.ret, GST_FLOW_OK);
+  fail_unless (w.buf != NULL);
+  a = w.buf;
+
+  /* A flush during a reset ends the acquire at once. */
+  waiter_start (&w, pool);
+  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
+  gst_buffer_unref (a);
+  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire returned %s during a reset",
+      gst_flow_get_name (w.ret));
+  gst_buffer_pool_set_flushing (pool, TRUE);
+  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
+      "a flush during a reset did not wake the acquire");
+  waiter_join (&w);
+  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
+  fail_unless (w.buf == NULL);
+  gst_buffer_pool_set_flushing (pool, FALSE);
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_END), 0);
   fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_OK);
   gst_buffer_unref (b);
