@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -29,8 +30,8 @@
 
 #include "gstksallocfilter.h"
 #include "gstksallocpool.h"
+#include "sysfs-allocators.h"
 
-#define SYSFS_ALLOCATORS "/sys/class/misc/ksalloc/allocators"
 /* A waiter that should have been woken gets this long (TCG is slow). */
 #define WAKE_TIMEOUT_S 20
 /* How long a waiter that must stay blocked is watched */
@@ -79,30 +80,11 @@ status_allocated (gint fd)
   return st.allocated_frames;
 }
 
-static gint
-sysfs_allocators (void)
-{
-  gchar *text = NULL;
-  gint n;
-
-  fail_unless (g_file_get_contents (SYSFS_ALLOCATORS, &text, NULL, NULL),
-      "cannot read " SYSFS_ALLOCATORS);
-  n = atoi (text);
-  g_free (text);
-  return n;
-}
-
-/* The module's allocator count reaching @n (an fput may be deferred) */
+/* The module's allocator count reaching @n */
 static void
 expect_allocators (gint n)
 {
-  gint i, now = sysfs_allocators ();
-
-  for (i = 0; i < 50 && now != n; i++) {
-    g_usleep (100 * 1000);
-    now = sysfs_allocators ();
-  }
-  fail_unless_equals_int (now, n);
+  fail_unless_equals_int (sysfs_allocators_wait (n), n);
 }
 
 static GstBufferPool *
@@ -153,6 +135,7 @@ typedef struct
   gboolean done;
   GstFlowReturn ret;
   GstBuffer *buf;
+  gint tid;                     /* set right before the acquire */
 } Waiter;
 
 static gpointer
@@ -160,7 +143,10 @@ waiter_thread (gpointer data)
 {
   Waiter *w = data;
   GstBuffer *buf = NULL;
-  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (w->pool, &buf, NULL);
+  GstFlowReturn ret;
+
+  g_atomic_int_set (&w->tid, (gint) syscall (SYS_gettid));
+  ret = gst_buffer_pool_acquire_buffer (w->pool, &buf, NULL);
 
   g_mutex_lock (&w->lock);
   w->ret = ret;
@@ -195,6 +181,53 @@ waiter_wait (Waiter * w, gint64 ms)
   g_mutex_unlock (&w->lock);
   return done;
 }
+
+/*
+ * TRUE once the waiter's thread is inside the acquire and asleep in poll
+ * (state S; wchan naming poll where the kernel tells), FALSE if the
+ * acquire returned or it did not get there within WAKE_TIMEOUT_S.
+ */
+static gboolean
+waiter_parked (Waiter * w)
+{
+  gint64 end = g_get_monotonic_time () + WAKE_TIMEOUT_S * G_TIME_SPAN_SECOND;
+
+  do {
+    gint tid = g_atomic_int_get (&w->tid);
+    gchar *path, *stat = NULL, *wchan = NULL, *state;
+    gboolean parked = FALSE;
+
+    if (waiter_wait (w, 0))
+      return FALSE;
+    if (tid) {
+      path = g_strdup_printf ("/proc/self/task/%d/stat", tid);
+      g_file_get_contents (path, &stat, NULL, NULL);
+      g_free (path);
+      path = g_strdup_printf ("/proc/self/task/%d/wchan", tid);
+      g_file_get_contents (path, &wchan, NULL, NULL);
+      g_free (path);
+      /* "tid (comm) S ...": the state follows the last ')' */
+      state = stat ? strrchr (stat, ')') : NULL;
+      parked = state && state[1] == ' ' && state[2] == 'S' &&
+          (!wchan || !*wchan || !strcmp (wchan, "0") ||
+          strstr (wchan, "poll"));
+      g_free (stat);
+      g_free (wchan);
+    }
+    if (parked)
+      return TRUE;
+    g_usleep (10 * 1000);
+  } while (g_get_monotonic_time () < end);
+  return FALSE;
+}
+
+/* The waiter asleep in the acquire, and still there BLOCKED_MS later */
+#define fail_unless_blocked(w, what) do {				\
+	fail_unless (waiter_parked (w), "acquire did not block " what	\
+	    " (%s)", (w)->done ? gst_flow_get_name ((w)->ret) : "not parked"); \
+	fail_if (waiter_wait (w, BLOCKED_MS), "acquire returned %s " what, \
+	    gst_flow_get_name ((w)->ret));				\
+} while (0)
 
 static void
 waiter_join (Waiter * w)
@@ -251,8 +284,7 @@ GST_START_TEST (test_acquire_block_flush_release)
   /* Empty: DONTWAIT is EOS, a plain acquire waits. */
   fail_unless_equals_int (acquire_nowait (pool, &extra), GST_FLOW_EOS);
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block (%s)",
-      gst_flow_get_name (w.ret));
+  fail_unless_blocked (&w, "on an empty pool");
   fail_unless_equals_int (info_of (afd).waiters, 0);    /* not in the kernel */
 
   /* A flush sends it away at once. */
@@ -267,7 +299,7 @@ GST_START_TEST (test_acquire_block_flush_release)
 
   /* A release wakes the next one, with the frame it released. */
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_blocked (&w, "on an empty pool");
   gst_buffer_unref (buf[0]);
   fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
       "a release did not wake the acquire");
@@ -305,6 +337,7 @@ GST_START_TEST (test_deactivate_own_allocator)
   GstBuffer *a, *b;
   Waiter w;
 
+  fail_unless (base >= 0, "cannot read " SYSFS_ALLOCATORS);
   fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   expect_allocators (base + 1);
   gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
@@ -320,7 +353,7 @@ GST_START_TEST (test_deactivate_own_allocator)
   fail_unless_equals_int (stats.acquired, 2);
 
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_blocked (&w, "on an empty pool");
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
       "deactivation did not wake the acquire");
@@ -357,13 +390,12 @@ GST_START_TEST (test_ksreset_wakes)
   fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   fail_unless_equals_int (acquire_nowait (pool, &a), GST_FLOW_OK);
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_blocked (&w, "on an empty pool");
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
   /* Frees work during a reset; the waiter keeps waiting. */
   gst_buffer_unref (a);
   fail_unless_equals_int (status_allocated (afd), 0);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire returned %s during a reset",
-      gst_flow_get_name (w.ret));
+  fail_unless_blocked (&w, "during a reset");
   fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_EOS);
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_END), 0);
   fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
@@ -375,11 +407,10 @@ GST_START_TEST (test_ksreset_wakes)
 
   /* A flush during a reset ends the acquire at once. */
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_blocked (&w, "on an empty pool");
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
   gst_buffer_unref (a);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire returned %s during a reset",
-      gst_flow_get_name (w.ret));
+  fail_unless_blocked (&w, "during a reset");
   gst_buffer_pool_set_flushing (pool, TRUE);
   fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
       "a flush during a reset did not wake the acquire");
