@@ -237,6 +237,18 @@ waiter_join (Waiter * w)
   g_cond_clear (&w->cond);
 }
 
+/* A flush (left on) ends the blocked waiter with FLUSHING, no buffer */
+static void
+flush_ends_waiter (GstBufferPool * pool, Waiter * w, const gchar * when)
+{
+  gst_buffer_pool_set_flushing (pool, TRUE);
+  fail_unless (waiter_wait (w, WAKE_TIMEOUT_S * 1000),
+      "a flush%s did not wake the acquire", when);
+  waiter_join (w);
+  fail_unless_equals_int (w->ret, GST_FLOW_FLUSHING);
+  fail_unless (w->buf == NULL);
+}
+
 /* Every acquire fills the frames; one more blocks until flush or release. */
 GST_START_TEST (test_acquire_block_flush_release)
 {
@@ -288,12 +300,7 @@ GST_START_TEST (test_acquire_block_flush_release)
   fail_unless_equals_int (info_of (afd).waiters, 0);    /* not in the kernel */
 
   /* A flush sends it away at once. */
-  gst_buffer_pool_set_flushing (pool, TRUE);
-  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
-      "flush did not wake the acquire");
-  waiter_join (&w);
-  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
-  fail_unless (w.buf == NULL);
+  flush_ends_waiter (pool, &w, "");
   fail_unless_equals_int (acquire_nowait (pool, &extra), GST_FLOW_FLUSHING);
   gst_buffer_pool_set_flushing (pool, FALSE);
 
@@ -411,12 +418,7 @@ GST_START_TEST (test_ksreset_wakes)
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
   gst_buffer_unref (a);
   fail_unless_blocked (&w, "during a reset");
-  gst_buffer_pool_set_flushing (pool, TRUE);
-  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
-      "a flush during a reset did not wake the acquire");
-  waiter_join (&w);
-  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
-  fail_unless (w.buf == NULL);
+  flush_ends_waiter (pool, &w, " during a reset");
   gst_buffer_pool_set_flushing (pool, FALSE);
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_END), 0);
   fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_OK);
