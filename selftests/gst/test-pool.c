@@ -3,11 +3,12 @@
  * GstCheck unit test of GstKsallocPool and of the ksallocpool element
  * (gst/gstksallocpool.c and gstksallocfilter.c, linked in),
  * against the real /dev/ksalloc: acquire up to the frames, the next
- * acquire blocking without sleeping in the kernel, a flush, a
- * deactivation and a KSRESET sending it away, a release waking it, the
- * allocator's counters back to 0, config adjustment, that a buffer's
- * memory is its frame, the element's ALLOCATION answer, and its refusal of
- * an allocator-fd that is not an allocator.
+ * acquire blocking without sleeping in the kernel, a flush and a
+ * deactivation sending it away, a KSRESET of the allocator not, a release
+ * waking it, the allocator's counters back to 0, config adjustment, that
+ * a buffer's memory is its frame, the element's ALLOCATION answer (a new
+ * pool after its properties changed), and its refusal of an allocator-fd
+ * that is not an allocator.
  *
  * Most tests join an allocator the test created (as a KS graph manager
  * would hand one over), so that they can read its counters on their own
@@ -586,6 +587,57 @@ GST_START_TEST (test_element_offers_pool)
 
 GST_END_TEST;
 
+/* The pool the element offers for @caps, with its max in @max */
+static GstBufferPool *
+offered_pool (GstHarness * h, GstCaps * caps, guint * max)
+{
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstBufferPool *pool = NULL;
+
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 1);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, max);
+  fail_unless (pool && GST_IS_KSALLOC_POOL (pool), "not a ksalloc pool");
+  gst_query_unref (query);
+  return pool;
+}
+
+/* frames or allocator-fd changed: the next query offers a pool of them */
+GST_START_TEST (test_element_property_change_new_pool)
+{
+  GstHarness *h = gst_harness_new ("ksallocpool");
+  GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+  GstBufferPool *a, *b, *c;
+  gint afd = make_allocator (2, VIDEO_SIZE);
+  guint max;
+
+  g_object_set (h->element, "frames", 3, NULL);
+  gst_harness_set_src_caps (h, gst_caps_ref (caps));
+  a = offered_pool (h, caps, &max);
+  fail_unless_equals_int (max, 3);
+  g_object_set (h->element, "frames", 5, NULL);
+  b = offered_pool (h, caps, &max);
+  fail_unless (b != a, "the pool of frames=3 offered after frames=5");
+  fail_unless_equals_int (max, 5);
+  g_object_set (h->element, "allocator-fd", afd, NULL);
+  c = offered_pool (h, caps, &max);
+  fail_unless (c != b, "the pool of its own allocator offered after "
+      "allocator-fd");
+  fail_unless_equals_int (max, 2);
+  fail_unless (gst_buffer_pool_set_active (c, TRUE));
+  fail_unless_equals_int (info_of (afd).allocated_frames, 0);
+  fail_unless (gst_buffer_pool_set_active (c, FALSE));
+
+  gst_object_unref (a);
+  gst_object_unref (b);
+  gst_object_unref (c);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  close (afd);
+}
+
+GST_END_TEST;
+
 /* An allocator-fd that is not an allocator fails the start, saying so. */
 GST_START_TEST (test_element_bad_allocator_fd)
 {
@@ -637,6 +689,7 @@ ksallocpool_suite (void)
   tcase_add_test (tc, test_config_adjusted);
   tcase_add_test (tc, test_buffer_is_frame);
   tcase_add_test (tc, test_element_offers_pool);
+  tcase_add_test (tc, test_element_property_change_new_pool);
   tcase_add_test (tc, test_element_bad_allocator_fd);
   return s;
 }
