@@ -17,7 +17,9 @@
  * frame is free) together with an eventfd that flush_start writes, so a
  * flush or a deactivation sends every waiter away at once with
  * GST_FLOW_FLUSHING. A KSRESET_BEGIN on the allocator (by whoever shares
- * it) does the same: poll reports EPOLLERR and ALLOC fails with ECANCELED.
+ * it) does not: ALLOC fails with ECANCELED and poll reports EPOLLERR until
+ * KSRESET_END, so acquire waits on the eventfd alone, a bounded backoff,
+ * and tries again (DONTWAIT: EOS).
  *
  * The allocator is either created at start on the device (the frames
  * property: count; the configured size: frame size) and destroyed at stop,
