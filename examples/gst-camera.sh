@@ -11,10 +11,10 @@
 # downstream: no copy. When all 6 frames are in use, v4l2src waits for one.
 #
 # The camera is vivid's capture node (the kernel's virtual video driver),
-# found by name; give another node as $1. Needs ksalloc loaded, the plugin
-# (make gst: build/gst on GST_PLUGIN_PATH, or make install) and the ksalloc
-# command (build/bin/ksalloc, or on PATH). `make run` runs it in the
-# userland test VM. Prints what shows where the frames came from: the
+# found by scripts/userland/vivid-node; give another node as $1. Needs
+# ksalloc loaded, the plugin (make gst: build/gst on GST_PLUGIN_PATH, or
+# make install) and the ksalloc command (build/bin/ksalloc, or on PATH).
+# `make run` runs it in the userland test VM. Prints what shows where the frames came from: the
 # pool's log lines (GST_DEBUG=ksallocpool:6), the allocator as ksalloc's
 # status view shows it while the camera streams, and afterwards.
 set -euo pipefail
@@ -29,14 +29,9 @@ BUFFERS=30
 
 dev=${1-}
 if [[ -z $dev ]]; then
-	for d in /sys/class/video4linux/video*; do
-		if [[ -r $d/name && $(cat "$d/name") == vivid-*-vid-cap ]]; then
-			dev=/dev/${d##*/}
-			break
-		fi
-	done
+	dev=$("$ROOT/scripts/userland/vivid-node") ||
+		{ echo "gst-camera: no vivid capture node (modprobe vivid)" >&2; exit 1; }
 fi
-[[ -n $dev ]] || { echo "gst-camera: no vivid capture node (modprobe vivid)" >&2; exit 1; }
 [[ -c /dev/ksalloc ]] || { echo "gst-camera: no /dev/ksalloc (load ksalloc)" >&2; exit 1; }
 
 pipeline=(v4l2src "device=$dev" io-mode=dmabuf-import "num-buffers=$BUFFERS"
@@ -46,7 +41,15 @@ echo "== camera $dev ($(cat "/sys/class/video4linux/${dev##*/}/name"))"
 echo "== gst-launch-1.0 ${pipeline[*]}"
 
 log=$(mktemp /tmp/gst-camera.XXXXXX)
-trap 'rm -f "$log"' EXIT
+pid=
+# Killed (a timeout's TERM) or not: no gst-launch-1.0 left behind, no file
+cleanup() {
+	[[ -z $pid ]] || kill "$pid" 2>/dev/null || true
+	rm -f "$log" "$log.out"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 GST_DEBUG=ksallocpool:6 GST_DEBUG_NO_COLOR=1 gst-launch-1.0 "${pipeline[@]}" \
 	>"$log.out" 2>"$log" &
 pid=$!
@@ -68,8 +71,8 @@ done
 
 rc=0
 wait "$pid" || rc=$?
+pid=
 sed 's/^/   /' "$log.out"
-rm -f "$log.out"
 # The pool's own words: which allocator, and each frame as a dma-buf
 msgs=$(sed -n 's/.*gstksallocpool\.c:[0-9]*:[a-z_]*:<[^>]*> //p' "$log")
 echo "== ksallocpool (log)"

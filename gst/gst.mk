@@ -46,14 +46,14 @@ $(GST_PLUGIN): $(GST_SRCS) $(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o gst/plugin.map
 
 # The pool and the element linked in, not loaded from the plugin
 $(GST_BUILD)/test-pool: selftests/gst/test-pool.c gst/gstksallocpool.c gst/gstksallocfilter.c \
-		$(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o | $(GST_DEPS)
+		selftests/gst/sysfs-allocators.h $(GST_HDRS) $(BUILD)/lib/ksalloc.pic.o | $(GST_DEPS)
 	@mkdir -p $(@D)
 	$(GST_CC) $(LDFLAGS) -o $@ selftests/gst/test-pool.c gst/gstksallocpool.c \
 		gst/gstksallocfilter.c $(BUILD)/lib/ksalloc.pic.o \
 		$$(pkg-config --cflags --libs $(GST_PCS) gstreamer-check-1.0) -pthread
 
 $(GST_BUILD)/gst-pipeline-check: selftests/gst/pipeline-check.c selftests/vivid_lib.h \
-		$(KSA_LIB_HDRS) $(BUILD)/lib/ksalloc.pic.o | $(GST_DEPS)
+		selftests/gst/sysfs-allocators.h $(KSA_LIB_HDRS) $(BUILD)/lib/ksalloc.pic.o | $(GST_DEPS)
 	@mkdir -p $(@D)
 	$(GST_CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/ksalloc.pic.o \
 		$$(pkg-config --cflags --libs $(GST_PCS))

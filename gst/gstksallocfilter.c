@@ -101,6 +101,7 @@ gst_ksalloc_filter_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstKsallocFilter *self = GST_KSALLOC_FILTER (object);
+  GstBufferPool *stale = NULL;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -118,9 +119,16 @@ gst_ksalloc_filter_set_property (GObject * object, guint prop_id,
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+      GST_OBJECT_UNLOCK (self);
+      return;
   }
+  /* The pool was made from the old values: the next query makes one
+   * from the new ones (whoever still uses the old one keeps it). */
+  stale = self->pool;
+  self->pool = NULL;
   GST_OBJECT_UNLOCK (self);
+  if (stale)
+    gst_object_unref (stale);
 }
 
 static void
@@ -173,19 +181,26 @@ gst_ksalloc_filter_start (GstBaseTransform * trans)
   struct ksalloc_allocator_info info;
   gint fd, join_fd, join_errno, ret = 0;
 
+  /* A duplicate: set_property may close join_fd once the lock is gone */
   GST_OBJECT_LOCK (self);
   fd = self->allocator_fd;
-  join_fd = self->join_fd;
-  join_errno = self->join_errno;
+  join_fd = self->join_fd >= 0 ?
+      fcntl (self->join_fd, F_DUPFD_CLOEXEC, 0) : -1;
+  join_errno = self->join_fd >= 0 ? errno : self->join_errno;
   self->passed = 0;
   GST_OBJECT_UNLOCK (self);
 
-  if (fd < 0)
+  if (fd < 0) {
+    if (join_fd >= 0)
+      close (join_fd);
     return TRUE;
-  if (join_fd < 0)
+  }
+  if (join_fd < 0) {
     ret = -join_errno;
-  else
+  } else {
     ret = ksa_allocator_info (join_fd, &info);
+    close (join_fd);
+  }
   if (ret) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
         ("allocator-fd %d is not a ksalloc allocator", fd),

@@ -17,7 +17,9 @@
  * frame is free) together with an eventfd that flush_start writes, so a
  * flush or a deactivation sends every waiter away at once with
  * GST_FLOW_FLUSHING. A KSRESET_BEGIN on the allocator (by whoever shares
- * it) does the same: poll reports EPOLLERR and ALLOC fails with ECANCELED.
+ * it) does not: ALLOC fails with ECANCELED and poll reports EPOLLERR until
+ * KSRESET_END, so acquire waits on the eventfd alone, a bounded backoff,
+ * and tries again (DONTWAIT: EOS).
  *
  * The allocator is either created at start on the device (the frames
  * property: count; the configured size: frame size) and destroyed at stop,
@@ -350,6 +352,29 @@ wait_for_frame (GstKsallocPool * self)
   return TRUE;
 }
 
+/*
+ * A KSRESET_BEGIN by whoever shares the allocator: allocations fail with
+ * ECANCELED until KSRESET_END, and the allocator fd polls EPOLLERR all
+ * along, so it cannot be waited on. Wait on the wake eventfd alone (a
+ * flush leaves at once) for @backoff_ms, then the caller tries again.
+ */
+static gboolean
+wait_for_reset_end (GstKsallocPool * self, gint backoff_ms)
+{
+  struct pollfd pfd = {.fd = self->wake_fd,.events = POLLIN };
+
+  GST_LOG_OBJECT (self, "allocator resetting, retry in %d ms", backoff_ms);
+  if (poll (&pfd, 1, backoff_ms) < 0 && errno != EINTR) {
+    GST_ERROR_OBJECT (self, "poll: %s", g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Retry delays while the allocator is reset: 1 ms, doubling to 100 ms */
+#define RESET_BACKOFF_MIN_MS 1
+#define RESET_BACKOFF_MAX_MS 100
+
 static GstBuffer *
 wrap_frame (GstKsallocPool * self, const struct ksalloc_frame_args *frame)
 {
@@ -380,6 +405,7 @@ gst_ksalloc_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
 {
   GstKsallocPool *self = GST_KSALLOC_POOL (pool);
   struct ksalloc_frame_args frame;
+  gint backoff_ms = RESET_BACKOFF_MIN_MS;
 
   for (;;) {
     if (GST_BUFFER_POOL_IS_FLUSHING (pool))
@@ -397,8 +423,18 @@ gst_ksalloc_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
       case EAGAIN:
         break;
       case ECANCELED:
+        /* The reset is the allocator's, not this pool's flush: only a
+         * flush or a deactivation ends the acquire. */
         GST_DEBUG_OBJECT (self, "allocator reset (KSRESET_BEGIN)");
-        return GST_FLOW_FLUSHING;
+        if (GST_BUFFER_POOL_IS_FLUSHING (pool) ||
+            !gst_buffer_pool_is_active (pool))
+          return GST_FLOW_FLUSHING;
+        if (params && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT))
+          return GST_FLOW_EOS;
+        if (!wait_for_reset_end (self, backoff_ms))
+          return GST_FLOW_ERROR;
+        backoff_ms = MIN (backoff_ms * 2, RESET_BACKOFF_MAX_MS);
+        continue;
       default:
         GST_ERROR_OBJECT (self, "FRAME_ALLOC: %s", ksa_strerror (errno));
         return GST_FLOW_ERROR;

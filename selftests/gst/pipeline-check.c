@@ -46,8 +46,8 @@
 #include <libksalloc.h>
 
 #include "../vivid_lib.h"
+#include "sysfs-allocators.h"
 
-#define SYSFS_ALLOCATORS "/sys/class/misc/ksalloc/allocators"
 #define VIVID_WIDTH 640
 #define VIVID_HEIGHT 360
 /* The frame rate run.sh's caps ask for (see there) */
@@ -87,18 +87,6 @@ static gboolean got_expected_error;
 	g_print ("\n");							\
 	failed = TRUE;							\
 } while (0)
-
-static gint
-sysfs_allocators (void)
-{
-  gchar *text = NULL;
-  gint n = -1;
-
-  if (g_file_get_contents (SYSFS_ALLOCATORS, &text, NULL, NULL))
-    n = atoi (text);
-  g_free (text);
-  return n;
-}
 
 /* The "name:" line of a dma-buf fd's fdinfo, or NULL */
 static gchar *
@@ -308,12 +296,8 @@ vivid_reference (const gchar * dev)
 static void
 check_allocators (gint base, const gchar * when)
 {
-  gint n = sysfs_allocators (), i;
+  gint n = sysfs_allocators_wait (base);
 
-  for (i = 0; i < 50 && n != base; i++) {
-    g_usleep (100 * 1000);
-    n = sysfs_allocators ();
-  }
   if (n != base)
     check_fail ("%s: %d ksalloc allocators, %d before the pipeline", when, n,
         base);

@@ -14,7 +14,7 @@
 # The tests:
 #   - the plugin loads and documents its properties (gst-inspect-1.0);
 #   - the GstCheck unit test of the pool and the element (test-pool),
-#     one TAP line per check;
+#     one TAP line per check, and one for its exit status and count;
 #   - pipelines through gst-pipeline-check: every buffer at the sink a
 #     ksalloc dma-buf of ksallocpool's allocator, no allocator left after
 #     NULL: videotestsrc; v4l2src on vivid's capture node with
@@ -39,10 +39,10 @@ trap 'rm -rf "$TMP"' EXIT
 # shellcheck disable=SC2207
 UNIT=($(sed -n 's/^ *tcase_add_test (tc, \(test_[a-z_0-9]*\));/\1/p' \
 	"$ROOT/selftests/gst/test-pool.c"))
-# inspect + unit checks + pipelines
+# inspect + unit checks + test-pool's own status + pipelines
 PIPELINES=8
 echo "TAP version 13"
-echo "1..$((1 + ${#UNIT[@]} + PIPELINES))"
+echo "1..$((1 + ${#UNIT[@]} + 1 + PIPELINES))"
 
 n=0
 ok() { n=$((n + 1)); echo "ok $n $1"; }
@@ -50,19 +50,24 @@ notok() { n=$((n + 1)); echo "not ok $n $1"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 diag() { sed 's/^/# /' "$@"; }
 
-# skip_all REASON: every test of the plan skipped
-skip_all() {
+# all_of RESULT REASON: every test of the plan skipped (RESULT skip) or
+# failed (RESULT notok)
+all_of() {
 	local i t
-	skip "the plugin loads" "$1"
-	for t in "${UNIT[@]}"; do skip "pool: $t" "$1"; done
-	for ((i = 0; i < PIPELINES; i++)); do skip "pipeline $((i + 1))" "$1"; done
+	"$1" "the plugin loads" "$2"
+	for t in "${UNIT[@]}"; do "$1" "pool: $t" "$2"; done
+	"$1" "pool: test-pool's status" "$2"
+	for ((i = 0; i < PIPELINES; i++)); do "$1" "pipeline $((i + 1))" "$2"; done
 	exit 0
 }
+# shellcheck disable=SC2317 # called through all_of
+failed() { notok "$1: $2"; }
 
-[[ -c /dev/ksalloc ]] || skip_all "no /dev/ksalloc (module not loaded)"
-command -v gst-launch-1.0 >/dev/null || skip_all "no GStreamer (scripts/deps.sh --gst)"
+[[ -c /dev/ksalloc ]] || all_of skip "no /dev/ksalloc (module not loaded)"
+command -v gst-launch-1.0 >/dev/null || all_of skip "no GStreamer (scripts/deps.sh --gst)"
+# GStreamer is there: a plugin or test not built is a failure, not a skip
 for f in "$GSTB/libgstksalloc.so" "$GSTB/test-pool" "$CHECK"; do
-	[[ -x $f || -f $f ]] || skip_all "$f not built (make gst)"
+	[[ -x $f || -f $f ]] || all_of failed "plugin not built: no $f (make gst)"
 done
 
 # run NAME TIMEOUT CMD...: one TAP line from the exit status, output as
@@ -106,15 +111,30 @@ run "the plugin loads and documents its properties" 120 inspect
 CK_VERBOSITY=verbose CK_FORK=yes timeout -k 10 900 "$GSTB/test-pool" >"$TMP/unit" 2>&1
 rc=$?
 diag "$TMP/unit"
+unit_failed=
 for t in "${UNIT[@]}"; do
 	if grep -q ":P:[^:]*:$t:" "$TMP/unit"; then
 		ok "pool: $t"
 	elif grep -q ":[FE]:[^:]*:$t:" "$TMP/unit"; then
 		notok "pool: $t"
+		unit_failed=1
 	else
 		notok "pool: $t (no result, exit status $rc)"
+		unit_failed=1
 	fi
 done
+# What the lines above cannot show: no check found, a check test-pool
+# ran but the list misses, a failing exit with every check passed
+ran=$(sed -n 's/^[0-9]*%: Checks: \([0-9]*\),.*/\1/p' "$TMP/unit" | tail -n 1)
+if ((${#UNIT[@]} == 0)); then
+	notok "pool: test-pool's status (no tcase_add_test found in test-pool.c)"
+elif [[ $ran != "${#UNIT[@]}" ]]; then
+	notok "pool: test-pool's status (ran ${ran:-no} checks, ${#UNIT[@]} listed)"
+elif ((rc)) && [[ -z $unit_failed ]]; then
+	notok "pool: test-pool's status (exit status $rc, no check failed)"
+else
+	ok "pool: test-pool's status"
+fi
 
 # --- pipelines ------------------------------------------------------------
 VT="videotestsrc num-buffers=30 ! video/x-raw,format=I420,width=320,height=240"
@@ -139,16 +159,14 @@ else
 		"$BUILD/bin/ksalloc not built (make tools)"
 fi
 
-# vivid's video capture node, by name; the vb2-vmalloc instance (imports
-# are vmapped: scattered frames are fine)
-VIVID=
-for d in /sys/class/video4linux/video*; do
-	[[ -r $d/name ]] || continue
-	if [[ $(cat "$d/name") == vivid-000-vid-cap ]]; then
-		VIVID=/dev/${d##*/}
-		break
-	fi
-done
+# vivid's video capture node (scripts/userland/vivid-node); the tests
+# want instance 0, the vb2-vmalloc one (imports are vmapped: scattered
+# frames are fine)
+VIVID=$("$ROOT/scripts/userland/vivid-node" 2>"$TMP/vivid") || { diag "$TMP/vivid"; VIVID=; }
+if [[ -n $VIVID && $(cat "/sys/class/video4linux/${VIVID##*/}/name") != vivid-000-vid-cap ]]; then
+	echo "# $VIVID is not vivid instance 0's capture node"
+	VIVID=
+fi
 alloc0=$(cut -d, -f1 /sys/module/vivid/parameters/allocators 2>/dev/null)
 V4L2_TESTS=(
 	"v4l2src io-mode=dmabuf-import (vivid) ! ksallocpool: vivid's picture in ksalloc frames, to EOS"

@@ -3,11 +3,12 @@
  * GstCheck unit test of GstKsallocPool and of the ksallocpool element
  * (gst/gstksallocpool.c and gstksallocfilter.c, linked in),
  * against the real /dev/ksalloc: acquire up to the frames, the next
- * acquire blocking without sleeping in the kernel, a flush, a
- * deactivation and a KSRESET sending it away, a release waking it, the
- * allocator's counters back to 0, config adjustment, that a buffer's
- * memory is its frame, the element's ALLOCATION answer, and its refusal of
- * an allocator-fd that is not an allocator.
+ * acquire blocking without sleeping in the kernel, a flush and a
+ * deactivation sending it away, a KSRESET of the allocator not, a release
+ * waking it, the allocator's counters back to 0, config adjustment, that
+ * a buffer's memory is its frame, the element's ALLOCATION answer (a new
+ * pool after its properties changed), and its refusal of an allocator-fd
+ * that is not an allocator.
  *
  * Most tests join an allocator the test created (as a KS graph manager
  * would hand one over), so that they can read its counters on their own
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -29,8 +31,8 @@
 
 #include "gstksallocfilter.h"
 #include "gstksallocpool.h"
+#include "sysfs-allocators.h"
 
-#define SYSFS_ALLOCATORS "/sys/class/misc/ksalloc/allocators"
 /* A waiter that should have been woken gets this long (TCG is slow). */
 #define WAKE_TIMEOUT_S 20
 /* How long a waiter that must stay blocked is watched */
@@ -79,30 +81,11 @@ status_allocated (gint fd)
   return st.allocated_frames;
 }
 
-static gint
-sysfs_allocators (void)
-{
-  gchar *text = NULL;
-  gint n;
-
-  fail_unless (g_file_get_contents (SYSFS_ALLOCATORS, &text, NULL, NULL),
-      "cannot read " SYSFS_ALLOCATORS);
-  n = atoi (text);
-  g_free (text);
-  return n;
-}
-
-/* The module's allocator count reaching @n (an fput may be deferred) */
+/* The module's allocator count reaching @n */
 static void
 expect_allocators (gint n)
 {
-  gint i, now = sysfs_allocators ();
-
-  for (i = 0; i < 50 && now != n; i++) {
-    g_usleep (100 * 1000);
-    now = sysfs_allocators ();
-  }
-  fail_unless_equals_int (now, n);
+  fail_unless_equals_int (sysfs_allocators_wait (n), n);
 }
 
 static GstBufferPool *
@@ -153,6 +136,7 @@ typedef struct
   gboolean done;
   GstFlowReturn ret;
   GstBuffer *buf;
+  gint tid;                     /* set right before the acquire */
 } Waiter;
 
 static gpointer
@@ -160,7 +144,10 @@ waiter_thread (gpointer data)
 {
   Waiter *w = data;
   GstBuffer *buf = NULL;
-  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (w->pool, &buf, NULL);
+  GstFlowReturn ret;
+
+  g_atomic_int_set (&w->tid, (gint) syscall (SYS_gettid));
+  ret = gst_buffer_pool_acquire_buffer (w->pool, &buf, NULL);
 
   g_mutex_lock (&w->lock);
   w->ret = ret;
@@ -196,12 +183,71 @@ waiter_wait (Waiter * w, gint64 ms)
   return done;
 }
 
+/*
+ * TRUE once the waiter's thread is inside the acquire and asleep in poll
+ * (state S; wchan naming poll where the kernel tells), FALSE if the
+ * acquire returned or it did not get there within WAKE_TIMEOUT_S.
+ */
+static gboolean
+waiter_parked (Waiter * w)
+{
+  gint64 end = g_get_monotonic_time () + WAKE_TIMEOUT_S * G_TIME_SPAN_SECOND;
+
+  do {
+    gint tid = g_atomic_int_get (&w->tid);
+    gchar *path, *stat = NULL, *wchan = NULL, *state;
+    gboolean parked = FALSE;
+
+    if (waiter_wait (w, 0))
+      return FALSE;
+    if (tid) {
+      path = g_strdup_printf ("/proc/self/task/%d/stat", tid);
+      g_file_get_contents (path, &stat, NULL, NULL);
+      g_free (path);
+      path = g_strdup_printf ("/proc/self/task/%d/wchan", tid);
+      g_file_get_contents (path, &wchan, NULL, NULL);
+      g_free (path);
+      /* "tid (comm) S ...": the state follows the last ')' */
+      state = stat ? strrchr (stat, ')') : NULL;
+      parked = state && state[1] == ' ' && state[2] == 'S' &&
+          (!wchan || !*wchan || !strcmp (wchan, "0") ||
+          strstr (wchan, "poll"));
+      g_free (stat);
+      g_free (wchan);
+    }
+    if (parked)
+      return TRUE;
+    g_usleep (10 * 1000);
+  } while (g_get_monotonic_time () < end);
+  return FALSE;
+}
+
+/* The waiter asleep in the acquire, and still there BLOCKED_MS later */
+#define fail_unless_blocked(w, what) do {				\
+	fail_unless (waiter_parked (w), "acquire did not block " what	\
+	    " (%s)", (w)->done ? gst_flow_get_name ((w)->ret) : "not parked"); \
+	fail_if (waiter_wait (w, BLOCKED_MS), "acquire returned %s " what, \
+	    gst_flow_get_name ((w)->ret));				\
+} while (0)
+
 static void
 waiter_join (Waiter * w)
 {
   g_thread_join (w->thread);
   g_mutex_clear (&w->lock);
   g_cond_clear (&w->cond);
+}
+
+/* A flush (left on) ends the blocked waiter with FLUSHING, no buffer */
+static void
+flush_ends_waiter (GstBufferPool * pool, Waiter * w, const gchar * when)
+{
+  gst_buffer_pool_set_flushing (pool, TRUE);
+  fail_unless (waiter_wait (w, WAKE_TIMEOUT_S * 1000),
+      "a flush%s did not wake the acquire", when);
+  waiter_join (w);
+  fail_unless_equals_int (w->ret, GST_FLOW_FLUSHING);
+  fail_unless (w->buf == NULL);
 }
 
 /* Every acquire fills the frames; one more blocks until flush or release. */
@@ -251,23 +297,17 @@ GST_START_TEST (test_acquire_block_flush_release)
   /* Empty: DONTWAIT is EOS, a plain acquire waits. */
   fail_unless_equals_int (acquire_nowait (pool, &extra), GST_FLOW_EOS);
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block (%s)",
-      gst_flow_get_name (w.ret));
+  fail_unless_blocked (&w, "on an empty pool");
   fail_unless_equals_int (info_of (afd).waiters, 0);    /* not in the kernel */
 
   /* A flush sends it away at once. */
-  gst_buffer_pool_set_flushing (pool, TRUE);
-  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
-      "flush did not wake the acquire");
-  waiter_join (&w);
-  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
-  fail_unless (w.buf == NULL);
+  flush_ends_waiter (pool, &w, "");
   fail_unless_equals_int (acquire_nowait (pool, &extra), GST_FLOW_FLUSHING);
   gst_buffer_pool_set_flushing (pool, FALSE);
 
   /* A release wakes the next one, with the frame it released. */
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_blocked (&w, "on an empty pool");
   gst_buffer_unref (buf[0]);
   fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
       "a release did not wake the acquire");
@@ -305,6 +345,7 @@ GST_START_TEST (test_deactivate_own_allocator)
   GstBuffer *a, *b;
   Waiter w;
 
+  fail_unless (base >= 0, "cannot read " SYSFS_ALLOCATORS);
   fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   expect_allocators (base + 1);
   gst_ksalloc_pool_get_stats (GST_KSALLOC_POOL (pool), &stats);
@@ -320,7 +361,7 @@ GST_START_TEST (test_deactivate_own_allocator)
   fail_unless_equals_int (stats.acquired, 2);
 
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_blocked (&w, "on an empty pool");
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
       "deactivation did not wake the acquire");
@@ -342,7 +383,11 @@ GST_START_TEST (test_deactivate_own_allocator)
 
 GST_END_TEST;
 
-/* KSRESET_BEGIN by whoever shares the allocator sends the waiter away. */
+/*
+ * KSRESET_BEGIN by whoever shares the allocator is not this pool's flush:
+ * the waiter stays blocked through the reset and gets a frame after
+ * KSRESET_END; a flush during a reset still sends it away at once.
+ */
 GST_START_TEST (test_ksreset_wakes)
 {
   gint afd;
@@ -353,16 +398,29 @@ GST_START_TEST (test_ksreset_wakes)
   fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   fail_unless_equals_int (acquire_nowait (pool, &a), GST_FLOW_OK);
   waiter_start (&w, pool);
-  fail_if (waiter_wait (&w, BLOCKED_MS), "acquire did not block");
+  fail_unless_blocked (&w, "on an empty pool");
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
-  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
-      "KSRESET_BEGIN did not wake the acquire");
-  waiter_join (&w);
-  fail_unless_equals_int (w.ret, GST_FLOW_FLUSHING);
-  /* Frees work during a reset; allocations resume after it. */
+  /* Frees work during a reset; the waiter keeps waiting. */
   gst_buffer_unref (a);
   fail_unless_equals_int (status_allocated (afd), 0);
-  fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_FLUSHING);
+  fail_unless_blocked (&w, "during a reset");
+  fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_EOS);
+  fail_unless_equals_int (ksa_reset_state (afd, KSRESET_END), 0);
+  fail_unless (waiter_wait (&w, WAKE_TIMEOUT_S * 1000),
+      "KSRESET_END did not give the acquire a frame");
+  waiter_join (&w);
+  fail_unless_equals_int (w.ret, GST_FLOW_OK);
+  fail_unless (w.buf != NULL);
+  a = w.buf;
+
+  /* A flush during a reset ends the acquire at once. */
+  waiter_start (&w, pool);
+  fail_unless_blocked (&w, "on an empty pool");
+  fail_unless_equals_int (ksa_reset_state (afd, KSRESET_BEGIN), 0);
+  gst_buffer_unref (a);
+  fail_unless_blocked (&w, "during a reset");
+  flush_ends_waiter (pool, &w, " during a reset");
+  gst_buffer_pool_set_flushing (pool, FALSE);
   fail_unless_equals_int (ksa_reset_state (afd, KSRESET_END), 0);
   fail_unless_equals_int (acquire_nowait (pool, &b), GST_FLOW_OK);
   gst_buffer_unref (b);
@@ -529,6 +587,57 @@ GST_START_TEST (test_element_offers_pool)
 
 GST_END_TEST;
 
+/* The pool the element offers for @caps, with its max in @max */
+static GstBufferPool *
+offered_pool (GstHarness * h, GstCaps * caps, guint * max)
+{
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstBufferPool *pool = NULL;
+
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 1);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, max);
+  fail_unless (pool && GST_IS_KSALLOC_POOL (pool), "not a ksalloc pool");
+  gst_query_unref (query);
+  return pool;
+}
+
+/* frames or allocator-fd changed: the next query offers a pool of them */
+GST_START_TEST (test_element_property_change_new_pool)
+{
+  GstHarness *h = gst_harness_new ("ksallocpool");
+  GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+  GstBufferPool *a, *b, *c;
+  gint afd = make_allocator (2, VIDEO_SIZE);
+  guint max;
+
+  g_object_set (h->element, "frames", 3, NULL);
+  gst_harness_set_src_caps (h, gst_caps_ref (caps));
+  a = offered_pool (h, caps, &max);
+  fail_unless_equals_int (max, 3);
+  g_object_set (h->element, "frames", 5, NULL);
+  b = offered_pool (h, caps, &max);
+  fail_unless (b != a, "the pool of frames=3 offered after frames=5");
+  fail_unless_equals_int (max, 5);
+  g_object_set (h->element, "allocator-fd", afd, NULL);
+  c = offered_pool (h, caps, &max);
+  fail_unless (c != b, "the pool of its own allocator offered after "
+      "allocator-fd");
+  fail_unless_equals_int (max, 2);
+  fail_unless (gst_buffer_pool_set_active (c, TRUE));
+  fail_unless_equals_int (info_of (afd).allocated_frames, 0);
+  fail_unless (gst_buffer_pool_set_active (c, FALSE));
+
+  gst_object_unref (a);
+  gst_object_unref (b);
+  gst_object_unref (c);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  close (afd);
+}
+
+GST_END_TEST;
+
 /* An allocator-fd that is not an allocator fails the start, saying so. */
 GST_START_TEST (test_element_bad_allocator_fd)
 {
@@ -580,6 +689,7 @@ ksallocpool_suite (void)
   tcase_add_test (tc, test_config_adjusted);
   tcase_add_test (tc, test_buffer_is_frame);
   tcase_add_test (tc, test_element_offers_pool);
+  tcase_add_test (tc, test_element_property_change_new_pool);
   tcase_add_test (tc, test_element_bad_allocator_fd);
   return s;
 }
