@@ -432,7 +432,13 @@ static __u32 rnd_open_flags(struct worker *w)
 	}
 }
 
-/* Issue one KS ioctl; keeps an fd it returns. */
+/* Where a KS request's value holds a new fd */
+enum { KS_NO_FD, KS_FD_HANDLE, KS_FD_IN_VALUE };
+
+/*
+ * Issue one KS ioctl; keeps the fd of a KS_FD_HANDLE request (an s64 at
+ * @out). A KS_FD_IN_VALUE caller keeps its fd itself.
+ */
 static int ks(struct worker *w, int fd, unsigned long cmd, __u64 in,
 	      __u32 in_size, __u64 out, __u32 out_size, __u32 open_flags,
 	      int returns_fd)
@@ -482,7 +488,8 @@ static int ks(struct worker *w, int fd, unsigned long cmd, __u64 in,
 	if (returns_fd && (unsigned char *)argp >= w->arena &&
 	    (unsigned char *)argp < w->arena + ARENA &&
 	    out < (uintptr_t)argp + sizeof(local) &&
-	    out + sizeof(*handle) > (uintptr_t)argp)
+	    out + (returns_fd == KS_FD_HANDLE ? sizeof(*handle) : out_size) >
+	    (uintptr_t)argp)
 		argp = &local;
 	ret = ioctl(fd, cmd, argp);
 	for (i = 0; i < NCMDS; i++)
@@ -493,7 +500,7 @@ static int ks(struct worker *w, int fd, unsigned long cmd, __u64 in,
 	if (ret < 0)
 		return -errno;
 	/* Success means the fd was published: it is ours to close. */
-	if (returns_fd) {
+	if (returns_fd == KS_FD_HANDLE) {
 		handle = arena_at(w, out, sizeof(*handle));
 		if (handle && *handle >= 3 && *handle < 65536)
 			slot_keep(w, (int)*handle, ALLOCATOR);
@@ -545,7 +552,8 @@ static void op_automation(struct worker *w)
 	   chance(w, 90) ? 0 : rnd_open_flags(w),
 	   cmd == IOCTL_KS_PROPERTY && !memcmp(&set, &kpin, sizeof(set)) &&
 	   id == KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD &&
-	   !(flags & (KSPROPERTY_TYPE_BASICSUPPORT | KSPROPERTY_TYPE_SETSUPPORT)));
+	   !(flags & (KSPROPERTY_TYPE_BASICSUPPORT | KSPROPERTY_TYPE_SETSUPPORT)) ?
+	   KS_FD_HANDLE : KS_NO_FD);
 }
 
 /*
@@ -722,7 +730,7 @@ static void op_create(struct worker *w)
 		in_size = rnd_size(w);
 	out = rnd_buf(w, 8);
 	ks(w, fd, IOCTL_KS_CREATE, in, in_size, out, out_size,
-	   rnd_open_flags(w), 1);
+	   rnd_open_flags(w), KS_FD_HANDLE);
 }
 
 /*
@@ -779,7 +787,8 @@ static void op_frame(struct worker *w)
 		if (chance(w, 10))
 			size = rnd_size(w);
 		ret = ks(w, fd, IOCTL_KS_METHOD, in, in_size, out, size,
-			 chance(w, 70) ? O_CLOEXEC : rnd_open_flags(w), 0);
+			 chance(w, 70) ? O_CLOEXEC : rnd_open_flags(w),
+			 KS_FD_IN_VALUE);
 	}
 	if (ret || !a)
 		return;
@@ -884,7 +893,7 @@ static void op_pin(struct worker *w)
 			       KSPROPERTY_TYPE_GET, 0);
 		out_size = chance(w, 90) ? 8 : rnd_size(w);
 		ks(w, fd, IOCTL_KS_PROPERTY, in, in_size, out, out_size,
-		   rnd_open_flags(w), 1);
+		   rnd_open_flags(w), KS_FD_HANDLE);
 		return;
 	case 2:
 		in = put_ident(w, &in_size, &conn, KSPROPERTY_CONNECTION_STATE,
