@@ -12,7 +12,7 @@
 #
 # Usage: scripts/buildroot.sh SUITE [PKG...]
 #   makes sure the root of SUITE (sid or bookworm) exists and has the base
-#   packages (make, gcc, sparse, kmod, xz-utils) and PKG..., then prints
+#   packages (make, gcc, sparse, kmod, xz-utils, pahole) and PKG..., then prints
 #   its directory. Needs root (debootstrap, chroot).
 #
 # Debian's archive may serve sid with a Release file past its Valid-Until
@@ -30,7 +30,8 @@ sid | bookworm) ;;
 esac
 MIRROR=${KSA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${KSA_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-BASE_PKGS=(make gcc sparse kmod xz-utils ca-certificates)
+# pahole: the BTF of a module, when the headers ship vmlinux (6.12 and 7.2)
+BASE_PKGS=(make gcc sparse kmod xz-utils ca-certificates pahole)
 dir=$KSA_CACHE/roots/$suite
 log=$KSA_CACHE/roots/$suite.log
 

@@ -18,6 +18,7 @@ BASE_PKGS=(
 	gcc-multilib				# the optional -m32 selftests
 	sparse					# make C=1
 	libelf1 libssl3				# the unpacked kbuild tools
+	pahole					# BTF of a module: 6.12's headers ship vmlinux
 	kmod					# depmod, modinfo (peer modules)
 	busybox-static cpio qemu-system-x86	# initramfs and VM
 	mingw-w64-common			# ks.h, the KS reference headers
