@@ -19,6 +19,9 @@
 #   TESTS="fuzz limits" run only these selftest programs in the VMs (and of
 #                       the userland VM's groups, userland and gst, only
 #                       those named)
+#   GUEST_ENV="KSA_FUZZ_CALLS=4000000 KSA_FUZZ_SEED=7"  NAME=VALUE words
+#                       for the test programs on every kernel, after what
+#                       kernel.sh sets (the debug kernel's smaller fuzz count)
 # Each kernel gets one more VM in userland mode (scripts/userland.sh): the
 # groups of scripts/userland/ run chrooted in this machine's root over
 # virtio-9p: "userland" (the mode's own smoke tests) and "gst" (the
@@ -223,7 +226,7 @@ for name in $KERNELS; do
 	vm_timeout=${KVM_TIMEOUT:-${VM_TIMEOUT:-900}}
 	test_timeout=${KTEST_TIMEOUT:-$TEST_TIMEOUT}
 	eargs=()
-	for e in $KGUEST_ENV; do eargs+=(-e "$e"); done
+	for e in $KGUEST_ENV ${GUEST_ENV-}; do eargs+=(-e "$e"); done
 	brc=0
 	"$ROOT/scripts/build-module.sh" --strict "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log" || brc=$?
 	if ((brc == 3)); then
@@ -275,7 +278,7 @@ for name in $KERNELS; do
 		: >"$kdir/$label.tests.list"
 		for t in "$@"; do printf '%s\n' "${t##*/}" >>"$kdir/$label.tests.list"; done
 		echo "  boot    $VMLINUZ${cmdline:+ $cmdline} (${ACCEL:-tcg}, smp ${SMP:-2}, $mem); console: $LOGS/$label.log"
-		[[ -z $KGUEST_ENV ]] || echo "  env     $KGUEST_ENV"
+		[[ -z $KGUEST_ENV${GUEST_ENV-} ]] || echo "  env     $KGUEST_ENV ${GUEST_ENV-}"
 		t0=$SECONDS
 		KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
 			"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \

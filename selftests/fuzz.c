@@ -23,7 +23,10 @@
  * The program passes if it survives and, once everything it made is
  * closed, the module's counters (live allocators, frame bytes) and this
  * process's fd table are back where they were; the test runner fails the
- * run on any kernel splat. Errors returned by the kernel are expected and
+ * run on any kernel splat. Every 100 ms the workers stop between requests
+ * for a census: an fd no worker holds (published by a failed call, or
+ * returned where the worker did not look) fails the run, reported with
+ * the requests that ended after its number was last let go. Errors returned by the kernel are expected and
  * not checked: correctness of each request is the other tests' business.
  *
  * Reproducible: every thread draws from its own generator seeded from the
@@ -83,6 +86,10 @@
 #define OFFSETS			64
 /* GEM handles and vgem fences remembered, to close or signal them later */
 #define HANDLES			16
+/* Requests each worker remembers, for the report of an untracked fd */
+#define HIST			1024
+/* A census of the fd table every this many watchdog ticks */
+#define CENSUS_TICKS		20
 /* Scratch memory for request buffers: ARENA bytes then a guard page */
 #define ARENA			(128 * 1024)
 
@@ -155,6 +162,14 @@ struct worker {
 	__u64 rng;
 	unsigned long calls;
 	volatile unsigned long progress;	/* requests finished */
+	volatile int paused;		/* between requests, for a census */
+	/* The last HIST requests: op draw, global sequence at start and end */
+	struct {
+		unsigned long seq0, seq1;
+		unsigned int op;
+		int kept;		/* an fd slot_keep() took, or -1 */
+	} hist[HIST];
+	int kept;			/* in the request running now */
 	struct slot slot[SLOTS];
 	struct mapping map[MAPS];
 	__u64 offsets[OFFSETS];
@@ -184,6 +199,11 @@ static int have_vgem;
 static struct worker workers[MAX_THREADS];
 static volatile int done;
 static unsigned long interrupts;	/* stalled requests interrupted */
+static unsigned long op_seq;		/* requests started and finished */
+static volatile int pause_req;		/* workers: stop between requests */
+static int fds0;			/* fds below this were there before */
+static int census_failed;
+static unsigned long censuses;
 /* Every fd any thread holds, for the requests that take "some fd" */
 static volatile int all_fds[MAX_THREADS * SLOTS];
 
@@ -267,9 +287,9 @@ static void publish(struct worker *w, int i)
  */
 #define FDLOG 1024
 static struct {
-	int worker, kept;
+	int worker, kept, reported;
 	enum kind kind;
-	unsigned long call;
+	unsigned long call, seq;
 } fdlog[FDLOG];
 
 static void fd_note(struct worker *w, int fd, int kept, enum kind kind)
@@ -280,6 +300,9 @@ static void fd_note(struct worker *w, int fd, int kept, enum kind kind)
 	fdlog[fd].kept = kept;
 	fdlog[fd].kind = kind;
 	fdlog[fd].call = w->progress;
+	fdlog[fd].seq = __atomic_load_n(&op_seq, __ATOMIC_RELAXED);
+	if (kept)
+		w->kept = fd;
 }
 
 static void slot_close(struct worker *w, int i)
@@ -1230,7 +1253,7 @@ static void op_file(struct worker *w)
 	}
 }
 
-static void one_op(struct worker *w);
+static void one_op(struct worker *w, unsigned int r);
 static void on_usr1(int sig);
 
 /*
@@ -1268,16 +1291,35 @@ static void op_fork(struct worker *w)
 		w->ring_ok = 0;
 		w->ring_inflight = 0;
 		for (i = 0; i < 20; i++)
-			one_op(w);
+			one_op(w, below(w, 100));
 		_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 }
 
-static void one_op(struct worker *w)
+/* Which op a draw of one_op() is, for the census report */
+static const char *op_name(unsigned int r)
 {
-	switch (below(w, 100)) {
+	static const struct { unsigned int below; const char *name; } ops[] = {
+		{ 6, "open" }, { 10, "close" }, { 18, "create" },
+		{ 30, "automation" }, { 41, "alloc" }, { 47, "frame" },
+		{ 57, "free" }, { 64, "batch" }, { 72, "event" },
+		{ 76, "reset" }, { 84, "pin" }, { 89, "mmap" },
+		{ 92, "raw_ioctl" }, { 95, "importer" }, { 97, "file" },
+		{ 99, "uring" }, { 100, "fork/file" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (r < ops[i].below)
+			return ops[i].name;
+	return "?";
+}
+
+static void one_op(struct worker *w, unsigned int r)
+{
+	switch (r) {
 	case 0 ... 5:
 		op_open(w);
 		break;
@@ -1341,15 +1383,126 @@ static void *worker_main(void *arg)
 	unsigned long i;
 
 	for (i = 0; i < w->calls; i++) {
-		one_op(w);
+		unsigned int r = below(w, 100), h = i % HIST;
+
+		if (__atomic_load_n(&pause_req, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&w->paused, 1, __ATOMIC_RELEASE);
+			while (__atomic_load_n(&pause_req, __ATOMIC_ACQUIRE))
+				usleep(200);
+			__atomic_store_n(&w->paused, 0, __ATOMIC_RELEASE);
+		}
+		w->kept = -1;
+		w->hist[h].op = r;
+		w->hist[h].seq0 = __atomic_fetch_add(&op_seq, 1, __ATOMIC_RELAXED);
+		one_op(w, r);
+		w->hist[h].seq1 = __atomic_fetch_add(&op_seq, 1, __ATOMIC_RELAXED);
+		w->hist[h].kept = w->kept;
 		w->progress++;
 	}
+	/* For good: a census need not wait */
+	__atomic_store_n(&w->paused, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
 static void on_usr1(int sig)
 {
 	(void)sig;
+}
+
+/* An untracked fd: what it is, and what the workers did since its number was free */
+static void report_untracked(int dfd, const char *name, int fd)
+{
+	char what[128] = "?", path[64], info[256] = "";
+	unsigned long since = 0;
+	ssize_t n = readlinkat(dfd, name, what, sizeof(what) - 1);
+	FILE *f;
+	int i;
+
+	if (n > 0)
+		what[n] = 0;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(info, 1, sizeof(info) - 1, f);
+		info[n > 0 ? n : 0] = 0;
+		for (i = 0; info[i]; i++)
+			if (info[i] == '\n')
+				info[i] = ' ';
+		fclose(f);
+	}
+	ksft_print_msg("census: fd %d held by no slot: %s (%s)\n", fd, what, info);
+	if (fd < FDLOG && fdlog[fd].kind != NONE) {
+		ksft_print_msg("fd %d: last %s (kind %d) by worker %d at its call %lu, sequence %lu\n",
+			       fd, fdlog[fd].kept ? "kept" : "closed",
+			       fdlog[fd].kind, fdlog[fd].worker, fdlog[fd].call,
+			       fdlog[fd].seq);
+		since = fdlog[fd].seq;
+	}
+	if (fd < FDLOG)
+		fdlog[fd].reported = 1;
+	/* The request that made it is among the first to end after @since. */
+	for (i = 0; i < nthreads; i++) {
+		struct worker *w = &workers[i];
+		unsigned long k, p = w->progress;
+		int shown = 0;
+
+		for (k = p > HIST ? p - HIST : 0; k < p && shown < 6; k++) {
+			unsigned int h = k % HIST;
+
+			if (w->hist[h].seq1 < since)
+				continue;
+			ksft_print_msg("  worker %d call %lu: %s (draw %u), sequence %lu-%lu, kept fd %d\n",
+				       i, k, op_name(w->hist[h].op), w->hist[h].op,
+				       w->hist[h].seq0, w->hist[h].seq1,
+				       w->hist[h].kept);
+			shown++;
+		}
+	}
+}
+
+/*
+ * Every fd of the process is one from before the run, a worker's slot or
+ * a worker's ring. Runs while every worker waits between requests, so the
+ * bookkeeping is whole; an fd nobody holds is reported once.
+ */
+static void census(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int dfd = d ? dirfd(d) : -1;
+	struct dirent *e;
+
+	censuses++;
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name), i, j, held = 0;
+
+		if (e->d_name[0] == '.' || fd < fds0 || fd == dfd ||
+		    (fd < FDLOG && fdlog[fd].reported))
+			continue;
+		for (i = 0; i < nthreads && !held; i++) {
+			struct worker *w = &workers[i];
+
+			for (j = 0; j < SLOTS; j++)
+				held |= w->slot[j].kind != NONE &&
+					w->slot[j].fd == fd;
+			held |= w->ring_ok && w->ring.ring_fd == fd;
+		}
+		if (!held) {
+			census_failed = 1;
+			report_untracked(dfd, e->d_name, fd);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static int all_paused(void)
+{
+	int i;
+
+	for (i = 0; i < nthreads; i++)
+		if (!__atomic_load_n(&workers[i].paused, __ATOMIC_ACQUIRE))
+			return 0;
+	return 1;
 }
 
 /* Interrupt any worker stuck in one request for STALL_MS */
@@ -1370,8 +1523,17 @@ static void *watchdog_main(void *arg)
 			ksft_print_msg("%lu calls done, %lu interrupted\n", sum,
 				       interrupts);
 		}
+		/* Now and then a census, between requests */
+		if (ticks % CENSUS_TICKS == 0)
+			__atomic_store_n(&pause_req, 1, __ATOMIC_RELEASE);
+		if (pause_req && all_paused()) {
+			census();
+			__atomic_store_n(&pause_req, 0, __ATOMIC_RELEASE);
+		}
 		for (i = 0; i < nthreads; i++) {
-			if (workers[i].progress != last[i]) {
+			if (workers[i].paused) {
+				idle[i] = 0;
+			} else if (workers[i].progress != last[i]) {
 				last[i] = workers[i].progress;
 				idle[i] = 0;
 			} else if (++idle[i] >= STALL_MS / TICK_MS) {
@@ -1415,7 +1577,7 @@ int main(int argc, char **argv)
 	long long allocators0, total0, allocators1, total1;
 	struct sigaction sa;
 	pthread_t watchdog;
-	int fds0, fds1, i, j, ok = 1;
+	int fds1, i, j, ok = 1;
 	struct timespec t0, t1;
 
 	/* Line by line: a run cut off at the time limit still says how far */
@@ -1486,6 +1648,7 @@ int main(int argc, char **argv)
 	done = 1;
 	pthread_join(watchdog, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	census();
 
 	/* Let go of everything; the module must be back at its baseline. */
 	for (i = 0; i < nthreads; i++) {
@@ -1534,10 +1697,10 @@ int main(int argc, char **argv)
 	allocators1 = kst_read_long(KST_SYS_ALLOCATORS);
 	total1 = kst_read_long(KST_SYS_TOTAL_BYTES);
 
-	ksft_print_msg("%lu calls in %.1f s, %lu interrupted; allocators %lld -> %lld, total_bytes %lld -> %lld, fds %d -> %d\n",
+	ksft_print_msg("%lu calls in %.1f s, %lu interrupted, %lu fd censuses; allocators %lld -> %lld, total_bytes %lld -> %lld, fds %d -> %d\n",
 		       calls, (t1.tv_sec - t0.tv_sec) +
-		       (t1.tv_nsec - t0.tv_nsec) / 1e9, interrupts, allocators0,
-		       allocators1, total0, total1, fds0, fds1);
+		       (t1.tv_nsec - t0.tv_nsec) / 1e9, interrupts, censuses,
+		       allocators0, allocators1, total0, total1, fds0, fds1);
 	{
 		static const char *const names[NCMDS + 1] = {
 			"property", "enable", "disable", "method", "reset",
@@ -1568,7 +1731,7 @@ int main(int argc, char **argv)
 		ksft_print_msg("vgem PRIME imports: %lu of %lu worked\n",
 			       worked, made);
 	}
-	ok = ok && fds1 == fds0;
+	ok = ok && fds1 == fds0 && !census_failed;
 	ksft_test_result(ok, "fuzz: survived %lu calls, nothing left behind\n",
 			 calls);
 	ksft_finished();
