@@ -37,6 +37,12 @@ KERNELS=${KERNELS:-6.1 6.12}
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 LINT=${LINT:-1}
 HOST_CHECKS=${HOST_CHECKS:-1}
+# Each word becomes an export in the guest: a bad name would stop its init
+set -f
+for e in ${GUEST_ENV-}; do
+	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "GUEST_ENV: '$e' is not NAME=VALUE"
+done
+set +f
 
 mkdir -p "$LOGS"
 counts=$LOGS/counts
@@ -226,7 +232,9 @@ for name in $KERNELS; do
 	vm_timeout=${KVM_TIMEOUT:-${VM_TIMEOUT:-900}}
 	test_timeout=${KTEST_TIMEOUT:-$TEST_TIMEOUT}
 	eargs=()
+	set -f	# words, not patterns
 	for e in $KGUEST_ENV ${GUEST_ENV-}; do eargs+=(-e "$e"); done
+	set +f
 	brc=0
 	"$ROOT/scripts/build-module.sh" --strict "$KHDR" "$kdir" 2>"$LOGS/$KVER.build.log" || brc=$?
 	if ((brc == 3)); then
@@ -278,7 +286,7 @@ for name in $KERNELS; do
 		: >"$kdir/$label.tests.list"
 		for t in "$@"; do printf '%s\n' "${t##*/}" >>"$kdir/$label.tests.list"; done
 		echo "  boot    $VMLINUZ${cmdline:+ $cmdline} (${ACCEL:-tcg}, smp ${SMP:-2}, $mem); console: $LOGS/$label.log"
-		[[ -z $KGUEST_ENV${GUEST_ENV-} ]] || echo "  env     $KGUEST_ENV ${GUEST_ENV-}"
+		[[ -z $KGUEST_ENV${GUEST_ENV-} ]] || echo "  env     ${KGUEST_ENV:+$KGUEST_ENV }${GUEST_ENV-}"
 		t0=$SECONDS
 		KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
 			"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \

@@ -90,6 +90,8 @@
 #define HIST			1024
 /* A census of the fd table every this many watchdog ticks */
 #define CENSUS_TICKS		20
+/* fd numbers the bookkeeping follows */
+#define FDLOG			1024
 /* Scratch memory for request buffers: ARENA bytes then a guard page */
 #define ARENA			(128 * 1024)
 
@@ -201,7 +203,9 @@ static volatile int done;
 static unsigned long interrupts;	/* stalled requests interrupted */
 static unsigned long op_seq;		/* requests started and finished */
 static volatile int pause_req;		/* workers: stop between requests */
-static int fds0;			/* fds below this were there before */
+static int fds0;			/* how many fds were open before the run */
+static unsigned char fd_before[FDLOG];	/* which: not ours to account for */
+static unsigned long census_seq;	/* op_seq at the last census */
 static int census_failed;
 static unsigned long censuses;
 /* Every fd any thread holds, for the requests that take "some fd" */
@@ -285,7 +289,6 @@ static void publish(struct worker *w, int i)
  * the report of an fd left open: whether it was ever kept after its last
  * close tells a result lost on the way in from a record lost later.
  */
-#define FDLOG 1024
 static struct {
 	int worker, kept, reported;
 	enum kind kind;
@@ -556,12 +559,14 @@ static void op_automation(struct worker *w)
 		IOCTL_KS_PROPERTY, IOCTL_KS_METHOD, IOCTL_KS_ENABLE_EVENT,
 	};
 	static const struct ksguid kpin = KSPROPSETID_KsallocPin;
+	static const struct ksguid kframe = KSMETHODSETID_KsallocFrame;
 	unsigned long cmd = kinds[below(w, 3)];
 	struct ksguid set = rnd_guid(w);
 	__u32 in_size, out_size = rnd_size(w), extra = 0, id = rnd_id(w);
 	__u32 flags = rnd_flags(w);
+	struct ksalloc_frame_args *v;
+	int fd = rnd_fd(w), frame;
 	__u64 in, out;
-	int fd = rnd_fd(w);
 
 	if (chance(w, 20))
 		extra = below(w, 64);
@@ -570,13 +575,22 @@ static void op_automation(struct worker *w)
 		out_size = chance(w, 50) ? 8 : below(w, 128);
 	out = chance(w, 5) ? 0 : rnd_buf(w, out_size);
 	fill(w, out, out_size);
-	/* The one item of these that publishes an fd */
-	ks(w, fd, cmd, in, in_size, out, out_size,
-	   chance(w, 90) ? 0 : rnd_open_flags(w),
-	   cmd == IOCTL_KS_PROPERTY && !memcmp(&set, &kpin, sizeof(set)) &&
-	   id == KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD &&
-	   !(flags & (KSPROPERTY_TYPE_BASICSUPPORT | KSPROPERTY_TYPE_SETSUPPORT)) ?
-	   KS_FD_HANDLE : KS_NO_FD);
+	/*
+	 * The items of these that publish an fd: the pin's allocator fd, and
+	 * the frame methods, whose random value may well ask for a dma-buf.
+	 */
+	frame = cmd == IOCTL_KS_METHOD && !memcmp(&set, &kframe, sizeof(set)) &&
+		!(flags & (KSMETHOD_TYPE_BASICSUPPORT | KSMETHOD_TYPE_SETSUPPORT));
+	if (ks(w, fd, cmd, in, in_size, out, out_size,
+	       chance(w, 90) ? 0 : rnd_open_flags(w),
+	       cmd == IOCTL_KS_PROPERTY && !memcmp(&set, &kpin, sizeof(set)) &&
+	       id == KSPROPERTY_KSALLOC_PIN_ALLOCATOR_FD &&
+	       !(flags & (KSPROPERTY_TYPE_BASICSUPPORT | KSPROPERTY_TYPE_SETSUPPORT)) ?
+	       KS_FD_HANDLE : frame ? KS_FD_IN_VALUE : KS_NO_FD) || !frame)
+		return;
+	v = arena_at(w, out, sizeof(*v));
+	if (v && out_size >= sizeof(*v) && v->fd >= 3 && v->fd < 65536)
+		slot_keep(w, v->fd, DMABUF);
 }
 
 /*
@@ -1385,11 +1399,15 @@ static void *worker_main(void *arg)
 	for (i = 0; i < w->calls; i++) {
 		unsigned int r = below(w, 100), h = i % HIST;
 
-		if (__atomic_load_n(&pause_req, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&w->paused, 1, __ATOMIC_RELEASE);
-			while (__atomic_load_n(&pause_req, __ATOMIC_ACQUIRE))
+		/*
+		 * Seen unpaused again before the next request: a census
+		 * asked for meanwhile waits for this worker to say paused.
+		 */
+		while (__atomic_load_n(&pause_req, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&w->paused, 1, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&pause_req, __ATOMIC_SEQ_CST))
 				usleep(200);
-			__atomic_store_n(&w->paused, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&w->paused, 0, __ATOMIC_SEQ_CST);
 		}
 		w->kept = -1;
 		w->hist[h].op = r;
@@ -1438,25 +1456,37 @@ static void report_untracked(int dfd, const char *name, int fd)
 			       fdlog[fd].seq);
 		since = fdlog[fd].seq;
 	}
+	/* The census before this one saw no such fd */
+	if (census_seq > since)
+		since = census_seq;
 	if (fd < FDLOG)
 		fdlog[fd].reported = 1;
-	/* The request that made it is among the first to end after @since. */
+	/*
+	 * It was made by a request that ended after @since: all of those, a
+	 * line per worker (call number, op, and the fd it kept if any).
+	 */
+	ksft_print_msg("requests that ended after sequence %lu:\n", since);
 	for (i = 0; i < nthreads; i++) {
 		struct worker *w = &workers[i];
 		unsigned long k, p = w->progress;
-		int shown = 0;
+		char line[2048];
+		int len = 0, shown = 0;
 
-		for (k = p > HIST ? p - HIST : 0; k < p && shown < 6; k++) {
+		for (k = p > HIST ? p - HIST : 0; k < p && shown < 96; k++) {
 			unsigned int h = k % HIST;
 
 			if (w->hist[h].seq1 < since)
 				continue;
-			ksft_print_msg("  worker %d call %lu: %s (draw %u), sequence %lu-%lu, kept fd %d\n",
-				       i, k, op_name(w->hist[h].op), w->hist[h].op,
-				       w->hist[h].seq0, w->hist[h].seq1,
-				       w->hist[h].kept);
+			len += snprintf(line + len, sizeof(line) - len, " %lu:%s",
+					k, op_name(w->hist[h].op));
+			if (w->hist[h].kept >= 0 && len < (int)sizeof(line))
+				len += snprintf(line + len, sizeof(line) - len,
+						"(kept %d)", w->hist[h].kept);
+			if (len >= (int)sizeof(line))
+				break;
 			shown++;
 		}
+		ksft_print_msg("  worker %d:%s\n", i, shown ? line : " none");
 	}
 }
 
@@ -1475,8 +1505,8 @@ static void census(void)
 	while (d && (e = readdir(d))) {
 		int fd = atoi(e->d_name), i, j, held = 0;
 
-		if (e->d_name[0] == '.' || fd < fds0 || fd == dfd ||
-		    (fd < FDLOG && fdlog[fd].reported))
+		if (e->d_name[0] == '.' || fd == dfd ||
+		    (fd < FDLOG && (fd_before[fd] || fdlog[fd].reported)))
 			continue;
 		for (i = 0; i < nthreads && !held; i++) {
 			struct worker *w = &workers[i];
@@ -1493,6 +1523,24 @@ static void census(void)
 	}
 	if (d)
 		closedir(d);
+	census_seq = __atomic_load_n(&op_seq, __ATOMIC_RELAXED);
+}
+
+/* The fds open before the run, by number: the runner's, not ours */
+static void note_fds_before(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int dfd = d ? dirfd(d) : -1;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd != dfd && fd < FDLOG)
+			fd_before[fd] = 1;
+	}
+	if (d)
+		closedir(d);
 }
 
 static int all_paused(void)
@@ -1500,7 +1548,7 @@ static int all_paused(void)
 	int i;
 
 	for (i = 0; i < nthreads; i++)
-		if (!__atomic_load_n(&workers[i].paused, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&workers[i].paused, __ATOMIC_SEQ_CST))
 			return 0;
 	return 1;
 }
@@ -1525,10 +1573,10 @@ static void *watchdog_main(void *arg)
 		}
 		/* Now and then a census, between requests */
 		if (ticks % CENSUS_TICKS == 0)
-			__atomic_store_n(&pause_req, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&pause_req, 1, __ATOMIC_SEQ_CST);
 		if (pause_req && all_paused()) {
 			census();
-			__atomic_store_n(&pause_req, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&pause_req, 0, __ATOMIC_SEQ_CST);
 		}
 		for (i = 0; i < nthreads; i++) {
 			if (workers[i].paused) {
@@ -1613,6 +1661,7 @@ int main(int argc, char **argv)
 	allocators0 = kst_read_long(KST_SYS_ALLOCATORS);
 	total0 = kst_read_long(KST_SYS_TOTAL_BYTES);
 	fds0 = kst_count_fds();
+	note_fds_before();
 
 	for (i = 0; i < MAX_THREADS * SLOTS; i++)
 		all_fds[i] = -1;
@@ -1671,8 +1720,8 @@ int main(int argc, char **argv)
 		while (d && (e = readdir(d))) {
 			int fd = atoi(e->d_name);
 
-			if (e->d_name[0] != '.' && fd > 2 && fd != dfd &&
-			    fd >= fds0) {
+			if (e->d_name[0] != '.' && fd != dfd &&
+			    !(fd < FDLOG && fd_before[fd])) {
 				char what[128] = "?";
 				ssize_t n = readlinkat(dfd, e->d_name, what,
 						       sizeof(what) - 1);
