@@ -286,7 +286,8 @@ for name in $KERNELS; do
 		: >"$kdir/$label.tests.list"
 		for t in "$@"; do printf '%s\n' "${t##*/}" >>"$kdir/$label.tests.list"; done
 		echo "  boot    $VMLINUZ${cmdline:+ $cmdline} (${ACCEL:-tcg}, smp ${SMP:-2}, $mem); console: $LOGS/$label.log"
-		[[ -z $KGUEST_ENV${GUEST_ENV-} ]] || echo "  env     ${KGUEST_ENV:+$KGUEST_ENV }${GUEST_ENV-}"
+		[[ -z $KGUEST_ENV${GUEST_ENV-} ]] ||
+			echo "  env     $KGUEST_ENV${KGUEST_ENV:+${GUEST_ENV:+ }}${GUEST_ENV-}"
 		t0=$SECONDS
 		KCMDLINE_EXTRA="${KCMDLINE_EXTRA-}${cmdline:+ $cmdline}" MEM=$mem VM_TIMEOUT=$vm_timeout \
 			"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -i "$cpio" -l "$LOGS/$label.log" \

@@ -26,8 +26,9 @@
  * run on any kernel splat. Every 100 ms the workers stop between requests
  * for a census: an fd no worker holds (published by a failed call, or
  * returned where the worker did not look) fails the run, reported with
- * the requests that ended after its number was last let go. Errors returned by the kernel are expected and
- * not checked: correctness of each request is the other tests' business.
+ * the requests that ended after its number was last let go. Errors
+ * returned by the kernel are expected and not checked: correctness of
+ * each request is the other tests' business.
  *
  * Reproducible: every thread draws from its own generator seeded from the
  * seed and its index, so with one thread (KSA_FUZZ_THREADS=1) a seed
@@ -1427,7 +1428,7 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
-/* An untracked fd: what it is, and what the workers did since its number was free */
+/* An untracked fd: what it is, and what the workers did since it was free */
 static void report_untracked(int dfd, const char *name, int fd)
 {
 	char what[128] = "?", path[64], info[256] = "";
